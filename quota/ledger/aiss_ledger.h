@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* aiss_ledger: the durable subsidy ledger (SQLite, WAL, versioned schema):
+ * scheme, institutions, grants, prices, quote/reserve/settle/release,
+ * adjustments and the hash-chained journal. No sockets; aissd calls this. */
+#ifndef AISS_LEDGER_H
+#define AISS_LEDGER_H
+
+#include "aiss_model.h"
+
+typedef struct aiss_ledger aiss_ledger;
+
+/* The schema version this build writes (PRAGMA user_version). */
+#define AISS_LEDGER_SCHEMA_VERSION 1
+
+/*
+ * Opens (creating if needed) the ledger database at @path and migrates its
+ * schema to AISS_LEDGER_SCHEMA_VERSION. Pragmas: journal_mode=WAL,
+ * synchronous=FULL, foreign_keys=ON, busy_timeout, bounded cache_size.
+ * Returns a handle the caller frees with aiss_ledger_close(), or NULL with
+ * @err (AISS_E_STORAGE: cannot open, newer schema, corrupt file).
+ * One handle is used by one thread at a time.
+ */
+aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err);
+
+/* Closes @l (rolling back an open batch) and frees it. NULL is accepted. */
+void aiss_ledger_close(aiss_ledger *l);
+
+/* Replaces the clock (default: time(NULL)) used for "now": journal times,
+ * quote start when shape.start == 0, window checks. For tests. @now NULL
+ * restores the default. */
+void aiss_ledger_set_clock(aiss_ledger *l, aiss_time_t (*now)(void *),
+			   void *arg);
+
+/*
+ * Group commit. aiss_ledger_batch_begin() opens one transaction; every
+ * operation until aiss_ledger_batch_commit() runs inside it, each mutating
+ * operation in its own SAVEPOINT, so a refused or failed operation rolls back
+ * only itself. Commit makes the whole batch durable with one fsync; nothing
+ * done in a batch is durable (and no reply may be sent) before it returns 0.
+ * Rollback undoes the whole batch. Outside a batch each mutating operation
+ * is its own durable transaction.
+ * All return 0, or -1 with @err (AISS_E_INVALID: begin inside a batch,
+ * commit/rollback outside one; AISS_E_STORAGE). A failed commit leaves no
+ * batch open and nothing of it applied.
+ */
+int aiss_ledger_batch_begin(aiss_ledger *l, aiss_error *err);
+int aiss_ledger_batch_commit(aiss_ledger *l, aiss_error *err);
+int aiss_ledger_batch_rollback(aiss_ledger *l, aiss_error *err);
+/* 1 while a batch is open. */
+int aiss_ledger_in_batch(const aiss_ledger *l);
+
+/*
+ * Conventions for everything below: return 0 on success, or -1 with @err
+ * (code from aiss_error.h and a sentence naming the grant, the numbers and
+ * the fix). Out-structs are caller-owned and fully overwritten on success.
+ * @actor (mutations) is who asked, recorded in the journal ("" or NULL:
+ * "unknown"). List calls invoke @cb once per item; a non-zero return from
+ * @cb stops the listing and the call returns 0. @cb must not call back into
+ * the ledger. Failed operations change nothing.
+ */
+
+/* ---- lifecycle (policy items 3-9) ---- */
+
+/*
+ * Prices @shape (start 0: now) against the grant paying for shape->account
+ * without changing anything. A refusal is not an error: out->verdict is the
+ * status reserve would return and out->reason its sentence; fit_time_limit,
+ * fit_gpus and fit_count say what would fit now. Returns -1 only for
+ * malformed input (AISS_E_INVALID), an unknown account
+ * (AISS_E_UNKNOWN_ACCOUNT), no price in force (AISS_E_NO_PRICE) or
+ * AISS_E_STORAGE.
+ */
+int aiss_ledger_quote(aiss_ledger *l, const aiss_job_shape *shape,
+		      aiss_quote *out, aiss_error *err);
+
+/*
+ * Places a lien for run @req->key holding the worst-case subsidy of
+ * req->shape (GPUs x time limit at the price in force at key.run_start).
+ * Refusals: AISS_E_UNKNOWN_ACCOUNT, AISS_E_NOT_MEMBER, AISS_E_GRANT_INACTIVE,
+ * AISS_E_OUTSIDE_WINDOW, AISS_E_GPU_TYPE, AISS_E_NO_PRICE,
+ * AISS_E_CONCURRENCY, AISS_E_INSUFFICIENT, AISS_E_GPU_HOURS; AISS_E_INVALID
+ * for malformed input. Idempotent on the run key: a repeat returns the first
+ * lien (whatever its state now) and changes nothing; a repeat with another
+ * shape is AISS_E_CONFLICT.
+ */
+int aiss_ledger_reserve(aiss_ledger *l, const aiss_reserve_req *req,
+			const char *actor, aiss_lien *out, aiss_error *err);
+
+/*
+ * Charges run @req->key per policy items 5-9 at the price in force at its
+ * start, with the grant's remaining subsidy as cap, and releases its lien in
+ * the same transaction. Without a lien (usage import) the grant is found by
+ * req->account (AISS_E_UNKNOWN_ACCOUNT if none); a suspended or closed grant
+ * is still charged (the run happened). NODE_FAIL (end_state prefix) is
+ * charged zero with the reason recorded. Settling after release is allowed.
+ * Idempotent: a repeat returns the first charge record and changes nothing.
+ * Errors: AISS_E_INVALID (end < start, bad GPUs), AISS_E_NO_PRICE,
+ * AISS_E_UNKNOWN_ACCOUNT, AISS_E_STORAGE.
+ */
+int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
+		       const char *actor, aiss_charge_rec *out,
+		       aiss_error *err);
+
+/* Drops the lien of run @key (job cancelled before start). Idempotent; a
+ * key with no lien at all is AISS_E_NOT_FOUND. */
+int aiss_ledger_release(aiss_ledger *l, const aiss_run_key *key,
+			const char *actor, aiss_error *err);
+
+/* Reads the lien of @key (any state). AISS_E_NOT_FOUND if none. */
+int aiss_ledger_lien_get(aiss_ledger *l, const aiss_run_key *key,
+			 aiss_lien *out, aiss_error *err);
+
+/* Reads the charge of @key. AISS_E_NOT_FOUND if it was never settled. */
+int aiss_ledger_charge_get(aiss_ledger *l, const aiss_run_key *key,
+			   aiss_charge_rec *out, aiss_error *err);
+
+/* ---- balances and statements ---- */
+
+/* Balance of @grant_id (AISS_E_NOT_FOUND if unknown). */
+int aiss_ledger_balance(aiss_ledger *l, const char *grant_id,
+			aiss_balance *out, aiss_error *err);
+
+/* Balances of every grant in id order; @member non-NULL: only grants whose
+ * member list contains that user. */
+int aiss_ledger_balance_list(aiss_ledger *l, const char *member,
+			     int (*cb)(const aiss_balance *, void *),
+			     void *arg, aiss_error *err);
+
+/* Journal entries that concern @grant_id, in sequence order. */
+int aiss_ledger_statement(aiss_ledger *l, const char *grant_id,
+			  int (*cb)(const aiss_journal_entry *, void *),
+			  void *arg, aiss_error *err);
+
+/* ---- scheme, earmarks, institutions ---- */
+
+/* Sets the scheme's name, commitment and start/end (the totals in @s are
+ * ignored). May be repeated to change them; lowering the commitment below
+ * approved + earmarked is AISS_E_COMMITMENT. */
+int aiss_ledger_scheme_init(aiss_ledger *l, const aiss_scheme *s,
+			    const char *actor, aiss_error *err);
+/* The scheme with its totals. AISS_E_NOT_FOUND before scheme_init. */
+int aiss_ledger_scheme_get(aiss_ledger *l, aiss_scheme *out, aiss_error *err);
+
+/* Sets earmark e->name to e->amount (0 removes it); checked against the
+ * commitment (AISS_E_COMMITMENT). */
+int aiss_ledger_earmark_set(aiss_ledger *l, const aiss_earmark *e,
+			    const char *actor, aiss_error *err);
+int aiss_ledger_earmark_list(aiss_ledger *l,
+			     int (*cb)(const aiss_earmark *, void *),
+			     void *arg, aiss_error *err);
+
+/* Adds an institution; AISS_E_EXISTS when the name is taken with another
+ * type (same name and type: no-op, 0). */
+int aiss_ledger_institution_add(aiss_ledger *l, const aiss_institution *i,
+				const char *actor, aiss_error *err);
+int aiss_ledger_institution_list(aiss_ledger *l,
+				 int (*cb)(const aiss_institution *, void *),
+				 void *arg, aiss_error *err);
+
+/* ---- grants ---- */
+
+/*
+ * Approves grant @g (state forced to active when 0). Validated: id, known
+ * institution (AISS_E_NOT_FOUND), rate 0..9000, amounts >= 0 and below
+ * AISS_CENTS_LIMIT, window end > start, accounts not paid for by another
+ * grant, at least one GPU type. AISS_E_EXISTS for a duplicate id;
+ * AISS_E_COMMITMENT when approved totals would exceed commitment less
+ * earmarks (AISS_E_NOT_FOUND before scheme_init).
+ */
+int aiss_ledger_grant_add(aiss_ledger *l, const aiss_grant *g,
+			  const char *actor, aiss_error *err);
+/* Replaces grant g->id by @g (same checks; a higher approved_subsidy is a
+ * top-up checked against the commitment). */
+int aiss_ledger_grant_modify(aiss_ledger *l, const aiss_grant *g,
+			     const char *actor, aiss_error *err);
+/* Suspends, resumes or closes @grant_id, recording @reason. */
+int aiss_ledger_grant_set_state(aiss_ledger *l, const char *grant_id,
+				aiss_grant_state state, const char *reason,
+				const char *actor, aiss_error *err);
+int aiss_ledger_grant_get(aiss_ledger *l, const char *grant_id,
+			  aiss_grant *out, aiss_error *err);
+/* The grant paying for Slurm account @account (AISS_E_UNKNOWN_ACCOUNT). */
+int aiss_ledger_grant_by_account(aiss_ledger *l, const char *account,
+				 aiss_grant *out, aiss_error *err);
+/* Grants in id order; @member non-NULL: only those @member belongs to. */
+int aiss_ledger_grant_list(aiss_ledger *l, const char *member,
+			   int (*cb)(const aiss_grant *, void *), void *arg,
+			   aiss_error *err);
+/* 1 when @user is a member of @grant_id, 0 when not or the grant is
+ * unknown, -1 on storage failure. */
+int aiss_ledger_grant_is_member(aiss_ledger *l, const char *grant_id,
+				const char *user);
+
+/* ---- prices ---- */
+
+/* Sets the list price of p->gpu_type from p->effective_from on (cents per
+ * GPU-hour, 1..AISS_PRICE_LIMIT). Same type and instant again replaces. */
+int aiss_ledger_price_set(aiss_ledger *l, const aiss_price *p,
+			  const char *actor, aiss_error *err);
+/* Every price, by GPU type then effective_from. */
+int aiss_ledger_price_list(aiss_ledger *l,
+			   int (*cb)(const aiss_price *, void *), void *arg,
+			   aiss_error *err);
+/* The price of @gpu_type in force at @at (AISS_E_NO_PRICE). */
+int aiss_ledger_price_at(aiss_ledger *l, const char *gpu_type, aiss_time_t at,
+			 int64_t *cents_per_gpu_hour, aiss_error *err);
+
+/* ---- corrections and audit (policy item 14) ---- */
+
+/* Records adjustment @a (non-zero amount, non-empty reason; a->actor and
+ * a->at are ignored: @actor and now are used). @out (may be NULL) gets the
+ * stored adjustment with its journal seq. */
+int aiss_ledger_adjust(aiss_ledger *l, const aiss_adjustment *a,
+		       const char *actor, aiss_adjustment *out,
+		       aiss_error *err);
+
+/* Recomputes the whole hash chain. A broken chain is not an error: out->ok
+ * is 0 and first_bad_seq / reason say where. -1 only on storage failure. */
+int aiss_ledger_journal_verify(aiss_ledger *l, aiss_verify_result *out,
+			       aiss_error *err);
+
+/* Every charge whose run ended in [from, to) (to == 0: no bound), in charge
+ * order (end, then run key). */
+int aiss_ledger_charge_export(aiss_ledger *l, aiss_time_t from, aiss_time_t to,
+			      int (*cb)(const aiss_charge_rec *, void *),
+			      void *arg, aiss_error *err);
+/* Every adjustment made in [from, to) (to == 0: no bound), in journal order. */
+int aiss_ledger_adjustment_export(aiss_ledger *l, aiss_time_t from,
+				  aiss_time_t to,
+				  int (*cb)(const aiss_adjustment *, void *),
+				  void *arg, aiss_error *err);
+
+/* ---- operators ---- */
+
+/* Records node cap->node's latest capacity check (replaces the previous). */
+int aiss_ledger_capacity_put(aiss_ledger *l, const aiss_capacity *cap,
+			     const char *actor, aiss_error *err);
+int aiss_ledger_capacity_list(aiss_ledger *l,
+			      int (*cb)(const aiss_capacity *, void *),
+			      void *arg, aiss_error *err);
+
+#endif
