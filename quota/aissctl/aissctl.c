@@ -9,11 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__has_include)
-#if __has_include("finance.h")
+/* The finance commands are compiled in when finance.c is in the tree
+ * (CMake defines AISSCTL_HAVE_FINANCE then). */
+#ifdef AISSCTL_HAVE_FINANCE
 #include "finance.h"
-#define AISSCTL_HAVE_FINANCE 1
-#endif
 #endif
 
 typedef struct ctl_command {
@@ -87,8 +86,13 @@ static void print_help(FILE *f)
 		   "COMMAND ...\n\ncommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %s\n", commands[i].usage);
-	fprintf(f, "  report|usage|reconcile ...   (finance; see "
-		   "aissctl(1))\n\nThe socket is --socket, else $AISS_SOCKET, "
+#ifdef AISSCTL_HAVE_FINANCE
+	aissctl_finance_usage(f);
+#else
+	fprintf(f, "  report|usage|reconcile ...   (finance; not in this "
+		   "build)\n");
+#endif
+	fprintf(f, "\nThe socket is --socket, else $AISS_SOCKET, "
 		   "else %s.\nExit status: 0 done, 1 refused by policy, 2 bad "
 		   "usage, 3 service unreachable.\n",
 		AISS_DEFAULT_SOCKET);
@@ -140,13 +144,18 @@ int ctl_fail(ctl_ctx *x, const char *what, const aiss_error *err)
 	if (err->code == AISS_E_UNAVAILABLE) {
 		const char *p = ctl_socket_path(x);
 
+		if (err->text[0] && strstr(err->text, p))
+			fprintf(stderr, "%s: %s\n", x->prog, err->text);
+		else
+			fprintf(stderr, "%s: cannot reach aissd at %s: %s\n",
+				x->prog, p,
+				err->text[0] ? err->text : "no answer");
 		fprintf(stderr,
-			"%s: cannot reach aissd at %s%s%s.\n"
 			"  Start it with: aissd --db /var/lib/aiss/ledger.db "
 			"--socket %s\n"
-			"  or point aissctl at it with --socket PATH or "
-			"AISS_SOCKET=PATH.\n",
-			x->prog, p, err->text[0] ? ": " : "", err->text, p);
+			"  or point aissctl at a running one with --socket PATH "
+			"or AISS_SOCKET=PATH.\n",
+			p);
 		return CTL_EXIT_UNAVAILABLE;
 	}
 	if (aiss_status_is_refusal(err->code))
