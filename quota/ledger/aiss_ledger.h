@@ -65,9 +65,9 @@ int aiss_ledger_in_batch(const aiss_ledger *l);
  * Prices @shape (start 0: now) against the grant paying for shape->account
  * without changing anything. A refusal is not an error: out->verdict is the
  * status reserve would return and out->reason its sentence; fit_time_limit,
- * fit_gpus and fit_count say what would fit now. Returns -1 only for
- * malformed input (AISS_E_INVALID), an unknown account
- * (AISS_E_UNKNOWN_ACCOUNT), no price in force (AISS_E_NO_PRICE) or
+ * fit_gpus and fit_count say what would fit now (no price in force is the
+ * verdict AISS_E_NO_PRICE). Returns -1 only for malformed input
+ * (AISS_E_INVALID), an unknown account (AISS_E_UNKNOWN_ACCOUNT) or
  * AISS_E_STORAGE.
  */
 int aiss_ledger_quote(aiss_ledger *l, const aiss_job_shape *shape,
@@ -101,8 +101,9 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 		       const char *actor, aiss_charge_rec *out,
 		       aiss_error *err);
 
-/* Drops the lien of run @key (job cancelled before start). Idempotent; a
- * key with no lien at all is AISS_E_NOT_FOUND. */
+/* Drops the lien of run @key (job cancelled before start). Idempotent (a
+ * released or settled lien: 0, no change); a key with no lien at all is
+ * AISS_E_NOT_FOUND. */
 int aiss_ledger_release(aiss_ledger *l, const aiss_run_key *key,
 			const char *actor, aiss_error *err);
 

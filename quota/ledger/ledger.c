@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ledger.c: opening and migrating the ledger database, prepared statements,
+ * transactions and group commit, the hash-chained journal. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aiss_sha256.h"
+#include "ledger_int.h"
+
+/* Pragmas, set explicitly on every open. cache_size bounds the page cache
+ * (negative: KiB) so resident memory stays small with large ledgers. */
+static const char SQL_PRAGMAS[] = "PRAGMA journal_mode = WAL;"
+				  "PRAGMA synchronous = FULL;"
+				  "PRAGMA foreign_keys = ON;"
+				  "PRAGMA cache_size = -8192;"
+				  "PRAGMA temp_store = MEMORY;"
+				  "PRAGMA mmap_size = 0;"
+				  "PRAGMA wal_autocheckpoint = 1000;"
+				  "PRAGMA journal_size_limit = 67108864;";
+
+#define LEDGER_BUSY_TIMEOUT_MS 5000
+
+/* Schema migrations: entry i takes user_version i to i + 1. Append only. */
+static const char SQL_SCHEMA_V1[] =
+	"CREATE TABLE scheme ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" name TEXT NOT NULL, commitment INTEGER NOT NULL,"
+	" start INTEGER NOT NULL, end INTEGER NOT NULL);"
+	"CREATE TABLE earmark ("
+	" name TEXT PRIMARY KEY, amount INTEGER NOT NULL CHECK (amount > 0));"
+	"CREATE TABLE institution ("
+	" name TEXT PRIMARY KEY, type INTEGER NOT NULL);"
+	"CREATE TABLE grants ("
+	" id TEXT PRIMARY KEY,"
+	" institution TEXT NOT NULL REFERENCES institution(name),"
+	" accounts TEXT NOT NULL, members TEXT NOT NULL,"
+	" gpu_types TEXT NOT NULL,"
+	" rate_bp INTEGER NOT NULL CHECK (rate_bp BETWEEN 0 AND 9000),"
+	" approved_gpu_seconds INTEGER NOT NULL,"
+	" approved_subsidy INTEGER NOT NULL CHECK (approved_subsidy >= 0),"
+	" window_start INTEGER NOT NULL, window_end INTEGER NOT NULL,"
+	" max_concurrent_gpus INTEGER NOT NULL,"
+	" state INTEGER NOT NULL,"
+	" charged INTEGER NOT NULL DEFAULT 0,"
+	" held INTEGER NOT NULL DEFAULT 0,"
+	" adjustments INTEGER NOT NULL DEFAULT 0,"
+	" list_cost INTEGER NOT NULL DEFAULT 0,"
+	" copay INTEGER NOT NULL DEFAULT 0,"
+	" used_gpu_seconds INTEGER NOT NULL DEFAULT 0,"
+	" held_gpus INTEGER NOT NULL DEFAULT 0,"
+	" held_gpu_seconds INTEGER NOT NULL DEFAULT 0,"
+	" n_runs INTEGER NOT NULL DEFAULT 0,"
+	" n_liens INTEGER NOT NULL DEFAULT 0,"
+	" CHECK (window_end > window_start));"
+	"CREATE TABLE account ("
+	" name TEXT PRIMARY KEY,"
+	" grant_id TEXT NOT NULL REFERENCES grants(id));"
+	"CREATE INDEX account_grant ON account(grant_id);"
+	"CREATE TABLE member ("
+	" grant_id TEXT NOT NULL REFERENCES grants(id), user TEXT NOT NULL,"
+	" PRIMARY KEY (grant_id, user)) WITHOUT ROWID;"
+	"CREATE INDEX member_user ON member(user, grant_id);"
+	"CREATE TABLE price ("
+	" gpu_type TEXT NOT NULL, effective_from INTEGER NOT NULL,"
+	" cents INTEGER NOT NULL CHECK (cents > 0),"
+	" PRIMARY KEY (gpu_type, effective_from)) WITHOUT ROWID;"
+	"CREATE TABLE lien ("
+	" cluster TEXT NOT NULL, job_id INTEGER NOT NULL,"
+	" run_start INTEGER NOT NULL,"
+	" grant_id TEXT NOT NULL REFERENCES grants(id),"
+	" account TEXT NOT NULL, user TEXT NOT NULL, gpu_type TEXT NOT NULL,"
+	" gpus INTEGER NOT NULL, time_limit INTEGER NOT NULL,"
+	" price INTEGER NOT NULL, held INTEGER NOT NULL,"
+	" state INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	" PRIMARY KEY (cluster, job_id, run_start));"
+	"CREATE INDEX lien_grant ON lien(grant_id);"
+	"CREATE TABLE charge ("
+	" seq INTEGER PRIMARY KEY,"
+	" cluster TEXT NOT NULL, job_id INTEGER NOT NULL,"
+	" run_start INTEGER NOT NULL,"
+	" grant_id TEXT NOT NULL REFERENCES grants(id),"
+	" account TEXT NOT NULL, user TEXT NOT NULL, gpu_type TEXT NOT NULL,"
+	" institution TEXT NOT NULL, inst_type INTEGER NOT NULL,"
+	" gpus INTEGER NOT NULL, end INTEGER NOT NULL, end_state TEXT NOT NULL,"
+	" price INTEGER NOT NULL, rate_bp INTEGER NOT NULL,"
+	" gpu_seconds INTEGER NOT NULL, run_seconds INTEGER NOT NULL,"
+	" in_window_seconds INTEGER NOT NULL, list_cost INTEGER NOT NULL,"
+	" in_window_cost INTEGER NOT NULL, subsidy INTEGER NOT NULL,"
+	" copay INTEGER NOT NULL, capped INTEGER NOT NULL,"
+	" settled_at INTEGER NOT NULL, journal_seq INTEGER NOT NULL,"
+	" UNIQUE (cluster, job_id, run_start));"
+	"CREATE INDEX charge_order ON charge(end, cluster, job_id, run_start);"
+	"CREATE INDEX charge_grant ON charge(grant_id);"
+	"CREATE TABLE adjustment ("
+	" journal_seq INTEGER PRIMARY KEY,"
+	" grant_id TEXT NOT NULL REFERENCES grants(id),"
+	" amount INTEGER NOT NULL, reason TEXT NOT NULL, actor TEXT NOT NULL,"
+	" at INTEGER NOT NULL);"
+	"CREATE TABLE journal ("
+	" seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,"
+	" kind TEXT NOT NULL, grant_id TEXT NOT NULL, amount INTEGER NOT NULL,"
+	" detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+	"CREATE INDEX journal_grant ON journal(grant_id, seq);"
+	"CREATE TABLE capacity ("
+	" node TEXT PRIMARY KEY, at INTEGER NOT NULL, pass INTEGER NOT NULL,"
+	" n_gpus INTEGER NOT NULL, bf16_gflops INTEGER NOT NULL,"
+	" summary TEXT NOT NULL);"
+	/* Append-only tables (policy item 14): the service never edits them. */
+	"CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal"
+	" BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;"
+	"CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal"
+	" BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;"
+	"CREATE TRIGGER charge_no_update BEFORE UPDATE ON charge"
+	" BEGIN SELECT RAISE(ABORT, 'charges are append-only'); END;"
+	"CREATE TRIGGER charge_no_delete BEFORE DELETE ON charge"
+	" BEGIN SELECT RAISE(ABORT, 'charges are append-only'); END;"
+	"CREATE TRIGGER adjustment_no_update BEFORE UPDATE ON adjustment"
+	" BEGIN SELECT RAISE(ABORT, 'adjustments are append-only'); END;"
+	"CREATE TRIGGER adjustment_no_delete BEFORE DELETE ON adjustment"
+	" BEGIN SELECT RAISE(ABORT, 'adjustments are append-only'); END;";
+
+static const char *const ledger_migrations[] = {SQL_SCHEMA_V1};
+_Static_assert(sizeof(ledger_migrations) / sizeof(ledger_migrations[0]) ==
+		       AISS_LEDGER_SCHEMA_VERSION,
+	       "one migration per schema version");
+
+#define LEDGER_STMT_SQL(name, sql) sql,
+static const char *const ledger_sql[S__COUNT] = {LEDGER_STMTS(LEDGER_STMT_SQL)};
+
+static const char ZERO_HASH[] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+int ledger_sql_error(aiss_ledger *l, int rc, const char *what,
+		     aiss_error *err)
+{
+	const char *msg = l && l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc);
+
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+		return aiss_error_set(err, AISS_E_EXISTS,
+				      "ledger: %s refused by the database: %s",
+				      what, msg);
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return aiss_error_set(err, AISS_E_UNAVAILABLE,
+				      "ledger: %s: database busy (%s); retry",
+				      what, msg);
+	default:
+		return aiss_error_set(err, AISS_E_STORAGE,
+				      "ledger: %s failed: %s (SQLite %d)", what,
+				      msg, rc);
+	}
+}
+
+sqlite3_stmt *ledger_stmt(aiss_ledger *l, enum ledger_stmt_id id,
+			  aiss_error *err)
+{
+	sqlite3_stmt *st = l->stmt[id];
+
+	if (!st) {
+		int rc = sqlite3_prepare_v3(l->db, ledger_sql[id], -1,
+					    SQLITE_PREPARE_PERSISTENT, &st,
+					    NULL);
+		if (rc != SQLITE_OK) {
+			ledger_sql_error(l, rc, "preparing a statement", err);
+			return NULL;
+		}
+		l->stmt[id] = st;
+		return st;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+int ledger_step_done(aiss_ledger *l, sqlite3_stmt *st, const char *what,
+		     aiss_error *err)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return ledger_sql_error(l, rc, what, err);
+	return 0;
+}
+
+int ledger_exec_stmt(aiss_ledger *l, enum ledger_stmt_id id, aiss_error *err)
+{
+	sqlite3_stmt *st = ledger_stmt(l, id, err);
+
+	if (!st)
+		return -1;
+	return ledger_step_done(l, st, ledger_sql[id], err);
+}
+
+aiss_time_t ledger_now(aiss_ledger *l)
+{
+	if (l->now)
+		return l->now(l->now_arg);
+	return (aiss_time_t)time(NULL);
+}
+
+void ledger_fmt(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+const char *ledger_actor(const char *actor)
+{
+	return actor && *actor ? actor : "unknown";
+}
+
+void ledger_col_text(sqlite3_stmt *st, int col, char *dst, size_t n)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	snprintf(dst, n, "%s", s ? (const char *)s : "");
+}
+
+static int exec_sql(aiss_ledger *l, const char *sql, const char *what,
+		    aiss_error *err)
+{
+	int rc = sqlite3_exec(l->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return ledger_sql_error(l, rc, what, err);
+	return 0;
+}
+
+static int user_version(aiss_ledger *l, int *v, aiss_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(l->db, "PRAGMA user_version", -1, &st,
+				    NULL);
+
+	if (rc != SQLITE_OK)
+		return ledger_sql_error(l, rc, "reading the schema version",
+					err);
+	rc = sqlite3_step(st);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return ledger_sql_error(l, rc, "reading the schema version",
+					err);
+	return 0;
+}
+
+static int migrate(aiss_ledger *l, aiss_error *err)
+{
+	int v;
+	char sql[64];
+
+	if (exec_sql(l, "BEGIN IMMEDIATE", "starting the migration", err))
+		return -1;
+	if (user_version(l, &v, err))
+		goto fail;
+	if (v > AISS_LEDGER_SCHEMA_VERSION) {
+		aiss_error_set(err, AISS_E_STORAGE,
+			       "ledger: database schema version %d is newer "
+			       "than this aissd understands (%d); upgrade aiss",
+			       v, AISS_LEDGER_SCHEMA_VERSION);
+		goto fail;
+	}
+	for (; v < AISS_LEDGER_SCHEMA_VERSION; v++) {
+		if (exec_sql(l, ledger_migrations[v], "migrating the schema",
+			     err))
+			goto fail;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (exec_sql(l, sql, "recording the schema version", err))
+			goto fail;
+	}
+	return exec_sql(l, "COMMIT", "committing the migration", err);
+fail:
+	sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err)
+{
+	aiss_ledger *l;
+	int rc;
+
+	if (!path || !*path) {
+		aiss_error_set(err, AISS_E_INVALID,
+			       "ledger: no database path given");
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		aiss_error_set(err, AISS_E_INTERNAL, "ledger: out of memory");
+		return NULL;
+	}
+	rc = sqlite3_open_v2(path, &l->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		aiss_error_set(err, AISS_E_STORAGE,
+			       "ledger: cannot open database %s: %s", path,
+			       l->db ? sqlite3_errmsg(l->db)
+				     : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(l->db, 0);
+	sqlite3_busy_timeout(l->db, LEDGER_BUSY_TIMEOUT_MS);
+	if (exec_sql(l, SQL_PRAGMAS, "setting pragmas", err))
+		goto fail;
+	if (migrate(l, err))
+		goto fail;
+	return l;
+fail:
+	aiss_ledger_close(l);
+	return NULL;
+}
+
+void aiss_ledger_close(aiss_ledger *l)
+{
+	if (!l)
+		return;
+	if (l->in_batch && l->db)
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	for (int i = 0; i < S__COUNT; i++)
+		sqlite3_finalize(l->stmt[i]);
+	sqlite3_close(l->db);
+	free(l);
+}
+
+void aiss_ledger_set_clock(aiss_ledger *l, aiss_time_t (*now)(void *),
+			   void *arg)
+{
+	l->now = now;
+	l->now_arg = arg;
+}
+
+int aiss_ledger_in_batch(const aiss_ledger *l)
+{
+	return l->in_batch;
+}
+
+int aiss_ledger_batch_begin(aiss_ledger *l, aiss_error *err)
+{
+	if (l->in_batch)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "ledger: a batch is already open");
+	if (ledger_exec_stmt(l, S_BEGIN, err))
+		return -1;
+	l->in_batch = 1;
+	return 0;
+}
+
+int aiss_ledger_batch_commit(aiss_ledger *l, aiss_error *err)
+{
+	if (!l->in_batch)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "ledger: no batch is open to commit");
+	l->in_batch = 0;
+	if (ledger_exec_stmt(l, S_COMMIT, err)) {
+		if (!sqlite3_get_autocommit(l->db))
+			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int aiss_ledger_batch_rollback(aiss_ledger *l, aiss_error *err)
+{
+	if (!l->in_batch)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "ledger: no batch is open to roll back");
+	l->in_batch = 0;
+	if (!sqlite3_get_autocommit(l->db))
+		return ledger_exec_stmt(l, S_ROLLBACK, err);
+	return 0;
+}
+
+int ledger_op_begin(aiss_ledger *l, aiss_error *err)
+{
+	if (l->in_batch) {
+		/* A failed COMMIT/IO error may have ended the transaction. */
+		if (sqlite3_get_autocommit(l->db))
+			return aiss_error_set(err, AISS_E_STORAGE,
+					      "ledger: the batch transaction "
+					      "was lost; roll the batch back");
+		return ledger_exec_stmt(l, S_SAVEPOINT, err);
+	}
+	return ledger_exec_stmt(l, S_BEGIN, err);
+}
+
+int ledger_op_end(aiss_ledger *l, int ok, aiss_error *err)
+{
+	if (ok) {
+		if (l->in_batch)
+			return ledger_exec_stmt(l, S_RELEASE_SP, err);
+		if (ledger_exec_stmt(l, S_COMMIT, err) == 0)
+			return 0;
+		/* fall through to roll back what could not commit */
+	}
+	if (sqlite3_get_autocommit(l->db))
+		return -1;
+	if (l->in_batch) {
+		ledger_exec_stmt(l, S_ROLLBACK_SP, NULL);
+		ledger_exec_stmt(l, S_RELEASE_SP, NULL);
+	} else {
+		ledger_exec_stmt(l, S_ROLLBACK, NULL);
+	}
+	return -1;
+}
+
+/* ---- the journal ---- */
+
+static void hash_field(aiss_sha256_ctx *c, const char *s)
+{
+	char len[24];
+	size_t n = s ? strlen(s) : 0;
+
+	snprintf(len, sizeof(len), "%zu:", n);
+	aiss_sha256_update(c, len, strlen(len));
+	aiss_sha256_update(c, s ? s : "", n);
+	aiss_sha256_update(c, "\n", 1);
+}
+
+void ledger_journal_hash(const char *prev_hash, int64_t seq, aiss_time_t at,
+			 const char *actor, const char *kind,
+			 const char *grant_id, aiss_cents_t amount,
+			 const char *detail, char hex[AISS_SHA256_HEXLEN])
+{
+	aiss_sha256_ctx c;
+	uint8_t d[AISS_SHA256_LEN];
+	char num[64];
+
+	aiss_sha256_init(&c);
+	hash_field(&c, "aiss-journal-v1");
+	hash_field(&c, prev_hash);
+	snprintf(num, sizeof(num), "%" PRId64, seq);
+	hash_field(&c, num);
+	snprintf(num, sizeof(num), "%" PRId64, (int64_t)at);
+	hash_field(&c, num);
+	hash_field(&c, actor);
+	hash_field(&c, kind);
+	hash_field(&c, grant_id);
+	snprintf(num, sizeof(num), "%" PRId64, (int64_t)amount);
+	hash_field(&c, num);
+	hash_field(&c, detail);
+	aiss_sha256_final(&c, d);
+	aiss_sha256_hex(d, hex);
+}
+
+int ledger_journal_append(aiss_ledger *l, const char *actor, const char *kind,
+			  const char *grant_id, aiss_cents_t amount,
+			  const char *detail, int64_t *seq_out,
+			  aiss_error *err)
+{
+	sqlite3_stmt *st;
+	char prev[AISS_SHA256_HEXLEN] = "";
+	char hash[AISS_SHA256_HEXLEN];
+	int64_t seq = 1;
+	aiss_time_t at = ledger_now(l);
+	int rc;
+
+	actor = ledger_actor(actor);
+	grant_id = grant_id ? grant_id : "";
+	detail = detail ? detail : "";
+	st = ledger_stmt(l, S_JOURNAL_TIP, err);
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		seq = sqlite3_column_int64(st, 0) + 1;
+		ledger_col_text(st, 1, prev, sizeof(prev));
+	} else {
+		memcpy(prev, ZERO_HASH, sizeof(ZERO_HASH));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ledger_sql_error(l, rc, "reading the journal tip", err);
+	ledger_journal_hash(prev, seq, at, actor, kind, grant_id, amount,
+			    detail, hash);
+	st = ledger_stmt(l, S_JOURNAL_INSERT, err);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, at);
+	sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, grant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, amount);
+	sqlite3_bind_text(st, 7, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, prev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, hash, -1, SQLITE_STATIC);
+	if (ledger_step_done(l, st, "appending to the journal", err))
+		return -1;
+	if (seq_out)
+		*seq_out = seq;
+	return 0;
+}
+
+static void journal_from_row(sqlite3_stmt *st, aiss_journal_entry *e)
+{
+	e->seq = sqlite3_column_int64(st, 0);
+	e->at = sqlite3_column_int64(st, 1);
+	ledger_col_text(st, 2, e->actor, sizeof(e->actor));
+	ledger_col_text(st, 3, e->kind, sizeof(e->kind));
+	ledger_col_text(st, 4, e->grant_id, sizeof(e->grant_id));
+	e->amount = sqlite3_column_int64(st, 5);
+	ledger_col_text(st, 6, e->detail, sizeof(e->detail));
+	ledger_col_text(st, 7, e->prev_hash, sizeof(e->prev_hash));
+	ledger_col_text(st, 8, e->hash, sizeof(e->hash));
+}
+
+int aiss_ledger_statement(aiss_ledger *l, const char *grant_id,
+			  int (*cb)(const aiss_journal_entry *, void *),
+			  void *arg, aiss_error *err)
+{
+	sqlite3_stmt *st;
+	aiss_journal_entry e;
+	ledger_grant g;
+	int rc, found;
+
+	if (ledger_check_id(grant_id, "grant id", err))
+		return -1;
+	found = ledger_grant_read(l, S_GRANT_GET, grant_id, &g, err);
+	if (found < 0)
+		return -1;
+	if (!found)
+		return aiss_error_set(err, AISS_E_NOT_FOUND,
+				      "no grant %s; `aissctl grant list` shows "
+				      "the grants",
+				      grant_id);
+	st = ledger_stmt(l, S_JOURNAL_GRANT, err);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		journal_from_row(st, &e);
+		if (cb(&e, arg)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return ledger_sql_error(l, rc, "reading the statement", err);
+	return 0;
+}
+
+int aiss_ledger_journal_verify(aiss_ledger *l, aiss_verify_result *out,
+			       aiss_error *err)
+{
+	sqlite3_stmt *st;
+	char prev[AISS_SHA256_HEXLEN];
+	char hash[AISS_SHA256_HEXLEN];
+	aiss_journal_entry *e;
+	int64_t expect = 1;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->ok = 1;
+	memcpy(prev, ZERO_HASH, sizeof(ZERO_HASH));
+	e = malloc(sizeof(*e));
+	if (!e)
+		return aiss_error_set(err, AISS_E_INTERNAL,
+				      "ledger: out of memory");
+	st = ledger_stmt(l, S_JOURNAL_ALL, err);
+	if (!st) {
+		free(e);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		journal_from_row(st, e);
+		out->n_entries++;
+		if (e->seq != expect) {
+			snprintf(out->reason, sizeof(out->reason),
+				 "journal entry %" PRId64 " is missing (next "
+				 "entry found is %" PRId64 ")",
+				 expect, e->seq);
+			out->first_bad_seq = expect;
+			break;
+		}
+		if (strcmp(e->prev_hash, prev) != 0) {
+			snprintf(out->reason, sizeof(out->reason),
+				 "journal entry %" PRId64 " does not chain to "
+				 "entry %" PRId64 " (prev_hash differs)",
+				 e->seq, e->seq - 1);
+			out->first_bad_seq = e->seq;
+			break;
+		}
+		ledger_journal_hash(prev, e->seq, e->at, e->actor, e->kind,
+				    e->grant_id, e->amount, e->detail, hash);
+		if (strcmp(hash, e->hash) != 0) {
+			snprintf(out->reason, sizeof(out->reason),
+				 "journal entry %" PRId64 " (%s) was altered: "
+				 "its content does not match its hash",
+				 e->seq, e->kind);
+			out->first_bad_seq = e->seq;
+			break;
+		}
+		memcpy(prev, e->hash, sizeof(prev));
+		expect++;
+	}
+	sqlite3_reset(st);
+	free(e);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ledger_sql_error(l, rc, "reading the journal", err);
+	if (out->first_bad_seq)
+		out->ok = 0;
+	return 0;
+}

@@ -1,0 +1,945 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ledger_run.c: quote, reserve (lien), settle (charge), release, balances and
+ * the charge export: the run lifecycle of policy items 3-9. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ledger_int.h"
+
+static const char *money(aiss_cents_t c, char *buf)
+{
+	return aiss_money_format(c, true, buf, AISS_MONEY_BUFSZ);
+}
+
+/* "1d 02:03:04" / "02:03:04" for a duration in seconds. */
+static const char *duration(int64_t s, char *buf, size_t len)
+{
+	int64_t d = s / 86400;
+
+	s %= 86400;
+	if (d)
+		ledger_fmt(buf, len, "%" PRId64 "-%02" PRId64 ":%02" PRId64
+			 ":%02" PRId64, d, s / 3600, s / 60 % 60, s % 60);
+	else
+		ledger_fmt(buf, len, "%02" PRId64 ":%02" PRId64 ":%02" PRId64,
+			 s / 3600, s / 60 % 60, s % 60);
+	return buf;
+}
+
+static aiss_cents_t grant_available(const ledger_grant *g)
+{
+	return g->g.approved_subsidy - g->charged - g->held + g->adjustments;
+}
+
+static int check_key(const aiss_run_key *k, aiss_error *err)
+{
+	if (ledger_check_id(k->cluster, "cluster name", err))
+		return -1;
+	if (k->job_id == 0 || k->job_id > INT64_MAX)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "job id %" PRIu64 " is out of range",
+				      k->job_id);
+	if (k->run_start <= 0)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "run start %" PRId64 " of job %" PRIu64
+				      " is not a valid instant",
+				      (int64_t)k->run_start, k->job_id);
+	return 0;
+}
+
+static int check_shape(const aiss_job_shape *s, aiss_error *err)
+{
+	if (ledger_check_id(s->account, "Slurm account", err) ||
+	    ledger_check_id(s->user, "user", err))
+		return -1;
+	if (s->gpu_type[0] && ledger_check_id(s->gpu_type, "GPU type", err))
+		return -1;
+	if (s->gpus <= 0 || s->gpus > AISS_GPUS_LIMIT)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "a job asks for %" PRId64 " GPUs; give 1 "
+				      "to %d",
+				      s->gpus, AISS_GPUS_LIMIT);
+	if (s->time_limit <= 0 || s->time_limit > AISS_DURATION_LIMIT)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "time limit of %" PRId64 " seconds is "
+				      "out of range; give 1 s to 10 years",
+				      s->time_limit);
+	if (s->count < 0 || s->count > AISS_GPUS_LIMIT)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "job-array count %" PRId64 " is out of "
+				      "range",
+				      s->count);
+	if (s->start < 0)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "start instant %" PRId64 " is negative",
+				      (int64_t)s->start);
+	return 0;
+}
+
+/* First element of comma list @list into @out. */
+static void first_item(const char *list, char *out, size_t len)
+{
+	size_t n = strcspn(list, ",");
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, list, n);
+	out[n] = '\0';
+}
+
+static aiss_grant_terms grant_terms(const ledger_grant *g, aiss_cents_t rem)
+{
+	aiss_grant_terms t = {
+		.rate_bp = g->g.rate_bp,
+		.window_start = g->g.window_start,
+		.window_end = g->g.window_end,
+		.remaining_subsidy = rem,
+	};
+	return t;
+}
+
+static void verdict(aiss_quote *q, aiss_status code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void verdict(aiss_quote *q, aiss_status code, const char *fmt, ...)
+{
+	va_list ap;
+
+	q->verdict = code;
+	va_start(ap, fmt);
+	vsnprintf(q->reason, sizeof(q->reason), fmt, ap);
+	va_end(ap);
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * The admission rules: prices shape @s (start @start, @count elements)
+ * against grant @g and fills @q (verdict, reason, worst case, fits).
+ * Returns -1 only on a hard error (storage, invalid arithmetic).
+ */
+static int admit(aiss_ledger *l, const ledger_grant *g,
+		 const aiss_job_shape *s, aiss_time_t start, aiss_quote *q,
+		 aiss_error *err)
+{
+	const aiss_grant *gr = &g->g;
+	aiss_grant_terms terms;
+	aiss_cents_t avail = grant_available(g);
+	int64_t count = s->count > 1 ? s->count : 1;
+	int64_t gpu_room = AISS_GPUS_LIMIT, gs_room = INT64_MAX;
+	int64_t need_gs, max_limit;
+	char a[AISS_MONEY_BUFSZ], b[AISS_MONEY_BUFSZ], c[AISS_MONEY_BUFSZ];
+	char d[AISS_MONEY_BUFSZ], e[AISS_MONEY_BUFSZ], f[AISS_MONEY_BUFSZ];
+	char t1[AISS_TIME_BUFSZ], t2[AISS_TIME_BUFSZ], du[32];
+	int member;
+
+	memset(q, 0, sizeof(*q));
+	ledger_fmt(q->grant_id, sizeof(q->grant_id), "%s", gr->id);
+	q->rate_bp = gr->rate_bp;
+	q->available = avail;
+	q->verdict = AISS_OK;
+	if (s->gpu_type[0])
+		ledger_fmt(q->gpu_type, sizeof(q->gpu_type), "%s", s->gpu_type);
+	else
+		first_item(gr->gpu_types, q->gpu_type, sizeof(q->gpu_type));
+
+	if (gr->max_concurrent_gpus > 0)
+		gpu_room = gr->max_concurrent_gpus - g->held_gpus;
+	if (gpu_room < 0)
+		gpu_room = 0;
+	if (gr->approved_gpu_seconds > 0) {
+		gs_room = gr->approved_gpu_seconds - g->used_gpu_seconds -
+			  g->held_gpu_seconds;
+		if (gs_room < 0)
+			gs_room = 0;
+	}
+
+	member = aiss_ledger_grant_is_member(l, gr->id, s->user);
+	if (member < 0)
+		return aiss_error_set(err, AISS_E_STORAGE,
+				      "ledger: reading grant members failed");
+	if (!member) {
+		verdict(q, AISS_E_NOT_MEMBER,
+			"user %s is not a member of grant %s (Slurm account "
+			"%s); ask the grant's principal investigator to have "
+			"the scheme administrator add you",
+			s->user, gr->id, s->account);
+		return 0;
+	}
+	if (gr->state != AISS_GRANT_ACTIVE) {
+		verdict(q, AISS_E_GRANT_INACTIVE,
+			"grant %s is %s; no new jobs may start until the "
+			"scheme administrator resumes it "
+			"(`aissctl grant resume %s`)",
+			gr->id, aiss_grant_state_name(gr->state), gr->id);
+		return 0;
+	}
+	if (start < gr->window_start || start >= gr->window_end) {
+		int early = start < gr->window_start;
+
+		verdict(q, AISS_E_OUTSIDE_WINDOW,
+			"grant %s %s: its window is %s to %s and the job would "
+			"start at %s; %s",
+			gr->id, early ? "has not started yet" : "has expired",
+			aiss_time_format_hkt(gr->window_start, t1, sizeof(t1)),
+			aiss_time_format_hkt(gr->window_end, t2, sizeof(t2)),
+			aiss_time_format_hkt(start, a, sizeof(a)),
+			early ? "submit again once the window opens"
+			      : "ask the scheme administrator to extend the "
+				"window (`aissctl grant modify`)");
+		return 0;
+	}
+	if (!aiss_list_contains(gr->gpu_types, q->gpu_type)) {
+		verdict(q, AISS_E_GPU_TYPE,
+			"GPU type %s is not approved for grant %s (approved: "
+			"%s); request one of those types",
+			q->gpu_type, gr->id, gr->gpu_types);
+		return 0;
+	}
+	if (aiss_ledger_price_at(l, q->gpu_type, start, &q->price, err)) {
+		if (err && err->code == AISS_E_NO_PRICE) {
+			verdict(q, AISS_E_NO_PRICE, "grant %s: %s", gr->id,
+				err->text);
+			aiss_error_clear(err);
+			return 0;
+		}
+		return -1;
+	}
+	terms = grant_terms(g, avail);
+	if (aiss_policy_worst_case(s->gpus, s->time_limit, start, q->price,
+				   &terms, &q->worst, err))
+		return -1;
+	if (__builtin_mul_overflow(q->worst.subsidy, count,
+				   &q->worst_subsidy_total))
+		q->worst_subsidy_total = INT64_MAX;
+
+	/* What would fit now. */
+	max_limit = gr->window_end - start;
+	if (max_limit < s->time_limit)
+		max_limit = s->time_limit;
+	max_limit = min64(max_limit, AISS_DURATION_LIMIT);
+	q->fit_time_limit =
+		avail > 0 ? aiss_policy_max_time(s->gpus, start, q->price,
+						 &terms, avail, max_limit)
+			  : 0;
+	if (gs_room != INT64_MAX)
+		q->fit_time_limit = min64(q->fit_time_limit, gs_room / s->gpus);
+	if (s->gpus > gpu_room)
+		q->fit_time_limit = 0;
+	if (q->fit_time_limit >= 60)
+		q->fit_time_limit -= q->fit_time_limit % 60;
+	q->fit_gpus = avail > 0 ? aiss_policy_max_gpus(s->time_limit, start,
+						       q->price, &terms, avail,
+						       gpu_room)
+				: 0;
+	if (gs_room != INT64_MAX)
+		q->fit_gpus = min64(q->fit_gpus, gs_room / s->time_limit);
+	if (q->worst.subsidy > 0)
+		q->fit_count = avail > 0 ? min64(count, avail / q->worst.subsidy)
+					 : 0;
+	else
+		q->fit_count = count;
+	need_gs = s->gpus * s->time_limit; /* both bounded: no overflow */
+	if (gs_room != INT64_MAX)
+		q->fit_count = min64(q->fit_count, gs_room / need_gs);
+	if (s->gpus > gpu_room)
+		q->fit_count = 0;
+
+	if (gr->max_concurrent_gpus > 0 &&
+	    g->held_gpus + s->gpus > gr->max_concurrent_gpus) {
+		verdict(q, AISS_E_CONCURRENCY,
+			"grant %s may run at most %d GPUs at once; %" PRId64
+			" are held by running jobs and this job asks for %" PRId64
+			"; wait for running jobs to finish or ask for at most "
+			"%" PRId64 " GPUs",
+			gr->id, gr->max_concurrent_gpus, g->held_gpus, s->gpus,
+			gpu_room);
+		return 0;
+	}
+	if (q->worst_subsidy_total > avail) {
+		verdict(q, AISS_E_INSUFFICIENT,
+			"grant %s cannot cover this job: its worst case "
+			"(%" PRId64 " x %" PRId64 " %s GPUs for %s at HK$%s "
+			"per GPU-hour, %d.%02d%% subsidy) is HK$%s of subsidy "
+			"but only HK$%s is available (approved HK$%s - charged "
+			"HK$%s - held HK$%s + adjustments HK$%s); a time limit "
+			"of %s or %" PRId64 " GPUs would fit, or ask the scheme "
+			"administrator to top up the grant",
+			gr->id, count, s->gpus, q->gpu_type,
+			duration(s->time_limit, du, sizeof(du)),
+			money(q->price, a), gr->rate_bp / 100, gr->rate_bp % 100,
+			money(q->worst_subsidy_total, b), money(avail, c),
+			money(gr->approved_subsidy, d), money(g->charged, e),
+			money(g->held, f),
+			money(g->adjustments, t1),
+			duration(q->fit_time_limit, t2, sizeof(t2)),
+			q->fit_gpus);
+		return 0;
+	}
+	if (gs_room != INT64_MAX && need_gs > gs_room / count) {
+		verdict(q, AISS_E_GPU_HOURS,
+			"grant %s: this job's %" PRId64 " GPU-hours (%" PRId64
+			" GPUs x %s%s) exceed the %" PRId64 " GPU-hours left of "
+			"the %" PRId64 " approved (%" PRId64 " used, %" PRId64
+			" held); shorten the time limit to %s or ask the scheme "
+			"administrator for more GPU-hours",
+			gr->id, (need_gs * count + 3599) / 3600, s->gpus,
+			duration(s->time_limit, du, sizeof(du)),
+			count > 1 ? " per element" : "", gs_room / 3600,
+			gr->approved_gpu_seconds / 3600,
+			g->used_gpu_seconds / 3600, g->held_gpu_seconds / 3600,
+			duration(q->fit_time_limit, t2, sizeof(t2)));
+		return 0;
+	}
+	return 0;
+}
+
+static int grant_for_account(aiss_ledger *l, const char *account,
+			     ledger_grant *g, aiss_error *err)
+{
+	int found = ledger_grant_read(l, S_GRANT_BY_ACCOUNT, account, g, err);
+
+	if (found < 0)
+		return -1;
+	if (!found)
+		return aiss_error_set(err, AISS_E_UNKNOWN_ACCOUNT,
+				      "no AISS grant pays for Slurm account %s; "
+				      "submit with your project's account "
+				      "(`aissctl balance` lists yours) or ask "
+				      "the scheme administrator to add it to "
+				      "the grant",
+				      account);
+	return 0;
+}
+
+int aiss_ledger_quote(aiss_ledger *l, const aiss_job_shape *shape,
+		      aiss_quote *out, aiss_error *err)
+{
+	ledger_grant g;
+	aiss_time_t start;
+
+	if (check_shape(shape, err))
+		return -1;
+	start = shape->start ? shape->start : ledger_now(l);
+	if (grant_for_account(l, shape->account, &g, err))
+		return -1;
+	return admit(l, &g, shape, start, out, err);
+}
+
+/* ---- liens ---- */
+
+static void bind_key(sqlite3_stmt *st, const aiss_run_key *k)
+{
+	sqlite3_bind_text(st, 1, k->cluster, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)k->job_id);
+	sqlite3_bind_int64(st, 3, k->run_start);
+}
+
+typedef struct lien_row {
+	aiss_lien lien;
+	char account[AISS_ID_MAX];
+	char user[AISS_ID_MAX];
+} lien_row;
+
+/* 1 found, 0 not, -1 error. */
+static int lien_read(aiss_ledger *l, const aiss_run_key *k, lien_row *out,
+		     aiss_error *err)
+{
+	sqlite3_stmt *st = ledger_stmt(l, S_LIEN_GET, err);
+	aiss_lien *n = &out->lien;
+	int rc;
+
+	if (!st)
+		return -1;
+	bind_key(st, k);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		ledger_col_text(st, 0, n->key.cluster, sizeof(n->key.cluster));
+		n->key.job_id = (uint64_t)sqlite3_column_int64(st, 1);
+		n->key.run_start = sqlite3_column_int64(st, 2);
+		ledger_col_text(st, 3, n->grant_id, sizeof(n->grant_id));
+		ledger_col_text(st, 4, out->account, sizeof(out->account));
+		ledger_col_text(st, 5, out->user, sizeof(out->user));
+		ledger_col_text(st, 6, n->gpu_type, sizeof(n->gpu_type));
+		n->gpus = sqlite3_column_int64(st, 7);
+		n->time_limit = sqlite3_column_int64(st, 8);
+		n->price = sqlite3_column_int64(st, 9);
+		n->held_subsidy = sqlite3_column_int64(st, 10);
+		n->state = (aiss_lien_state)sqlite3_column_int(st, 11);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return ledger_sql_error(l, rc, "reading the lien", err);
+}
+
+static void charge_from_row(sqlite3_stmt *st, aiss_charge_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	ledger_col_text(st, 0, r->key.cluster, sizeof(r->key.cluster));
+	r->key.job_id = (uint64_t)sqlite3_column_int64(st, 1);
+	r->key.run_start = sqlite3_column_int64(st, 2);
+	ledger_col_text(st, 3, r->grant_id, sizeof(r->grant_id));
+	ledger_col_text(st, 4, r->account, sizeof(r->account));
+	ledger_col_text(st, 5, r->user, sizeof(r->user));
+	ledger_col_text(st, 6, r->gpu_type, sizeof(r->gpu_type));
+	ledger_col_text(st, 7, r->institution, sizeof(r->institution));
+	r->inst_type = (aiss_inst_type)sqlite3_column_int(st, 8);
+	r->gpus = sqlite3_column_int64(st, 9);
+	r->start = r->key.run_start;
+	r->end = sqlite3_column_int64(st, 10);
+	ledger_col_text(st, 11, r->end_state, sizeof(r->end_state));
+	r->price = sqlite3_column_int64(st, 12);
+	r->rate_bp = sqlite3_column_int(st, 13);
+	r->charge.gpu_seconds = sqlite3_column_int64(st, 14);
+	r->charge.run_seconds = sqlite3_column_int64(st, 15);
+	r->charge.in_window_seconds = sqlite3_column_int64(st, 16);
+	r->charge.list_cost = sqlite3_column_int64(st, 17);
+	r->charge.in_window_cost = sqlite3_column_int64(st, 18);
+	r->charge.subsidy = sqlite3_column_int64(st, 19);
+	r->charge.copay = sqlite3_column_int64(st, 20);
+	r->charge.capped = sqlite3_column_int(st, 21) != 0;
+	r->settled_at = sqlite3_column_int64(st, 22);
+	r->journal_seq = sqlite3_column_int64(st, 23);
+}
+
+/* 1 found, 0 not, -1 error. */
+static int charge_read(aiss_ledger *l, const aiss_run_key *k,
+		       aiss_charge_rec *out, aiss_error *err)
+{
+	sqlite3_stmt *st = ledger_stmt(l, S_CHARGE_GET, err);
+	int rc;
+
+	if (!st)
+		return -1;
+	bind_key(st, k);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		charge_from_row(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return ledger_sql_error(l, rc, "reading the charge", err);
+}
+
+static int grant_hold(aiss_ledger *l, const char *grant_id, aiss_cents_t held,
+		      int64_t gpus, int64_t gpu_seconds, int64_t n,
+		      aiss_error *err)
+{
+	sqlite3_stmt *st = ledger_stmt(l, S_GRANT_HOLD, err);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, grant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, held);
+	sqlite3_bind_int64(st, 3, gpus);
+	sqlite3_bind_int64(st, 4, gpu_seconds);
+	sqlite3_bind_int64(st, 5, n);
+	return ledger_step_done(l, st, "updating the grant's holds", err);
+}
+
+static int lien_set_state(aiss_ledger *l, const aiss_run_key *k,
+			  aiss_lien_state state, aiss_error *err)
+{
+	sqlite3_stmt *st = ledger_stmt(l, S_LIEN_SET_STATE, err);
+
+	if (!st)
+		return -1;
+	bind_key(st, k);
+	sqlite3_bind_int(st, 4, state);
+	return ledger_step_done(l, st, "updating the lien", err);
+}
+
+int aiss_ledger_reserve(aiss_ledger *l, const aiss_reserve_req *req,
+			const char *actor, aiss_lien *out, aiss_error *err)
+{
+	const aiss_run_key *k = &req->key;
+	aiss_job_shape shape = req->shape;
+	char keybuf[AISS_ID_MAX + 48], detail[AISS_TEXT_MAX];
+	char m[AISS_MONEY_BUFSZ];
+	ledger_grant g;
+	lien_row prev;
+	aiss_charge_rec *chg = NULL;
+	aiss_quote q;
+	aiss_lien n;
+	sqlite3_stmt *st;
+	int found;
+
+	shape.start = k->run_start;
+	shape.count = 1;
+	if (check_key(k, err) || check_shape(&shape, err))
+		return -1;
+	aiss_run_key_format(k, keybuf, sizeof(keybuf));
+	if (ledger_op_begin(l, err))
+		return -1;
+	found = lien_read(l, k, &prev, err);
+	if (found < 0)
+		goto fail;
+	if (found) {
+		if (strcmp(prev.account, shape.account) != 0 ||
+		    prev.lien.gpus != shape.gpus ||
+		    prev.lien.time_limit != shape.time_limit ||
+		    (shape.gpu_type[0] &&
+		     strcmp(prev.lien.gpu_type, shape.gpu_type) != 0)) {
+			aiss_error_set(err, AISS_E_CONFLICT,
+				       "run %s already has a lien on grant %s "
+				       "for %" PRId64 " %s GPUs x %" PRId64
+				       " s under account %s; a run key may not "
+				       "be reused with another shape",
+				       keybuf, prev.lien.grant_id,
+				       prev.lien.gpus, prev.lien.gpu_type,
+				       prev.lien.time_limit, prev.account);
+			goto fail;
+		}
+		*out = prev.lien; /* repeat: the first answer, no change */
+		return ledger_op_end(l, 1, err);
+	}
+	{
+		aiss_charge_rec tmp;
+
+		found = charge_read(l, k, &tmp, err);
+		if (found < 0)
+			goto fail;
+		if (found) {
+			chg = &tmp;
+			aiss_error_set(err, AISS_E_CONFLICT,
+				       "run %s was already settled (grant %s, "
+				       "ended %" PRId64 "); it cannot be "
+				       "reserved again",
+				       keybuf, chg->grant_id, (int64_t)chg->end);
+			goto fail;
+		}
+	}
+	if (grant_for_account(l, shape.account, &g, err))
+		goto fail;
+	if (admit(l, &g, &shape, k->run_start, &q, err))
+		goto fail;
+	if (q.verdict != AISS_OK) {
+		aiss_error_set(err, q.verdict, "%s", q.reason);
+		goto fail;
+	}
+	memset(&n, 0, sizeof(n));
+	n.key = *k;
+	ledger_fmt(n.grant_id, sizeof(n.grant_id), "%s", g.g.id);
+	ledger_fmt(n.gpu_type, sizeof(n.gpu_type), "%s", q.gpu_type);
+	n.gpus = shape.gpus;
+	n.time_limit = shape.time_limit;
+	n.price = q.price;
+	n.held_subsidy = q.worst.subsidy;
+	n.state = AISS_LIEN_HELD;
+	st = ledger_stmt(l, S_LIEN_INSERT, err);
+	if (!st)
+		goto fail;
+	bind_key(st, k);
+	sqlite3_bind_text(st, 4, n.grant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, shape.account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, shape.user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, n.gpu_type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, n.gpus);
+	sqlite3_bind_int64(st, 9, n.time_limit);
+	sqlite3_bind_int64(st, 10, n.price);
+	sqlite3_bind_int64(st, 11, n.held_subsidy);
+	sqlite3_bind_int(st, 12, n.state);
+	sqlite3_bind_int64(st, 13, ledger_now(l));
+	if (ledger_step_done(l, st, "storing the lien", err))
+		goto fail;
+	if (grant_hold(l, n.grant_id, n.held_subsidy, n.gpus,
+		       n.gpus * n.time_limit, 1, err))
+		goto fail;
+	ledger_fmt(detail, sizeof(detail),
+		 "run=%s account=%s user=%s gpu_type=%s gpus=%" PRId64
+		 " time_limit=%" PRId64 " price=%" PRId64 " held=%s",
+		 keybuf, shape.account, shape.user, n.gpu_type, n.gpus,
+		 n.time_limit, n.price,
+		 aiss_money_format(n.held_subsidy, false, m, sizeof(m)));
+	if (ledger_journal_append(l, actor, "lien", n.grant_id,
+				  -n.held_subsidy, detail, NULL, err))
+		goto fail;
+	if (ledger_op_end(l, 1, err))
+		return -1;
+	*out = n;
+	return 0;
+fail:
+	return ledger_op_end(l, 0, err);
+}
+
+int aiss_ledger_release(aiss_ledger *l, const aiss_run_key *key,
+			const char *actor, aiss_error *err)
+{
+	char keybuf[AISS_ID_MAX + 48], detail[AISS_TEXT_MAX];
+	char m[AISS_MONEY_BUFSZ];
+	lien_row n;
+	int found;
+
+	if (check_key(key, err))
+		return -1;
+	aiss_run_key_format(key, keybuf, sizeof(keybuf));
+	if (ledger_op_begin(l, err))
+		return -1;
+	found = lien_read(l, key, &n, err);
+	if (found < 0)
+		goto fail;
+	if (!found) {
+		aiss_error_set(err, AISS_E_NOT_FOUND,
+			       "run %s holds no lien; nothing to release",
+			       keybuf);
+		goto fail;
+	}
+	if (n.lien.state != AISS_LIEN_HELD) /* repeat: nothing changes */
+		return ledger_op_end(l, 1, err);
+	if (lien_set_state(l, key, AISS_LIEN_RELEASED, err) ||
+	    grant_hold(l, n.lien.grant_id, -n.lien.held_subsidy, -n.lien.gpus,
+		       -n.lien.gpus * n.lien.time_limit, -1, err))
+		goto fail;
+	ledger_fmt(detail, sizeof(detail), "run=%s released=%s", keybuf,
+		 aiss_money_format(n.lien.held_subsidy, false, m, sizeof(m)));
+	if (ledger_journal_append(l, actor, "release", n.lien.grant_id,
+				  n.lien.held_subsidy, detail, NULL, err))
+		goto fail;
+	return ledger_op_end(l, 1, err);
+fail:
+	return ledger_op_end(l, 0, err);
+}
+
+int aiss_ledger_lien_get(aiss_ledger *l, const aiss_run_key *key,
+			 aiss_lien *out, aiss_error *err)
+{
+	char keybuf[AISS_ID_MAX + 48];
+	lien_row n;
+	int found;
+
+	if (check_key(key, err))
+		return -1;
+	found = lien_read(l, key, &n, err);
+	if (found < 0)
+		return -1;
+	if (!found)
+		return aiss_error_set(err, AISS_E_NOT_FOUND,
+				      "run %s holds no lien",
+				      aiss_run_key_format(key, keybuf,
+							  sizeof(keybuf)));
+	*out = n.lien;
+	return 0;
+}
+
+int aiss_ledger_charge_get(aiss_ledger *l, const aiss_run_key *key,
+			   aiss_charge_rec *out, aiss_error *err)
+{
+	char keybuf[AISS_ID_MAX + 48];
+	int found;
+
+	if (check_key(key, err))
+		return -1;
+	found = charge_read(l, key, out, err);
+	if (found < 0)
+		return -1;
+	if (!found)
+		return aiss_error_set(err, AISS_E_NOT_FOUND,
+				      "run %s has not been settled",
+				      aiss_run_key_format(key, keybuf,
+							  sizeof(keybuf)));
+	return 0;
+}
+
+/* ---- settle ---- */
+
+static int check_settle(const aiss_settle_req *r, aiss_error *err)
+{
+	if (check_key(&r->key, err))
+		return -1;
+	if (r->gpus < 0 || r->gpus > AISS_GPUS_LIMIT)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "settle of job %" PRIu64 ": %" PRId64
+				      " GPUs is out of range",
+				      r->key.job_id, r->gpus);
+	if (r->end < r->key.run_start ||
+	    r->end - r->key.run_start > AISS_DURATION_LIMIT)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "settle of job %" PRIu64 ": end %" PRId64
+				      " is before its start %" PRId64
+				      " or absurdly late",
+				      r->key.job_id, (int64_t)r->end,
+				      (int64_t)r->key.run_start);
+	if (r->gpu_type[0] && ledger_check_id(r->gpu_type, "GPU type", err))
+		return -1;
+	if (strnlen(r->end_state, sizeof(r->end_state)) >= sizeof(r->end_state))
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "settle of job %" PRIu64 ": end state is "
+				      "too long",
+				      r->key.job_id);
+	return 0;
+}
+
+static int charge_insert(aiss_ledger *l, const aiss_charge_rec *r,
+			 aiss_error *err)
+{
+	sqlite3_stmt *st = ledger_stmt(l, S_CHARGE_INSERT, err);
+
+	if (!st)
+		return -1;
+	bind_key(st, &r->key);
+	sqlite3_bind_text(st, 4, r->grant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, r->gpu_type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, r->institution, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 9, r->inst_type);
+	sqlite3_bind_int64(st, 10, r->gpus);
+	sqlite3_bind_int64(st, 11, r->end);
+	sqlite3_bind_text(st, 12, r->end_state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 13, r->price);
+	sqlite3_bind_int(st, 14, r->rate_bp);
+	sqlite3_bind_int64(st, 15, r->charge.gpu_seconds);
+	sqlite3_bind_int64(st, 16, r->charge.run_seconds);
+	sqlite3_bind_int64(st, 17, r->charge.in_window_seconds);
+	sqlite3_bind_int64(st, 18, r->charge.list_cost);
+	sqlite3_bind_int64(st, 19, r->charge.in_window_cost);
+	sqlite3_bind_int64(st, 20, r->charge.subsidy);
+	sqlite3_bind_int64(st, 21, r->charge.copay);
+	sqlite3_bind_int(st, 22, r->charge.capped ? 1 : 0);
+	sqlite3_bind_int64(st, 23, r->settled_at);
+	sqlite3_bind_int64(st, 24, r->journal_seq);
+	return ledger_step_done(l, st, "storing the charge", err);
+}
+
+int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
+		       const char *actor, aiss_charge_rec *out,
+		       aiss_error *err)
+{
+	char keybuf[AISS_ID_MAX + 48], detail[AISS_TEXT_MAX];
+	char m1[AISS_MONEY_BUFSZ], m2[AISS_MONEY_BUFSZ], m3[AISS_MONEY_BUFSZ];
+	char m4[AISS_MONEY_BUFSZ];
+	aiss_charge_rec r;
+	aiss_grant_terms terms;
+	aiss_run_usage usage;
+	ledger_grant g;
+	lien_row n;
+	sqlite3_stmt *st;
+	int found, have_lien;
+
+	if (check_settle(req, err))
+		return -1;
+	aiss_run_key_format(&req->key, keybuf, sizeof(keybuf));
+	if (ledger_op_begin(l, err))
+		return -1;
+	found = charge_read(l, &req->key, &r, err);
+	if (found < 0)
+		goto fail;
+	if (found) { /* repeat: the first answer, no change */
+		if (ledger_op_end(l, 1, err))
+			return -1;
+		*out = r;
+		return 0;
+	}
+	have_lien = lien_read(l, &req->key, &n, err);
+	if (have_lien < 0)
+		goto fail;
+	memset(&r, 0, sizeof(r));
+	r.key = req->key;
+	if (have_lien) {
+		found = ledger_grant_read(l, S_GRANT_GET, n.lien.grant_id, &g,
+					  err);
+		if (found <= 0) {
+			if (!found)
+				aiss_error_set(err, AISS_E_INTERNAL,
+					       "lien of run %s names unknown "
+					       "grant %s",
+					       keybuf, n.lien.grant_id);
+			goto fail;
+		}
+		ledger_fmt(r.account, sizeof(r.account), "%s", n.account);
+		ledger_fmt(r.user, sizeof(r.user), "%s", n.user);
+		ledger_fmt(r.gpu_type, sizeof(r.gpu_type), "%s", n.lien.gpu_type);
+		r.price = n.lien.price;
+	} else {
+		if (ledger_check_id(req->account, "Slurm account", err))
+			goto fail;
+		if (grant_for_account(l, req->account, &g, err))
+			goto fail;
+		ledger_fmt(r.account, sizeof(r.account), "%s", req->account);
+		ledger_fmt(r.user, sizeof(r.user), "%s", req->user);
+		if (req->gpu_type[0])
+			ledger_fmt(r.gpu_type, sizeof(r.gpu_type), "%s",
+				 req->gpu_type);
+		else
+			first_item(g.g.gpu_types, r.gpu_type,
+				   sizeof(r.gpu_type));
+		if (aiss_ledger_price_at(l, r.gpu_type, req->key.run_start,
+					 &r.price, err))
+			goto fail;
+	}
+	ledger_fmt(r.grant_id, sizeof(r.grant_id), "%s", g.g.id);
+	ledger_fmt(r.institution, sizeof(r.institution), "%s", g.g.institution);
+	r.inst_type = g.g.inst_type;
+	r.gpus = req->gpus;
+	r.start = req->key.run_start;
+	r.end = req->end;
+	ledger_fmt(r.end_state, sizeof(r.end_state), "%s",
+		 req->end_state[0] ? req->end_state : "COMPLETED");
+	r.rate_bp = g.g.rate_bp;
+	r.settled_at = ledger_now(l);
+	usage.gpus = req->gpus;
+	usage.start = req->key.run_start;
+	usage.end = req->end;
+	usage.node_fail = strncmp(r.end_state, "NODE_FAIL", 9) == 0;
+	/* The run's own lien is released in this transaction, so the cap is
+	 * what is left after charges and adjustments only. */
+	terms = grant_terms(&g, g.g.approved_subsidy - g.charged +
+					g.adjustments);
+	if (aiss_policy_charge(&usage, r.price, &terms, &r.charge, err))
+		goto fail;
+	ledger_fmt(detail, sizeof(detail),
+		 "run=%s account=%s user=%s gpu_type=%s gpus=%" PRId64
+		 " end=%" PRId64 " end_state=%s price=%" PRId64 " rate_bp=%d"
+		 " gpu_seconds=%" PRId64 " list=%s subsidy=%s copay=%s%s%s"
+		 " lien_released=%s",
+		 keybuf, r.account, r.user, r.gpu_type, r.gpus, (int64_t)r.end,
+		 r.end_state, r.price, r.rate_bp, r.charge.gpu_seconds,
+		 aiss_money_format(r.charge.list_cost, false, m1, sizeof(m1)),
+		 aiss_money_format(r.charge.subsidy, false, m2, sizeof(m2)),
+		 aiss_money_format(r.charge.copay, false, m3, sizeof(m3)),
+		 r.charge.capped ? " capped" : "",
+		 usage.node_fail ? " charged zero: run ended in NODE_FAIL" : "",
+		 aiss_money_format(have_lien && n.lien.state == AISS_LIEN_HELD
+					   ? n.lien.held_subsidy
+					   : 0,
+				   false, m4, sizeof(m4)));
+	if (ledger_journal_append(l, actor, "charge", r.grant_id,
+				  -r.charge.subsidy, detail, &r.journal_seq,
+				  err))
+		goto fail;
+	if (charge_insert(l, &r, err))
+		goto fail;
+	if (have_lien) {
+		if (lien_set_state(l, &req->key, AISS_LIEN_SETTLED, err))
+			goto fail;
+		if (n.lien.state == AISS_LIEN_HELD &&
+		    grant_hold(l, n.lien.grant_id, -n.lien.held_subsidy,
+			       -n.lien.gpus, -n.lien.gpus * n.lien.time_limit,
+			       -1, err))
+			goto fail;
+	}
+	st = ledger_stmt(l, S_GRANT_CHARGE, err);
+	if (!st)
+		goto fail;
+	sqlite3_bind_text(st, 1, r.grant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, r.charge.subsidy);
+	sqlite3_bind_int64(st, 3, r.charge.list_cost);
+	sqlite3_bind_int64(st, 4, r.charge.copay);
+	sqlite3_bind_int64(st, 5, r.charge.gpu_seconds);
+	if (ledger_step_done(l, st, "updating the grant's charges", err))
+		goto fail;
+	if (ledger_op_end(l, 1, err))
+		return -1;
+	*out = r;
+	return 0;
+fail:
+	return ledger_op_end(l, 0, err);
+}
+
+/* ---- balances and exports ---- */
+
+static void balance_of(const ledger_grant *g, aiss_balance *b)
+{
+	memset(b, 0, sizeof(*b));
+	ledger_fmt(b->grant_id, sizeof(b->grant_id), "%s", g->g.id);
+	b->state = g->g.state;
+	b->approved_subsidy = g->g.approved_subsidy;
+	b->charged_subsidy = g->charged;
+	b->held_subsidy = g->held;
+	b->adjustments = g->adjustments;
+	b->remaining = grant_available(g);
+	b->list_cost = g->list_cost;
+	b->copay = g->copay;
+	b->approved_gpu_seconds = g->g.approved_gpu_seconds;
+	b->used_gpu_seconds = g->used_gpu_seconds;
+	b->held_gpus = g->held_gpus;
+	b->max_concurrent_gpus = g->g.max_concurrent_gpus;
+	b->n_runs = g->n_runs;
+	b->n_liens = g->n_liens;
+	b->window_start = g->g.window_start;
+	b->window_end = g->g.window_end;
+}
+
+int aiss_ledger_balance(aiss_ledger *l, const char *grant_id,
+			aiss_balance *out, aiss_error *err)
+{
+	ledger_grant g;
+	int found;
+
+	if (ledger_check_id(grant_id, "grant id", err))
+		return -1;
+	found = ledger_grant_read(l, S_GRANT_GET, grant_id, &g, err);
+	if (found < 0)
+		return -1;
+	if (!found)
+		return aiss_error_set(err, AISS_E_NOT_FOUND,
+				      "no grant %s; `aissctl grant list` shows "
+				      "the grants",
+				      grant_id);
+	balance_of(&g, out);
+	return 0;
+}
+
+int aiss_ledger_balance_list(aiss_ledger *l, const char *member,
+			     int (*cb)(const aiss_balance *, void *),
+			     void *arg, aiss_error *err)
+{
+	sqlite3_stmt *st;
+	ledger_grant g;
+	aiss_balance b;
+	int rc;
+
+	st = ledger_stmt(l, member ? S_GRANT_LIST_MEMBER : S_GRANT_LIST, err);
+	if (!st)
+		return -1;
+	if (member)
+		sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ledger_grant_from_row(st, &g);
+		balance_of(&g, &b);
+		if (cb(&b, arg)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return ledger_sql_error(l, rc, "listing balances", err);
+	return 0;
+}
+
+int aiss_ledger_charge_export(aiss_ledger *l, aiss_time_t from, aiss_time_t to,
+			      int (*cb)(const aiss_charge_rec *, void *),
+			      void *arg, aiss_error *err)
+{
+	sqlite3_stmt *st = ledger_stmt(l, S_CHARGE_EXPORT, err);
+	aiss_charge_rec r;
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to ? to : INT64_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		charge_from_row(st, &r);
+		if (cb(&r, arg)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return ledger_sql_error(l, rc, "exporting charges", err);
+	return 0;
+}
