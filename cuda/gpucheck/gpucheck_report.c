@@ -414,7 +414,7 @@ int gpucheck_report_evaluate(gpucheck_report *r, const gpucheck_floors *f)
 		add_failure(fails, &nfail, 0, 0, "%s", r->node_error);
 	else if (r->ngpus == 0)
 		add_failure(fails, &nfail, 0, 0, "no GPU visible");
-	if (f->expect_gpus > 0 && r->ngpus < f->expect_gpus)
+	else if (f->expect_gpus > 0 && r->ngpus < f->expect_gpus)
 		add_failure(fails, &nfail, 0, 0, "%d of %d GPUs visible",
 			    r->ngpus, f->expect_gpus);
 	for (int g = 0; g < r->ngpus; g++)

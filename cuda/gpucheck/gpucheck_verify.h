@@ -69,7 +69,8 @@ size_t gpucheck_verify_fma64(const double *vals, const uint64_t *thread,
  * Allowed |got - ref| for one GEMM element of inner dimension @k whose
  * exact reference is @ref and whose sum of |a*b| is @absum, with inputs of
  * type @t (already rounded to it) accumulated in FP32 (FP64 for FP64) and
- * written as FP32: 2*k*u_acc*absum + a few units in the last place of @ref.
+ * written as FP32: 4*sqrt(k)*u_acc*absum (a probabilistic rounding bound)
+ * + 4 units in the last place of @ref.
  */
 double gpucheck_gemm_tolerance(gpucheck_dtype t, long k, double ref,
 			       double absum);
