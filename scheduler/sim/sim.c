@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* aiss_sim: trace loading and event-driven replay of placement policies. */
+#include "aiss_sim.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { COL_NAME, COL_CPU, COL_MEM, COL_NGPU, COL_GPU_MILLI, COL_SPEC, COL_QOS,
+       COL_PHASE, COL_CREATE, COL_DELETE, COL_SCHED, COL__COUNT };
+
+static int cmp_submit(const void *x, const void *y)
+{
+	const struct aiss_sim_job *a = x, *b = y;
+
+	return (a->submit > b->submit) - (a->submit < b->submit);
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || *end || errno)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int aiss_sim_load_trace(const char *path, struct aiss_sim_job **jobs,
+			size_t *njobs, struct aiss_sim_trace_stats *stats)
+{
+	FILE *f;
+	char line[1024];
+	struct aiss_sim_job *v = NULL;
+	size_t n = 0, cap = 0;
+	struct aiss_sim_trace_stats st;
+	int first = 1, saved = EINVAL;
+
+	if (!path || !jobs || !njobs) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&st, 0, sizeof(st));
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *col[COL__COUNT], *p = line;
+		int nc = 0;
+		int64_t ngpu, milli, create, del, sched;
+
+		line[strcspn(line, "\r\n")] = '\0';
+		if (first) { /* header */
+			first = 0;
+			if (strncmp(line, "name,", 5))
+				goto error;
+			continue;
+		}
+		if (!*line)
+			continue;
+		/* Fields may be empty (gpu_spec, scheduled_time): split by
+		 * hand rather than with strtok. */
+		while (nc < COL__COUNT) {
+			col[nc++] = p;
+			p = strchr(p, ',');
+			if (!p)
+				break;
+			*p++ = '\0';
+		}
+		if (nc != COL__COUNT)
+			goto error;
+		st.rows++;
+		if (parse_i64(col[COL_NGPU], &ngpu) < 0 || ngpu < 0 ||
+		    ngpu > AISS_MAX_GPUS ||
+		    parse_i64(col[COL_GPU_MILLI], &milli) < 0 ||
+		    parse_i64(col[COL_CREATE], &create) < 0)
+			goto error;
+		if (ngpu == 0) {
+			st.cpu_only++;
+			continue;
+		}
+		if (!*col[COL_SCHED]) {
+			st.never_ran++;
+			continue;
+		}
+		if (parse_i64(col[COL_SCHED], &sched) < 0 ||
+		    parse_i64(col[COL_DELETE], &del) < 0)
+			goto error;
+		if (n == cap) {
+			struct aiss_sim_job *nv;
+
+			cap = cap ? 2 * cap : 1024;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				saved = ENOMEM;
+				goto error;
+			}
+			v = nv;
+		}
+		v[n].submit = create;
+		v[n].duration = del - sched > 0 ? del - sched : 1;
+		v[n].gpus = (int)ngpu;
+		if (milli < 1000)
+			st.shared_gpu++;
+		if (ngpu > 1)
+			st.multi++;
+		n++;
+	}
+	fclose(f);
+	qsort(v, n, sizeof(*v), cmp_submit);
+	st.kept = n;
+	*jobs = v;
+	*njobs = n;
+	if (stats)
+		*stats = st;
+	return 0;
+error:
+	fclose(f);
+	free(v);
+	errno = saved;
+	return -1;
+}
+
+/* A min-heap of running jobs by end time. */
+struct running {
+	int64_t end;
+	int node;
+	uint32_t gpus;
+};
+
+struct heap {
+	struct running *v;
+	size_t n;
+};
+
+static void heap_push(struct heap *h, struct running r)
+{
+	size_t i = h->n++;
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if (h->v[parent].end <= r.end)
+			break;
+		h->v[i] = h->v[parent];
+		i = parent;
+	}
+	h->v[i] = r;
+}
+
+static struct running heap_pop(struct heap *h)
+{
+	struct running top = h->v[0], last = h->v[--h->n];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && h->v[c + 1].end < h->v[c].end)
+			c++;
+		if (last.end <= h->v[c].end)
+			break;
+		h->v[i] = h->v[c];
+		i = c;
+	}
+	if (h->n)
+		h->v[i] = last;
+	return top;
+}
+
+/* Picks a node and GPUs for a @k-GPU job; returns the node or -1. */
+static int choose(const aiss_node *model, const uint32_t *free_mask,
+		  int nnodes, int k, enum aiss_place_policy policy,
+		  struct aiss_placement *out, size_t *decisions)
+{
+	int best = -1, best_left = 0;
+	enum aiss_level best_span = AISS_LVL__COUNT;
+	struct aiss_placement pl;
+
+	for (int i = 0; i < nnodes; i++) {
+		int left = __builtin_popcount(free_mask[i]) - k;
+
+		if (left < 0)
+			continue;
+		(*decisions)++;
+		if (aiss_place(model, free_mask[i], k, policy, &pl) < 0)
+			continue;
+		if (policy != AISS_PLACE_TOPO) {
+			*out = pl;
+			return i;
+		}
+		if (best < 0 || pl.span < best_span ||
+		    (pl.span == best_span && left < best_left)) {
+			best = i;
+			best_span = pl.span;
+			best_left = left;
+			*out = pl;
+		}
+	}
+	return best;
+}
+
+int aiss_sim_run(const aiss_node *model, int nnodes,
+		 const struct aiss_sim_job *jobs, size_t njobs,
+		 enum aiss_place_policy policy, struct aiss_sim_result *res)
+{
+	uint32_t *free_mask = NULL, all;
+	size_t *queue = NULL, qn = 0, next = 0;
+	unsigned char *frag = NULL; /* per job: waiting with enough free */
+	struct heap heap = {NULL, 0};
+	int64_t now = 0, prev = 0;
+	double wait_sum = 0;
+	int total_free, ngpus;
+
+	if (!model || nnodes <= 0 || (!jobs && njobs) || !res) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(res, 0, sizeof(*res));
+	ngpus = aiss_node_gpu_count(model);
+	all = aiss_node_all_gpus(model);
+	free_mask = malloc((size_t)nnodes * sizeof(*free_mask));
+	queue = malloc((njobs ? njobs : 1) * sizeof(*queue));
+	frag = calloc(njobs ? njobs : 1, 1);
+	heap.v = malloc((njobs ? njobs : 1) * sizeof(*heap.v));
+	if (!free_mask || !queue || !frag || !heap.v) {
+		free(free_mask);
+		free(queue);
+		free(frag);
+		free(heap.v);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (int i = 0; i < nnodes; i++)
+		free_mask[i] = all;
+	total_free = nnodes * ngpus;
+
+	while (next < njobs || qn || heap.n) {
+		int64_t t_sub = next < njobs ? jobs[next].submit : INT64_MAX;
+		int64_t t_end = heap.n ? heap.v[0].end : INT64_MAX;
+		int min_failed = ngpus + 1;
+		size_t keep = 0;
+
+		if (t_sub == INT64_MAX && t_end == INT64_MAX)
+			break; /* queue holds only jobs that can never fit */
+		now = t_sub < t_end ? t_sub : t_end;
+		/* Time spent blocked by fragmentation since the last event. */
+		for (size_t q = 0; q < qn; q++)
+			if (frag[queue[q]] == 2)
+				res->frag_wait_gpu_hours +=
+					(double)(now - prev) *
+					jobs[queue[q]].gpus / 3600.0;
+		prev = now;
+		while (heap.n && heap.v[0].end == now) {
+			struct running r = heap_pop(&heap);
+
+			free_mask[r.node] |= r.gpus;
+			total_free += __builtin_popcount(r.gpus);
+		}
+		while (next < njobs && jobs[next].submit == now) {
+			if (jobs[next].gpus > ngpus || jobs[next].gpus < 1)
+				res->too_big++;
+			else
+				queue[qn++] = next;
+			next++;
+		}
+		/* One scheduling pass: FIFO with greedy backfill. */
+		for (size_t q = 0; q < qn; q++) {
+			size_t j = queue[q];
+			int k = jobs[j].gpus, node = -1;
+			struct aiss_placement pl;
+
+			if (k < min_failed)
+				node = choose(model, free_mask, nnodes, k,
+					      policy, &pl, &res->decisions);
+			if (node < 0) {
+				if (k < min_failed)
+					min_failed = k;
+				if (total_free >= k) {
+					if (!frag[j])
+						res->frag_waited++;
+					frag[j] = 2;
+				} else if (frag[j] == 2) {
+					frag[j] = 1;
+				}
+				queue[keep++] = j;
+				continue;
+			}
+			free_mask[node] &= ~pl.gpus;
+			total_free -= k;
+			heap_push(&heap, (struct running){now + jobs[j].duration,
+							  node, pl.gpus});
+			res->jobs++;
+			res->by_size[k]++;
+			if (now > jobs[j].submit)
+				res->waited++;
+			wait_sum += (double)(now - jobs[j].submit);
+			res->wait_by_size_s[k] += (double)(now - jobs[j].submit);
+			if (now + jobs[j].duration > res->makespan_s)
+				res->makespan_s = now + jobs[j].duration;
+			if (k > 1) {
+				res->multi++;
+				if (pl.span == AISS_LVL_SWITCH) {
+					res->multi_switch++;
+					res->by_size_switch[k]++;
+				}
+				if (pl.span <= AISS_LVL_NUMA) {
+					res->multi_numa++;
+					res->by_size_numa[k]++;
+				}
+			}
+		}
+		qn = keep;
+	}
+	res->mean_wait_s = res->jobs ? wait_sum / (double)res->jobs : 0;
+	for (int k = 0; k <= AISS_MAX_GPUS; k++)
+		if (res->by_size[k])
+			res->wait_by_size_s[k] /= (double)res->by_size[k];
+	free(free_mask);
+	free(queue);
+	free(frag);
+	free(heap.v);
+	return 0;
+}
