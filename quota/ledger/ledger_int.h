@@ -47,12 +47,13 @@
 	X(S_INST_LIST, "SELECT name, type FROM institution ORDER BY name")     \
 	X(S_GRANT_GET, "SELECT " GRANT_COLS " FROM " GRANT_FROM " WHERE g.id = ?1") \
 	X(S_GRANT_BY_ACCOUNT,                                                  \
-	  "SELECT " GRANT_COLS " FROM account a JOIN " GRANT_FROM              \
-	  " ON g.id = a.grant_id WHERE a.name = ?1")                           \
+	  "SELECT " GRANT_COLS " FROM account a JOIN grants g"                  \
+	  " ON g.id = a.grant_id" GRANT_INST " WHERE a.name = ?1")                           \
 	X(S_GRANT_LIST, "SELECT " GRANT_COLS " FROM " GRANT_FROM " ORDER BY g.id") \
 	X(S_GRANT_LIST_MEMBER,                                                 \
-	  "SELECT " GRANT_COLS " FROM member m JOIN " GRANT_FROM               \
-	  " ON g.id = m.grant_id WHERE m.user = ?1 ORDER BY g.id")             \
+	  "SELECT " GRANT_COLS " FROM member m JOIN grants g"                   \
+	  " ON g.id = m.grant_id" GRANT_INST " WHERE m.user = ?1"             \
+	  " ORDER BY g.id")             \
 	X(S_GRANT_INSERT,                                                      \
 	  "INSERT INTO grants(id, institution, accounts, members, gpu_types,"  \
 	  " rate_bp, approved_gpu_seconds, approved_subsidy, window_start,"    \
@@ -138,7 +139,8 @@
 	" g.window_end, g.max_concurrent_gpus, g.state, g.charged, g.held,"    \
 	" g.adjustments, g.list_cost, g.copay, g.used_gpu_seconds,"            \
 	" g.held_gpus, g.held_gpu_seconds, g.n_runs, g.n_liens, i.type"
-#define GRANT_FROM "grants g JOIN institution i ON i.name = g.institution"
+#define GRANT_INST " JOIN institution i ON i.name = g.institution"
+#define GRANT_FROM "grants g" GRANT_INST
 #define LIEN_COLS                                                              \
 	"cluster, job_id, run_start, grant_id, account, user, gpu_type, gpus," \
 	" time_limit, price, held, state"

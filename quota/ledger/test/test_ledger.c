@@ -1,1 +1,1025 @@
-int main(void){return 0;}
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test_ledger: the ledger against the accounting policy: admission, liens,
+ * charges, rounding, windows, caps, idempotency, journal, group commit. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aiss_ledger.h"
+
+#define HOUR 3600
+/* 2025-04-01 00:00 HKT */
+#define W0 ((aiss_time_t)1743436800)
+#define W1 (W0 + 365 * 86400)
+
+typedef struct fixture {
+	char dir[64];
+	char path[96];
+	aiss_ledger *l;
+	aiss_time_t now;
+} fixture;
+
+static aiss_time_t fixed_now(void *arg)
+{
+	return ((fixture *)arg)->now;
+}
+
+static aiss_grant base_grant(const char *id, const char *account)
+{
+	aiss_grant g;
+
+	memset(&g, 0, sizeof(g));
+	snprintf(g.id, sizeof(g.id), "%s", id);
+	snprintf(g.institution, sizeof(g.institution), "HKU");
+	snprintf(g.accounts, sizeof(g.accounts), "%s", account);
+	snprintf(g.members, sizeof(g.members), "alice,bob");
+	snprintf(g.gpu_types, sizeof(g.gpu_types), "h100,h800");
+	g.rate_bp = 7000;
+	g.approved_gpu_seconds = 10000LL * HOUR;
+	g.approved_subsidy = 10000000; /* HK$100,000.00 */
+	g.window_start = W0;
+	g.window_end = W1;
+	g.max_concurrent_gpus = 16;
+	return g;
+}
+
+static void open_ledger(fixture *f)
+{
+	aiss_error err;
+
+	f->l = aiss_ledger_open(f->path, &err);
+	assert_non_null(f->l);
+	aiss_ledger_set_clock(f->l, fixed_now, f);
+}
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	aiss_scheme s = {.commitment = 300000000000LL, .start = W0,
+			 .end = W0 + 3 * 365 * 86400};
+	aiss_institution inst = {.name = "HKU", .type = AISS_INST_UNIVERSITY};
+	aiss_price p = {.gpu_type = "h100", .cents_per_gpu_hour = 3000,
+			.effective_from = 0};
+	aiss_grant g = base_grant("AISS-2025-0001", "acct1");
+	aiss_error err;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_ledger.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/ledger.db", f->dir);
+	f->now = W0 + 10 * 86400;
+	open_ledger(f);
+	snprintf(s.name, sizeof(s.name), "AI Subsidy Scheme");
+	assert_int_equal(aiss_ledger_scheme_init(f->l, &s, "admin", &err), 0);
+	assert_int_equal(aiss_ledger_institution_add(f->l, &inst, "admin",
+						     &err), 0);
+	assert_int_equal(aiss_ledger_price_set(f->l, &p, "admin", &err), 0);
+	snprintf(p.gpu_type, sizeof(p.gpu_type), "h800");
+	p.cents_per_gpu_hour = 2000;
+	assert_int_equal(aiss_ledger_price_set(f->l, &p, "admin", &err), 0);
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	char buf[160];
+
+	aiss_ledger_close(f->l);
+	snprintf(buf, sizeof(buf), "%s/ledger.db", f->dir);
+	unlink(buf);
+	snprintf(buf, sizeof(buf), "%s/ledger.db-wal", f->dir);
+	unlink(buf);
+	snprintf(buf, sizeof(buf), "%s/ledger.db-shm", f->dir);
+	unlink(buf);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static aiss_reserve_req rreq(uint64_t job, aiss_time_t start, int64_t gpus,
+			     int64_t limit)
+{
+	aiss_reserve_req r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.key.cluster, sizeof(r.key.cluster), "aisc");
+	r.key.job_id = job;
+	r.key.run_start = start;
+	snprintf(r.shape.account, sizeof(r.shape.account), "acct1");
+	snprintf(r.shape.user, sizeof(r.shape.user), "alice");
+	snprintf(r.shape.gpu_type, sizeof(r.shape.gpu_type), "h100");
+	r.shape.gpus = gpus;
+	r.shape.time_limit = limit;
+	return r;
+}
+
+static aiss_settle_req sreq(uint64_t job, aiss_time_t start, int64_t gpus,
+			    aiss_time_t end, const char *state)
+{
+	aiss_settle_req r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.key.cluster, sizeof(r.key.cluster), "aisc");
+	r.key.job_id = job;
+	r.key.run_start = start;
+	snprintf(r.account, sizeof(r.account), "acct1");
+	snprintf(r.user, sizeof(r.user), "alice");
+	snprintf(r.gpu_type, sizeof(r.gpu_type), "h100");
+	r.gpus = gpus;
+	r.end = end;
+	snprintf(r.end_state, sizeof(r.end_state), "%s", state);
+	return r;
+}
+
+static aiss_balance bal(fixture *f, const char *id)
+{
+	aiss_balance b;
+	aiss_error err;
+
+	assert_int_equal(aiss_ledger_balance(f->l, id, &b, &err), 0);
+	return b;
+}
+
+static int64_t journal_count(fixture *f)
+{
+	aiss_verify_result v;
+	aiss_error err;
+
+	assert_int_equal(aiss_ledger_journal_verify(f->l, &v, &err), 0);
+	assert_int_equal(v.ok, 1);
+	return v.n_entries;
+}
+
+/* ---- validation and the model ---- */
+
+static void test_schema_and_pragmas(void **state)
+{
+	fixture *f = *state;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), AISS_LEDGER_SCHEMA_VERSION);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void test_grant_validation(void **state)
+{
+	fixture *f = *state;
+	aiss_grant g = base_grant("AISS-2025-0002", "acct2");
+	aiss_error err;
+
+	g.rate_bp = 9500; /* a 95% rate */
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_INVALID);
+	assert_non_null(strstr(err.text, "9500 bp"));
+	assert_non_null(strstr(err.text, "AISS-2025-0002"));
+	g.rate_bp = -1;
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_INVALID);
+	g.rate_bp = 9000; /* the exceptional maximum is allowed */
+	g.approved_subsidy = -100;
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_INVALID);
+	assert_non_null(strstr(err.text, "negative"));
+	g.approved_subsidy = AISS_CENTS_LIMIT + 1;
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_INVALID);
+	g.approved_subsidy = 100;
+	g.window_end = g.window_start;
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_INVALID);
+	g.window_end = W1;
+	snprintf(g.institution, sizeof(g.institution), "Nowhere U");
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_NOT_FOUND);
+	snprintf(g.institution, sizeof(g.institution), "HKU");
+	snprintf(g.accounts, sizeof(g.accounts), "acct1"); /* taken */
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_EXISTS);
+	assert_non_null(strstr(err.text, "AISS-2025-0001"));
+	snprintf(g.accounts, sizeof(g.accounts), "acct2");
+	snprintf(g.id, sizeof(g.id), "AISS-2025-0001"); /* duplicate id */
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_EXISTS);
+	snprintf(g.id, sizeof(g.id), "AISS-2025-0002");
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), 0);
+	{
+		aiss_grant got;
+
+		assert_int_equal(aiss_ledger_grant_by_account(f->l, "acct2",
+							      &got, &err), 0);
+		assert_string_equal(got.id, "AISS-2025-0002");
+		assert_int_equal(got.rate_bp, 9000);
+		assert_int_equal(got.state, AISS_GRANT_ACTIVE);
+		assert_int_equal(got.inst_type, AISS_INST_UNIVERSITY);
+	}
+	assert_int_equal(aiss_ledger_grant_is_member(f->l, "AISS-2025-0002",
+						     "bob"), 1);
+	assert_int_equal(aiss_ledger_grant_is_member(f->l, "AISS-2025-0002",
+						     "mallory"), 0);
+	assert_int_equal(aiss_ledger_grant_by_account(f->l, "nobody", &g, &err),
+			 -1);
+	assert_int_equal(err.code, AISS_E_UNKNOWN_ACCOUNT);
+	{
+		aiss_price p = {.gpu_type = "h100", .cents_per_gpu_hour = 0};
+
+		assert_int_equal(aiss_ledger_price_set(f->l, &p, "a", &err),
+				 -1);
+		assert_int_equal(err.code, AISS_E_INVALID);
+	}
+}
+
+static void test_commitment(void **state)
+{
+	fixture *f = *state;
+	aiss_scheme s = {.name = "small", .commitment = 100000, /* HK$1,000 */
+			 .start = W0, .end = W1};
+	aiss_earmark e = {.name = "reserve", .amount = 30000};
+	aiss_grant g = base_grant("AISS-2025-0003", "acct3");
+	aiss_scheme got;
+	aiss_error err;
+
+	/* the fixture's grant holds HK$100,000: a HK$1,000 commitment is
+	 * below what is approved */
+	assert_int_equal(aiss_ledger_scheme_init(f->l, &s, "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_COMMITMENT);
+	s.commitment = 10000000 + 100000;
+	assert_int_equal(aiss_ledger_scheme_init(f->l, &s, "admin", &err), 0);
+	assert_int_equal(aiss_ledger_earmark_set(f->l, &e, "admin", &err), 0);
+	g.approved_subsidy = 80000; /* 100000 - 30000 leaves 70000 */
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_COMMITMENT);
+	assert_non_null(strstr(err.text, "AISS-2025-0003"));
+	assert_non_null(strstr(err.text, "700.00")); /* the room left */
+	g.approved_subsidy = 70000;
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), 0);
+	g.approved_subsidy = 70001; /* top-up beyond the commitment */
+	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_COMMITMENT);
+	e.amount = 30001;
+	assert_int_equal(aiss_ledger_earmark_set(f->l, &e, "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_COMMITMENT);
+	e.amount = 0; /* removing the earmark frees room for a top-up */
+	assert_int_equal(aiss_ledger_earmark_set(f->l, &e, "admin", &err), 0);
+	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
+	assert_int_equal(aiss_ledger_scheme_get(f->l, &got, &err), 0);
+	assert_int_equal(got.approved_total, 10000000 + 70001);
+	assert_int_equal(got.earmarked, 0);
+	assert_int_equal(got.n_grants, 2);
+}
+
+/* ---- the lifecycle ---- */
+
+static void test_reserve_settle(void **state)
+{
+	fixture *f = *state;
+	aiss_time_t t = W0 + 86400;
+	aiss_reserve_req r = rreq(100, t, 8, HOUR);
+	aiss_settle_req s = sreq(100, t, 8, t + 1800, "COMPLETED");
+	aiss_lien lien;
+	aiss_charge_rec c;
+	aiss_balance b;
+	aiss_error err;
+
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "slurm", &lien, &err),
+			 0);
+	/* 8 GPU-hours at HK$30 = HK$240 list, 70% = HK$168 held */
+	assert_int_equal(lien.held_subsidy, 16800);
+	assert_int_equal(lien.price, 3000);
+	assert_int_equal(lien.state, AISS_LIEN_HELD);
+	b = bal(f, "AISS-2025-0001");
+	assert_int_equal(b.held_subsidy, 16800);
+	assert_int_equal(b.held_gpus, 8);
+	assert_int_equal(b.remaining, 10000000 - 16800);
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "slurm", &c, &err), 0);
+	assert_int_equal(c.charge.gpu_seconds, 8 * 1800);
+	assert_int_equal(c.charge.list_cost, 12000);
+	assert_int_equal(c.charge.subsidy, 8400);
+	assert_int_equal(c.charge.copay, 3600);
+	assert_string_equal(c.institution, "HKU");
+	assert_true(c.journal_seq > 0);
+	b = bal(f, "AISS-2025-0001");
+	assert_int_equal(b.held_subsidy, 0);
+	assert_int_equal(b.held_gpus, 0);
+	assert_int_equal(b.charged_subsidy, 8400);
+	assert_int_equal(b.copay, 3600);
+	assert_int_equal(b.remaining, 10000000 - 8400);
+	assert_int_equal(b.n_runs, 1);
+	assert_int_equal(b.n_liens, 0);
+	assert_int_equal(aiss_ledger_lien_get(f->l, &r.key, &lien, &err), 0);
+	assert_int_equal(lien.state, AISS_LIEN_SETTLED);
+}
+
+static void test_rounding_ties(void **state)
+{
+	fixture *f = *state;
+	aiss_price p = {.gpu_type = "tie5", .cents_per_gpu_hour = 5};
+	aiss_grant g;
+	aiss_charge_rec c;
+	aiss_settle_req s;
+	aiss_error err;
+	aiss_time_t t = W0 + 86400;
+
+	assert_int_equal(aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g,
+					       &err), 0);
+	snprintf(g.gpu_types, sizeof(g.gpu_types), "h100,tie5,tie10");
+	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
+	assert_int_equal(aiss_ledger_price_set(f->l, &p, "admin", &err), 0);
+	p.cents_per_gpu_hour = 10;
+	snprintf(p.gpu_type, sizeof(p.gpu_type), "tie10");
+	assert_int_equal(aiss_ledger_price_set(f->l, &p, "admin", &err), 0);
+	/* list = 1800 * 5 / 3600 = 2.5 -> 3; subsidy 3 * 0.7 = 2.1 -> 2 */
+	s = sreq(1, t, 1, t + 1800, "COMPLETED");
+	snprintf(s.gpu_type, sizeof(s.gpu_type), "tie5");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "slurm", &c, &err), 0);
+	assert_int_equal(c.charge.list_cost, 3);
+	assert_int_equal(c.charge.subsidy, 2);
+	assert_int_equal(c.charge.copay, 1);
+	/* list = 5 exactly; subsidy 5 * 0.7 = 3.5 -> 4 (half up) */
+	s = sreq(2, t, 1, t + 1800, "COMPLETED");
+	snprintf(s.gpu_type, sizeof(s.gpu_type), "tie10");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "slurm", &c, &err), 0);
+	assert_int_equal(c.charge.list_cost, 5);
+	assert_int_equal(c.charge.subsidy, 4);
+	assert_int_equal(c.charge.copay, 1);
+}
+
+static void test_window_edges(void **state)
+{
+	fixture *f = *state;
+	aiss_reserve_req r;
+	aiss_settle_req s;
+	aiss_charge_rec c;
+	aiss_lien lien;
+	aiss_error err;
+
+	/* a run straddling the window's start: half its seconds subsidised */
+	s = sreq(10, W0 - 1800, 1, W0 + 1800, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "import", &c, &err), 0);
+	assert_int_equal(c.charge.list_cost, 3000);
+	assert_int_equal(c.charge.in_window_seconds, 1800);
+	assert_int_equal(c.charge.in_window_cost, 1500);
+	assert_int_equal(c.charge.subsidy, 1050);
+	assert_int_equal(c.charge.copay, 1950);
+	/* ending exactly at the window's end: fully inside [start, end) */
+	s = sreq(11, W1 - HOUR, 1, W1, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "import", &c, &err), 0);
+	assert_int_equal(c.charge.in_window_seconds, HOUR);
+	assert_int_equal(c.charge.subsidy, 2100);
+	/* starting exactly at the window's end: nothing subsidised */
+	s = sreq(12, W1, 1, W1 + HOUR, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "import", &c, &err), 0);
+	assert_int_equal(c.charge.subsidy, 0);
+	assert_int_equal(c.charge.copay, 3000);
+	/* reserve: one second before the window, at its start, at its end */
+	r = rreq(13, W0 - 1, 1, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "slurm", &lien, &err),
+			 -1);
+	assert_int_equal(err.code, AISS_E_OUTSIDE_WINDOW);
+	assert_non_null(strstr(err.text, "not started"));
+	r = rreq(14, W0, 1, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "slurm", &lien, &err),
+			 0);
+	r = rreq(15, W1, 1, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "slurm", &lien, &err),
+			 -1);
+	assert_int_equal(err.code, AISS_E_OUTSIDE_WINDOW);
+	assert_non_null(strstr(err.text, "expired"));
+	assert_non_null(strstr(err.text, "AISS-2025-0001"));
+	/* a lien near the end holds only the in-window part */
+	r = rreq(16, W1 - 1800, 1, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "slurm", &lien, &err),
+			 0);
+	assert_int_equal(lien.held_subsidy, 1050);
+}
+
+static void test_cap_binds(void **state)
+{
+	fixture *f = *state;
+	aiss_grant g = base_grant("AISS-2025-0004", "small");
+	aiss_settle_req s;
+	aiss_charge_rec c;
+	aiss_balance b;
+	aiss_error err;
+	aiss_time_t t = W0 + 86400;
+
+	g.approved_subsidy = 10000; /* HK$100 */
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), 0);
+	/* 1 GPU-hour: list 3000, subsidy 2100 */
+	s = sreq(20, t, 1, t + HOUR, "COMPLETED");
+	snprintf(s.account, sizeof(s.account), "small");
+	for (int i = 0; i < 4; i++) {
+		s.key.job_id = 20 + i;
+		assert_int_equal(aiss_ledger_settle(f->l, &s, "i", &c, &err),
+				 0);
+		assert_int_equal(c.charge.subsidy, 2100);
+		assert_false(c.charge.capped);
+	}
+	s.key.job_id = 24; /* 1600 left: the cap binds */
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "i", &c, &err), 0);
+	assert_int_equal(c.charge.subsidy, 1600);
+	assert_int_equal(c.charge.copay, 3000 - 1600);
+	assert_true(c.charge.capped);
+	s.key.job_id = 25; /* nothing left: all co-payment */
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "i", &c, &err), 0);
+	assert_int_equal(c.charge.subsidy, 0);
+	assert_int_equal(c.charge.copay, 3000);
+	b = bal(f, "AISS-2025-0004");
+	assert_int_equal(b.charged_subsidy, 10000);
+	assert_int_equal(b.remaining, 0);
+	assert_int_equal(b.n_runs, 6);
+}
+
+static int count_node_fail(const aiss_journal_entry *e, void *arg)
+{
+	if (strcmp(e->kind, "charge") == 0 && strstr(e->detail, "NODE_FAIL"))
+		(*(int *)arg)++;
+	return 0;
+}
+
+static void test_node_fail_and_requeue(void **state)
+{
+	fixture *f = *state;
+	aiss_time_t t = W0 + 86400;
+	aiss_reserve_req r = rreq(30, t, 8, HOUR);
+	aiss_settle_req s = sreq(30, t, 8, t + 600, "NODE_FAIL");
+	aiss_charge_rec c;
+	aiss_lien lien;
+	aiss_balance b;
+	aiss_error err;
+	int found = 0;
+
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "slurm", &lien, &err),
+			 0);
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "slurm", &c, &err), 0);
+	assert_int_equal(c.charge.subsidy, 0);
+	assert_int_equal(c.charge.list_cost, 0);
+	assert_int_equal(c.charge.copay, 0);
+	assert_string_equal(c.end_state, "NODE_FAIL");
+	/* the requeued job is a second run with its own key, charged */
+	r = rreq(30, t + 700, 8, HOUR);
+	s = sreq(30, t + 700, 8, t + 700 + 1800, "COMPLETED");
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "slurm", &lien, &err),
+			 0);
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "slurm", &c, &err), 0);
+	assert_int_equal(c.charge.subsidy, 8400);
+	b = bal(f, "AISS-2025-0001");
+	assert_int_equal(b.n_runs, 2);
+	assert_int_equal(b.charged_subsidy, 8400);
+	assert_int_equal(b.held_subsidy, 0);
+	/* the NODE_FAIL reason is in the statement */
+	assert_int_equal(aiss_ledger_statement(f->l, "AISS-2025-0001",
+					       count_node_fail, &found, &err),
+			 0);
+	assert_int_equal(found, 1);
+}
+
+static void test_idempotency(void **state)
+{
+	fixture *f = *state;
+	aiss_time_t t = W0 + 86400;
+	aiss_reserve_req r = rreq(40, t, 4, HOUR);
+	aiss_settle_req s = sreq(40, t, 4, t + HOUR, "COMPLETED");
+	aiss_charge_rec c1, c2;
+	aiss_lien l1, l2;
+	aiss_balance b1, b2;
+	aiss_error err;
+	int64_t n;
+
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "slurm", &l1, &err), 0);
+	n = journal_count(f);
+	b1 = bal(f, "AISS-2025-0001");
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "slurm", &l2, &err), 0);
+	assert_memory_equal(&l1, &l2, sizeof(l1));
+	b2 = bal(f, "AISS-2025-0001");
+	assert_int_equal(b1.held_subsidy, b2.held_subsidy);
+	assert_int_equal(b1.held_gpus, b2.held_gpus);
+	assert_int_equal(journal_count(f), n);
+	/* same key, another shape: a conflict, not a second lien */
+	r.shape.gpus = 8;
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "slurm", &l2, &err), -1);
+	assert_int_equal(err.code, AISS_E_CONFLICT);
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "slurm", &c1, &err), 0);
+	n = journal_count(f);
+	s.end = t + 2 * HOUR; /* a repeat returns the first answer */
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "slurm", &c2, &err), 0);
+	assert_memory_equal(&c1, &c2, sizeof(c1));
+	assert_int_equal(journal_count(f), n);
+	assert_int_equal(bal(f, "AISS-2025-0001").charged_subsidy,
+			 c1.charge.subsidy);
+	/* release: twice is once; settle after release still charges */
+	r = rreq(41, t, 2, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "slurm", &l1, &err), 0);
+	assert_int_equal(aiss_ledger_release(f->l, &r.key, "slurm", &err), 0);
+	n = journal_count(f);
+	assert_int_equal(aiss_ledger_release(f->l, &r.key, "slurm", &err), 0);
+	assert_int_equal(journal_count(f), n);
+	b1 = bal(f, "AISS-2025-0001");
+	assert_int_equal(b1.held_subsidy, 0);
+	assert_int_equal(b1.held_gpus, 0);
+	s = sreq(41, t, 2, t + HOUR, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "slurm", &c1, &err), 0);
+	assert_int_equal(c1.charge.subsidy, 4200);
+	b2 = bal(f, "AISS-2025-0001");
+	assert_int_equal(b2.held_subsidy, 0); /* not released twice */
+	assert_int_equal(b2.charged_subsidy, b1.charged_subsidy + 4200);
+	r.key.job_id = 42;
+	assert_int_equal(aiss_ledger_release(f->l, &r.key, "slurm", &err), -1);
+	assert_int_equal(err.code, AISS_E_NOT_FOUND);
+}
+
+static void test_refusals(void **state)
+{
+	fixture *f = *state;
+	aiss_time_t t = W0 + 86400;
+	aiss_reserve_req r;
+	aiss_lien lien;
+	aiss_error err;
+	aiss_grant g;
+
+	r = rreq(50, t, 1, HOUR);
+	snprintf(r.shape.account, sizeof(r.shape.account), "nosuch");
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_UNKNOWN_ACCOUNT);
+	assert_non_null(strstr(err.text, "nosuch"));
+	r = rreq(50, t, 1, HOUR);
+	snprintf(r.shape.user, sizeof(r.shape.user), "mallory");
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_NOT_MEMBER);
+	assert_non_null(strstr(err.text, "AISS-2025-0001"));
+	r = rreq(50, t, 1, HOUR);
+	snprintf(r.shape.gpu_type, sizeof(r.shape.gpu_type), "a100");
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_GPU_TYPE);
+	assert_non_null(strstr(err.text, "h100,h800"));
+	r = rreq(50, t, 17, HOUR); /* max 16 concurrent */
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_CONCURRENCY);
+	r = rreq(50, t, 8, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	r = rreq(51, t, 9, HOUR); /* 8 held + 9 > 16 */
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_CONCURRENCY);
+	assert_non_null(strstr(err.text, "16"));
+	r = rreq(51, t, 8, HOUR); /* exactly at the maximum: fine */
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	/* worst case over what is available: HK$100,000 at 70% of HK$30 per
+	 * GPU-hour covers 4761.9 GPU-hours, so 1 GPU x 5000 h (8 held) */
+	assert_int_equal(aiss_ledger_release(f->l, &r.key, "s", &err), 0);
+	r = rreq(52, t, 1, 5000LL * HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_INSUFFICIENT);
+	assert_non_null(strstr(err.text, "AISS-2025-0001"));
+	assert_non_null(strstr(err.text, "top up"));
+	/* GPU-hours: 10000 approved; 8 GPUs held for 1 h */
+	assert_int_equal(aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g,
+					       &err), 0);
+	g.approved_gpu_seconds = 100LL * HOUR;
+	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
+	r = rreq(53, t, 8, 12LL * HOUR); /* 96 + 8 held > 100 */
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_GPU_HOURS);
+	assert_non_null(strstr(err.text, "GPU-hours"));
+	r = rreq(53, t, 8, 11LL * HOUR); /* 88 + 8 <= 100 */
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	/* suspended: refused, with the fix */
+	assert_int_equal(aiss_ledger_grant_set_state(f->l, "AISS-2025-0001",
+						     AISS_GRANT_SUSPENDED,
+						     "progress report late",
+						     "admin", &err), 0);
+	r = rreq(54, t, 1, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_GRANT_INACTIVE);
+	assert_non_null(strstr(err.text, "suspended"));
+	assert_non_null(strstr(err.text, "resume"));
+	/* a run that happened is still charged on a suspended grant */
+	{
+		aiss_settle_req s = sreq(55, t, 1, t + HOUR, "COMPLETED");
+		aiss_charge_rec c;
+
+		assert_int_equal(aiss_ledger_settle(f->l, &s, "i", &c, &err),
+				 0);
+		assert_int_equal(c.charge.subsidy, 2100);
+		snprintf(s.account, sizeof(s.account), "nosuch");
+		s.key.job_id = 56;
+		assert_int_equal(aiss_ledger_settle(f->l, &s, "i", &c, &err),
+				 -1);
+		assert_int_equal(err.code, AISS_E_UNKNOWN_ACCOUNT);
+	}
+	/* bad input */
+	r = rreq(57, t, -1, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_INVALID);
+	{
+		aiss_settle_req s = sreq(58, t, 1, t - 1, "COMPLETED");
+		aiss_charge_rec c;
+
+		assert_int_equal(aiss_ledger_settle(f->l, &s, "i", &c, &err),
+				 -1);
+		assert_int_equal(err.code, AISS_E_INVALID);
+	}
+}
+
+static void test_quote(void **state)
+{
+	fixture *f = *state;
+	aiss_job_shape s;
+	aiss_quote q, q2;
+	aiss_error err;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.account, sizeof(s.account), "acct1");
+	snprintf(s.user, sizeof(s.user), "alice");
+	s.gpus = 8;
+	s.time_limit = 24 * HOUR;
+	s.start = W0 + 86400;
+	assert_int_equal(aiss_ledger_quote(f->l, &s, &q, &err), 0);
+	assert_int_equal(q.verdict, AISS_OK);
+	assert_string_equal(q.gpu_type, "h100"); /* the first approved */
+	assert_int_equal(q.price, 3000);
+	assert_int_equal(q.worst.list_cost, 8 * 24 * 3000);
+	assert_int_equal(q.worst.subsidy, 8 * 24 * 2100);
+	assert_int_equal(q.available, 10000000);
+	assert_true(q.fit_time_limit >= s.time_limit);
+	/* an array of 30: 30 x 403,200 cents > 10,000,000 available */
+	s.count = 30;
+	assert_int_equal(aiss_ledger_quote(f->l, &s, &q, &err), 0);
+	assert_int_equal(q.verdict, AISS_E_INSUFFICIENT);
+	assert_int_equal(q.fit_count, 10000000 / (8 * 24 * 2100));
+	/* too long for the grant: fit_time_limit fits, a minute more not */
+	s.count = 1;
+	s.gpus = 16;
+	s.time_limit = 1000 * HOUR;
+	assert_int_equal(aiss_ledger_quote(f->l, &s, &q, &err), 0);
+	assert_int_equal(q.verdict, AISS_E_INSUFFICIENT);
+	assert_true(q.fit_time_limit > 0);
+	assert_int_equal(q.fit_time_limit % 60, 0);
+	assert_true(q.fit_gpus < 16);
+	s.time_limit = q.fit_time_limit;
+	assert_int_equal(aiss_ledger_quote(f->l, &s, &q2, &err), 0);
+	assert_int_equal(q2.verdict, AISS_OK);
+	s.time_limit = q.fit_time_limit + 60;
+	assert_int_equal(aiss_ledger_quote(f->l, &s, &q2, &err), 0);
+	assert_int_equal(q2.verdict, AISS_E_INSUFFICIENT);
+	/* quote changes nothing */
+	assert_int_equal(bal(f, "AISS-2025-0001").held_subsidy, 0);
+	/* no price for an approved type: a verdict */
+	s.time_limit = HOUR;
+	s.gpus = 1;
+	{
+		aiss_grant g;
+
+		assert_int_equal(aiss_ledger_grant_get(f->l, "AISS-2025-0001",
+						       &g, &err), 0);
+		snprintf(g.gpu_types, sizeof(g.gpu_types), "h100,b200");
+		assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "a", &err),
+				 0);
+	}
+	snprintf(s.gpu_type, sizeof(s.gpu_type), "b200");
+	assert_int_equal(aiss_ledger_quote(f->l, &s, &q, &err), 0);
+	assert_int_equal(q.verdict, AISS_E_NO_PRICE);
+	snprintf(s.account, sizeof(s.account), "nosuch");
+	assert_int_equal(aiss_ledger_quote(f->l, &s, &q, &err), -1);
+	assert_int_equal(err.code, AISS_E_UNKNOWN_ACCOUNT);
+}
+
+static void test_price_at_run_start(void **state)
+{
+	fixture *f = *state;
+	aiss_time_t change = W0 + 10 * 86400;
+	aiss_price p = {.gpu_type = "h100", .cents_per_gpu_hour = 6000,
+			.effective_from = change};
+	aiss_reserve_req r;
+	aiss_settle_req s;
+	aiss_charge_rec c;
+	aiss_lien lien;
+	aiss_error err;
+
+	assert_int_equal(aiss_ledger_price_set(f->l, &p, "admin", &err), 0);
+	/* started one second before the change: old price for the whole run */
+	r = rreq(60, change - 1, 1, 2 * HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	assert_int_equal(lien.price, 3000);
+	s = sreq(60, change - 1, 1, change - 1 + HOUR, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
+	assert_int_equal(c.price, 3000);
+	assert_int_equal(c.charge.list_cost, 3000);
+	/* started at the change: the new price */
+	r = rreq(61, change, 1, 2 * HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	assert_int_equal(lien.price, 6000);
+	s = sreq(61, change, 1, change + HOUR, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
+	assert_int_equal(c.charge.list_cost, 6000);
+	/* an import without lien looks the price up at the run's start */
+	s = sreq(62, change - 10, 1, change + HOUR, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
+	assert_int_equal(c.price, 3000);
+}
+
+static int count_adj(const aiss_adjustment *a, void *arg)
+{
+	(void)a;
+	(*(int *)arg)++;
+	return 0;
+}
+
+typedef struct end_list {
+	aiss_time_t ends[8];
+	int n;
+} end_list;
+
+static int collect_end(const aiss_charge_rec *r, void *arg)
+{
+	end_list *e = arg;
+
+	if (e->n < 8)
+		e->ends[e->n++] = r->end;
+	return 0;
+}
+
+static void test_adjust_and_export(void **state)
+{
+	fixture *f = *state;
+	aiss_adjustment a = {.grant_id = "AISS-2025-0001", .amount = 50000,
+			     .reason = "refund: node outage 2025-05-01"};
+	aiss_adjustment out;
+	aiss_charge_rec c;
+	aiss_settle_req s;
+	aiss_balance b;
+	aiss_error err;
+	aiss_time_t t = W0 + 86400;
+	int n = 0;
+	end_list seen = {.n = 0};
+
+	assert_int_equal(aiss_ledger_adjust(f->l, &a, "finance-admin", &out,
+					    &err), 0);
+	assert_true(out.journal_seq > 0);
+	assert_string_equal(out.actor, "finance-admin");
+	b = bal(f, "AISS-2025-0001");
+	assert_int_equal(b.adjustments, 50000);
+	assert_int_equal(b.remaining, 10000000 + 50000);
+	a.amount = 0;
+	assert_int_equal(aiss_ledger_adjust(f->l, &a, "x", NULL, &err), -1);
+	assert_int_equal(err.code, AISS_E_INVALID);
+	a.amount = -100;
+	a.reason[0] = '\0';
+	assert_int_equal(aiss_ledger_adjust(f->l, &a, "x", NULL, &err), -1);
+	assert_int_equal(err.code, AISS_E_INVALID);
+	assert_int_equal(aiss_ledger_adjustment_export(f->l, 0, 0, count_adj,
+						       &n, &err), 0);
+	assert_int_equal(n, 1);
+	/* charges come out in the order the runs ended */
+	s = sreq(70, t, 1, t + 3 * HOUR, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
+	s = sreq(71, t, 1, t + 1 * HOUR, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
+	s = sreq(72, t, 1, t + 2 * HOUR, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
+	assert_int_equal(aiss_ledger_charge_export(f->l, 0, 0, collect_end,
+						   &seen, &err), 0);
+	assert_int_equal(seen.n, 3);
+	assert_true(seen.ends[0] < seen.ends[1]);
+	assert_true(seen.ends[1] < seen.ends[2]);
+	seen.n = 0;
+	assert_int_equal(aiss_ledger_charge_export(f->l, t + 2 * HOUR,
+						   t + 3 * HOUR, collect_end,
+						   &seen, &err), 0);
+	assert_int_equal(seen.n, 1);
+}
+
+/* ---- the journal ---- */
+
+static void tamper(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("tamper: %s", msg);
+	sqlite3_close(db);
+}
+
+static void test_journal_tamper(void **state)
+{
+	fixture *f = *state;
+	aiss_time_t t = W0 + 86400;
+	aiss_reserve_req r = rreq(80, t, 1, HOUR);
+	aiss_settle_req s = sreq(80, t, 1, t + HOUR, "COMPLETED");
+	aiss_verify_result v;
+	aiss_charge_rec c;
+	aiss_lien lien;
+	aiss_error err;
+
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
+	assert_int_equal(aiss_ledger_journal_verify(f->l, &v, &err), 0);
+	assert_int_equal(v.ok, 1);
+	assert_int_equal(v.first_bad_seq, 0);
+	/* the service itself cannot edit the journal */
+	{
+		sqlite3 *db;
+
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		assert_int_not_equal(sqlite3_exec(db,
+						  "UPDATE journal SET amount = 1",
+						  NULL, NULL, NULL),
+				     SQLITE_OK);
+		assert_int_not_equal(sqlite3_exec(db, "DELETE FROM charge",
+						  NULL, NULL, NULL),
+				     SQLITE_OK);
+		sqlite3_close(db);
+	}
+	aiss_ledger_close(f->l);
+	/* behind the service's back: drop the guard, shave a charge */
+	tamper(f->path, "DROP TRIGGER journal_no_update;"
+			"UPDATE journal SET amount = amount + 100 "
+			"WHERE seq = (SELECT journal_seq FROM charge "
+			"WHERE job_id = 80);");
+	open_ledger(f);
+	assert_int_equal(aiss_ledger_journal_verify(f->l, &v, &err), 0);
+	assert_int_equal(v.ok, 0);
+	assert_int_equal(v.first_bad_seq, c.journal_seq);
+	assert_non_null(strstr(v.reason, "altered"));
+}
+
+static void test_journal_delete_detected(void **state)
+{
+	fixture *f = *state;
+	aiss_verify_result v;
+	aiss_error err;
+
+	aiss_ledger_close(f->l);
+	tamper(f->path, "DROP TRIGGER journal_no_delete;"
+			"DELETE FROM journal WHERE seq = 2;");
+	open_ledger(f);
+	assert_int_equal(aiss_ledger_journal_verify(f->l, &v, &err), 0);
+	assert_int_equal(v.ok, 0);
+	assert_int_equal(v.first_bad_seq, 2);
+}
+
+/* ---- group commit ---- */
+
+static void test_batch_rollback_of_one(void **state)
+{
+	fixture *f = *state;
+	aiss_time_t t = W0 + 86400;
+	aiss_reserve_req r;
+	aiss_settle_req s;
+	aiss_charge_rec c;
+	aiss_lien lien;
+	aiss_error err;
+	aiss_verify_result v;
+	int64_t n0 = journal_count(f);
+
+	assert_int_equal(aiss_ledger_batch_begin(f->l, &err), 0);
+	assert_int_equal(aiss_ledger_batch_begin(f->l, &err), -1);
+	r = rreq(90, t, 4, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	r = rreq(91, t, 20, HOUR); /* refused: over 16 GPUs */
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_CONCURRENCY);
+	r = rreq(92, t, 4, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	s = sreq(90, t, 4, t + HOUR, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
+	s = sreq(93, t, 4, t - 5, "COMPLETED"); /* refused: bad input */
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), -1);
+	assert_int_equal(aiss_ledger_batch_commit(f->l, &err), 0);
+	assert_int_equal(aiss_ledger_batch_commit(f->l, &err), -1);
+	assert_int_equal(journal_count(f), n0 + 3);
+	assert_int_equal(aiss_ledger_lien_get(f->l, &r.key, &lien, &err), 0);
+	r = rreq(91, t, 20, HOUR);
+	assert_int_equal(aiss_ledger_lien_get(f->l, &r.key, &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_NOT_FOUND);
+	assert_int_equal(bal(f, "AISS-2025-0001").held_gpus, 4);
+	/* a whole batch rolled back leaves nothing */
+	assert_int_equal(aiss_ledger_batch_begin(f->l, &err), 0);
+	r = rreq(94, t, 4, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	assert_int_equal(aiss_ledger_batch_rollback(f->l, &err), 0);
+	assert_int_equal(aiss_ledger_lien_get(f->l, &r.key, &lien, &err), -1);
+	assert_int_equal(bal(f, "AISS-2025-0001").held_gpus, 4);
+	assert_int_equal(aiss_ledger_journal_verify(f->l, &v, &err), 0);
+	assert_int_equal(v.ok, 1);
+	assert_int_equal(v.n_entries, n0 + 3);
+	/* the journal chain continues correctly after the rollback */
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	assert_int_equal(journal_count(f), n0 + 4);
+}
+
+static void test_reopen_keeps_everything(void **state)
+{
+	fixture *f = *state;
+	aiss_time_t t = W0 + 86400;
+	aiss_reserve_req r = rreq(100, t, 2, HOUR);
+	aiss_settle_req s = sreq(101, t, 1, t + HOUR, "COMPLETED");
+	aiss_charge_rec c, c2;
+	aiss_lien lien;
+	aiss_balance b1, b2;
+	aiss_error err;
+	aiss_scheme sc;
+	int64_t n;
+
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	assert_int_equal(aiss_ledger_batch_begin(f->l, &err), 0);
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
+	assert_int_equal(aiss_ledger_batch_commit(f->l, &err), 0);
+	b1 = bal(f, "AISS-2025-0001");
+	n = journal_count(f);
+	aiss_ledger_close(f->l);
+	open_ledger(f);
+	b2 = bal(f, "AISS-2025-0001");
+	assert_memory_equal(&b1, &b2, sizeof(b1));
+	assert_int_equal(journal_count(f), n);
+	assert_int_equal(aiss_ledger_charge_get(f->l, &s.key, &c2, &err), 0);
+	assert_memory_equal(&c, &c2, sizeof(c));
+	assert_int_equal(aiss_ledger_lien_get(f->l, &r.key, &lien, &err), 0);
+	assert_int_equal(lien.state, AISS_LIEN_HELD);
+	assert_int_equal(aiss_ledger_scheme_get(f->l, &sc, &err), 0);
+	assert_int_equal(sc.commitment, 300000000000LL);
+	assert_int_equal(sc.held_total, lien.held_subsidy);
+	assert_int_equal(sc.charged_total, c.charge.subsidy);
+}
+
+static int count_grants(const aiss_grant *g, void *arg)
+{
+	(void)g;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_member_views(void **state)
+{
+	fixture *f = *state;
+	aiss_grant g = base_grant("AISS-2025-0005", "acct5");
+	aiss_error err;
+	int n = 0;
+
+	snprintf(g.members, sizeof(g.members), "carol");
+	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), 0);
+	assert_int_equal(aiss_ledger_grant_list(f->l, NULL, count_grants, &n,
+						&err), 0);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(aiss_ledger_grant_list(f->l, "carol", count_grants,
+						&n, &err), 0);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(aiss_ledger_grant_list(f->l, "mallory", count_grants,
+						&n, &err), 0);
+	assert_int_equal(n, 0);
+	/* modify replaces the member list */
+	snprintf(g.members, sizeof(g.members), "dave");
+	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
+	assert_int_equal(aiss_ledger_grant_is_member(f->l, g.id, "carol"), 0);
+	assert_int_equal(aiss_ledger_grant_is_member(f->l, g.id, "dave"), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_schema_and_pragmas),
+		T(test_grant_validation),
+		T(test_commitment),
+		T(test_reserve_settle),
+		T(test_rounding_ties),
+		T(test_window_edges),
+		T(test_cap_binds),
+		T(test_node_fail_and_requeue),
+		T(test_idempotency),
+		T(test_refusals),
+		T(test_quote),
+		T(test_price_at_run_start),
+		T(test_adjust_and_export),
+		T(test_journal_tamper),
+		T(test_journal_delete_detected),
+		T(test_batch_rollback_of_one),
+		T(test_reopen_keeps_everything),
+		T(test_member_views),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
