@@ -106,6 +106,13 @@ int aiss_plugin_conf_load(const char *path, aiss_plugin_conf *c,
 char *aiss_msg_refusal(const aiss_quote *q, const aiss_job_shape *shape,
 		       char *buf, size_t len);
 
+/* The sentence for a GPU job submitted without --account. Returns @buf. */
+char *aiss_msg_no_account(char *buf, size_t len);
+
+/* The sentence for a GPU job with no time limit anywhere (no --time and an
+ * unlimited partition). Returns @buf. */
+char *aiss_msg_no_time(const char *partition, char *buf, size_t len);
+
 /* The sentence for an unreachable aissd at submit ("aiss: quota service
  * unavailable, retry ..."). Returns @buf. */
 char *aiss_msg_unavailable(const aiss_error *e, char *buf, size_t len);

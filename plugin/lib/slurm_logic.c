@@ -344,6 +344,22 @@ char *aiss_msg_refusal(const aiss_quote *q, const aiss_job_shape *s, char *buf,
 	return buf;
 }
 
+char *aiss_msg_no_account(char *buf, size_t len)
+{
+	snprintf(buf, len, "aiss: GPU jobs must name the Slurm account of "
+		 "their AI Subsidy Scheme grant: add --account=<account> "
+		 "(aissctl balance lists your grants)");
+	return buf;
+}
+
+char *aiss_msg_no_time(const char *partition, char *buf, size_t len)
+{
+	snprintf(buf, len, "aiss: partition %s has no time limit, so this "
+		 "job's cost cannot be bounded: add --time=<limit>",
+		 partition && *partition ? partition : "(default)");
+	return buf;
+}
+
 char *aiss_msg_unavailable(const aiss_error *e, char *buf, size_t len)
 {
 	snprintf(buf, len, "aiss: quota service unavailable, retry in a "

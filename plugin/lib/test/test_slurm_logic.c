@@ -224,6 +224,10 @@ static void test_msg_hold_unavailable(void **state)
 	strcpy(e.text, "AISS-2025-0007 is suspended");
 	aiss_msg_hold(&e, NULL, &s, b, sizeof(b));
 	assert_string_equal(b, "aiss: AISS-2025-0007 is suspended");
+	aiss_msg_no_account(b, sizeof(b));
+	assert_non_null(strstr(b, "--account="));
+	aiss_msg_no_time("gpu", b, sizeof(b));
+	assert_non_null(strstr(b, "partition gpu has no time limit"));
 	strcpy(e.text, "connect: no such file");
 	aiss_msg_unavailable(&e, b, sizeof(b));
 	assert_non_null(strstr(b, "quota service unavailable, retry"));
