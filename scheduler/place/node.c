@@ -97,6 +97,27 @@ int aiss_node_set_nvlink(aiss_node *node, int a, int b, uint32_t mbps)
 	return 0;
 }
 
+/* Links each domain to its parent one level up; clears node->nested when
+ * some domain's GPUs do not all share one parent (no tree). */
+static void build_tree(aiss_node *node)
+{
+	node->nested = 1;
+	memset(node->nchild, 0, sizeof(node->nchild));
+	for (int l = 1; l < AISS_LVL__COUNT; l++) {
+		for (int e = 0; e < node->ndom[l - 1]; e++) {
+			uint32_t m = node->dom_mask[l - 1][e];
+			int g = __builtin_ctz(m), parent = node->gpu_dom[l][g];
+
+			for (; m; m &= m - 1)
+				if (node->gpu_dom[l][__builtin_ctz(m)] !=
+				    parent)
+					node->nested = 0;
+			node->child[l][parent][node->nchild[l][parent]++] =
+				(uint8_t)e;
+		}
+	}
+}
+
 /* Groups the devices' domain ids at each level into domain indices; a
  * device with an unknown id (-1) gets a domain of its own. */
 static void build_domains(aiss_node *node)
@@ -189,6 +210,7 @@ int aiss_node_finalize(aiss_node *node)
 	node->all = node->ngpus == 32 ? 0xffffffffU
 				       : (1U << node->ngpus) - 1;
 	build_domains(node);
+	build_tree(node);
 	for (int a = 0; a < node->ngpus; a++) {
 		for (int b = 0; b < node->ngpus; b++) {
 			uint32_t bw = node->nvlink[a][b];

@@ -140,7 +140,120 @@ static int key_less(const struct topo_key *a, const struct topo_key *b)
 	return a->k1 < b->k1 || (a->k1 == b->k1 && a->k2 < b->k2);
 }
 
-static uint32_t choose_topo(const aiss_node *node, uint32_t free_mask, int k)
+/*
+ * The same order as topo_cost(), as one additive number when NVLink is
+ * uniform: for every domain the set touches, W_TOUCH[level] plus, if the
+ * domain was whole before, W_BREAK[level] (it is no longer whole after).
+ * Digits of 6 bits: counts per level never reach 64.
+ */
+static const uint64_t W_TOUCH[AISS_LVL__COUNT] = {1ULL << 24, 1ULL << 30,
+						  1ULL << 36, 1ULL << 42, 0};
+static const uint64_t W_BREAK[AISS_LVL__COUNT] = {1ULL << 0, 1ULL << 6,
+						  1ULL << 12, 1ULL << 18, 0};
+
+struct dp {
+	int max; /* largest count possible */
+	uint64_t cost[AISS_MAX_GPUS + 1];
+	uint32_t mask[AISS_MAX_GPUS + 1];
+};
+
+static uint64_t own_cost(const aiss_node *node, int l, int d,
+			 uint32_t free_mask, int c)
+{
+	if (!c)
+		return 0;
+	return W_TOUCH[l] +
+	       (!(node->dom_mask[l][d] & ~free_mask) ? W_BREAK[l] : 0);
+}
+
+/* Best set of each size 0..k inside domain (l, d): switches take their
+ * lowest free GPUs (GPUs of one switch are alike when NVLink is uniform),
+ * higher domains merge their children's tables. */
+static void dp_solve(const aiss_node *node, int l, int d, uint32_t free_mask,
+		     int k, struct dp *out)
+{
+	uint32_t fm = node->dom_mask[l][d] & free_mask;
+	int f = __builtin_popcount(fm);
+
+	if (l == 0) {
+		uint32_t m = 0;
+
+		out->max = f < k ? f : k;
+		for (int c = 0; c <= out->max; c++) {
+			out->cost[c] = own_cost(node, l, d, free_mask, c);
+			out->mask[c] = m;
+			m |= (fm & ~m) & -(fm & ~m);
+		}
+		return;
+	}
+	out->max = 0;
+	out->cost[0] = 0;
+	out->mask[0] = 0;
+	for (int i = 0; i < node->nchild[l][d]; i++) {
+		struct dp sub, acc = *out;
+		int top;
+
+		dp_solve(node, l - 1, node->child[l][d][i], free_mask, k, &sub);
+		if (sub.max == 0)
+			continue;
+		top = acc.max + sub.max < k ? acc.max + sub.max : k;
+		for (int c = 0; c <= top; c++)
+			out->cost[c] = UINT64_MAX;
+		for (int a = 0; a <= acc.max; a++)
+			for (int b = 0; b <= sub.max && a + b <= top; b++) {
+				uint64_t cost = acc.cost[a] + sub.cost[b];
+				uint32_t m = acc.mask[a] | sub.mask[b];
+
+				if (cost < out->cost[a + b] ||
+				    (cost == out->cost[a + b] &&
+				     lex_before(m, out->mask[a + b]))) {
+					out->cost[a + b] = cost;
+					out->mask[a + b] = m;
+				}
+			}
+		out->max = top;
+	}
+	for (int c = 1; c <= out->max; c++)
+		out->cost[c] += own_cost(node, l, d, free_mask, c);
+}
+
+static uint32_t choose_topo_dp(const aiss_node *node, uint32_t free_mask,
+			       int k)
+{
+	for (int l = 0; l < AISS_LVL__COUNT; l++) {
+		uint64_t best_cost = UINT64_MAX;
+		uint32_t best = 0;
+
+		for (int d = 0; d < node->ndom[l]; d++) {
+			struct dp t;
+			uint64_t cost;
+			int g;
+
+			if (__builtin_popcount(node->dom_mask[l][d] &
+					       free_mask) < k)
+				continue;
+			dp_solve(node, l, d, free_mask, k, &t);
+			cost = t.cost[k];
+			/* The domains above also get touched (and broken if
+			 * they were whole). */
+			g = __builtin_ctz(node->dom_mask[l][d]);
+			for (int u = l + 1; u < AISS_LVL__COUNT; u++)
+				cost += own_cost(node, u, node->gpu_dom[u][g],
+						 free_mask, k);
+			if (!best || cost < best_cost ||
+			    (cost == best_cost && lex_before(t.mask[k], best))) {
+				best_cost = cost;
+				best = t.mask[k];
+			}
+		}
+		if (best)
+			return best;
+	}
+	return 0;
+}
+
+uint32_t aiss_place_topo_enumerate(const aiss_node *node, uint32_t free_mask,
+				   int k)
 {
 	for (int l = 0; l < AISS_LVL__COUNT; l++) {
 		struct topo_key best_key = {UINT64_MAX, UINT64_MAX};
@@ -275,7 +388,14 @@ int aiss_place(const aiss_node *node, uint32_t free_mask, int k,
 		s = choose_pairwise(node, free_mask, k);
 		break;
 	case AISS_PLACE_TOPO:
-		s = choose_topo(node, free_mask, k);
+		/* Exhaustive search where NVLink
+		 * bandwidth differs between pairs (the DP needs GPUs of a
+		 * switch to be alike); else the equivalent
+		 * dynamic programme over the domain tree. */
+		if (node->nv_uniform && node->nested)
+			s = choose_topo_dp(node, free_mask, k);
+		else
+			s = aiss_place_topo_enumerate(node, free_mask, k);
 		break;
 	default:
 		errno = EINVAL;

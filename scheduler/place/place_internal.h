@@ -27,6 +27,16 @@ struct aiss_node {
 	int16_t score[AISS_MAX_GPUS][AISS_MAX_GPUS]; /* pairwise scores */
 	uint32_t nv_unit;	/* MB/s of one NVLink */
 	int nv_uniform;		/* all GPU pairs have the same bandwidth */
+	/* Domain tree (switch < host bridge < NUMA < package < node) for
+	 * the dynamic-programming search; valid when nested is set. */
+	int nested;
+	uint8_t nchild[AISS_LVL__COUNT][AISS_MAX_GPUS];
+	uint8_t child[AISS_LVL__COUNT][AISS_MAX_GPUS][AISS_MAX_GPUS];
 };
+
+/* For tests: the topo choice by exhaustive enumeration of candidate sets
+ * (what the dynamic programme must reproduce). 0 when nothing fits. */
+uint32_t aiss_place_topo_enumerate(const aiss_node *node, uint32_t free_mask,
+				   int k);
 
 #endif

@@ -65,3 +65,21 @@ aiss_node *test_power8_node(void)
 	aiss_node_finalize(node);
 	return node;
 }
+
+aiss_node *test_dgx2_node(void)
+{
+	aiss_node *node = aiss_node_create("dgx2-test");
+	struct aiss_device_desc d;
+	char name[32];
+
+	for (int g = 0; g < 16; g++) {
+		snprintf(name, sizeof(name), "nvml%d", g);
+		dev(&d, name, g / 2, g / 4, g / 8, g / 8, 24 * (g / 8), 24);
+		aiss_node_add_gpu(node, &d);
+	}
+	for (int a = 0; a < 16; a++)
+		for (int b = a + 1; b < 16; b++)
+			aiss_node_set_nvlink(node, a, b, 150000);
+	aiss_node_finalize(node);
+	return node;
+}

@@ -15,4 +15,8 @@ aiss_node *test_hgx_node(void);
  * bridge, 2 per socket; NVLink only within pairs (0,1) and (2,3). */
 aiss_node *test_power8_node(void);
 
+/* A DGX-2-like node: 16 GPUs, 2 per switch, 4 per host bridge, 8 per
+ * socket (one NUMA node each), uniform NVLink (6 links via NVSwitch). */
+aiss_node *test_dgx2_node(void);
+
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "aiss_place.h"
+#include "place_internal.h"
 #include "hgx_model.h"
 
 #define M(...) mask_of((int[]){__VA_ARGS__, -1})
@@ -326,6 +327,40 @@ static void test_pairwise_max(void **state)
 	aiss_node_destroy(n);
 }
 
+/* The dynamic programme (used on uniform-NVLink nodes) must choose exactly
+ * what the exhaustive search chooses: every free set of the HGX node, and
+ * pseudo-random free sets of a 16-GPU node. */
+static void test_dp_matches_enumeration(void **state)
+{
+	aiss_node *n = test_hgx_node(), *big = test_dgx2_node();
+	uint64_t x = 12345;
+
+	(void)state;
+	for (uint32_t free_mask = 1; free_mask < 256; free_mask++)
+		for (int k = 1; k <= __builtin_popcount(free_mask); k++)
+			assert_int_equal(
+				place(n, free_mask, k, AISS_PLACE_TOPO),
+				aiss_place_topo_enumerate(n, free_mask, k));
+	for (int i = 0; i < 3000; i++) {
+		uint32_t free_mask;
+		int k;
+
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		free_mask = (uint32_t)(x >> 40) & 0xffff;
+		if (!free_mask)
+			continue;
+		k = 1 + (int)((x >> 20) % (uint64_t)__builtin_popcount(
+						      free_mask));
+		assert_int_equal(place(big, free_mask, k, AISS_PLACE_TOPO),
+				 aiss_place_topo_enumerate(big, free_mask, k));
+	}
+	/* The worst case of the enumeration: 8 of 14 free, split. */
+	assert_int_equal(place(big, 0xfefe, 8, AISS_PLACE_TOPO),
+			 aiss_place_topo_enumerate(big, 0xfefe, 8));
+	aiss_node_destroy(big);
+	aiss_node_destroy(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_topo_optimal_exhaustive),
 		cmocka_unit_test(test_pairwise_max),
+		cmocka_unit_test(test_dp_matches_enumeration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* aiss-place-bench: ns per placement decision for each policy, as ratios to first-fit. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aiss_topo.h"
+
+/* A fixed set of (free mask, k) inputs from a deterministic generator. */
+struct input {
+	uint32_t free_mask;
+	int k;
+};
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng(void)
+{
+	/* splitmix64 */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static volatile uint32_t sink;
+
+/* Mean ns per decision over @reps passes of @in. */
+static double run(const aiss_node *node, const struct input *in, size_t n,
+		  int reps, enum aiss_place_policy pol)
+{
+	struct aiss_placement pl;
+	double t0 = now_ns();
+
+	for (int r = 0; r < reps; r++)
+		for (size_t i = 0; i < n; i++) {
+			if (aiss_place(node, in[i].free_mask, in[i].k, pol,
+				       &pl) == 0)
+				sink ^= pl.gpus;
+		}
+	return (now_ns() - t0) / ((double)reps * (double)n);
+}
+
+static void bench_case(const aiss_node *node, const char *label,
+		       const struct input *in, size_t n, int reps)
+{
+	double ns[3];
+
+	for (int p = 0; p < 3; p++)
+		ns[p] = run(node, in, n, reps, (enum aiss_place_policy)p);
+	printf("%-10s %-34s %10.0f %10.0f %10.0f %8.2fx %8.2fx\n",
+	       aiss_node_name(node), label, ns[0], ns[1], ns[2],
+	       ns[1] / ns[0], ns[2] / ns[0]);
+}
+
+/* Random free masks with at least k free, k drawn from @ks. */
+static size_t random_inputs(const aiss_node *node, struct input *in,
+			    size_t n, const int *ks, int nks)
+{
+	uint32_t all = aiss_node_all_gpus(node);
+
+	for (size_t i = 0; i < n;) {
+		int k = ks[rng() % (uint64_t)nks];
+		uint32_t m = (uint32_t)rng() & all;
+
+		if (__builtin_popcount(m) < k)
+			continue;
+		in[i].free_mask = m;
+		in[i].k = k;
+		i++;
+	}
+	return n;
+}
+
+static void bench_node(const aiss_node *node, int quick)
+{
+	enum { N = 4096 };
+	static struct input in[N];
+	int ng = aiss_node_gpu_count(node);
+	int reps = quick ? 2 : 20;
+	char label[64];
+	const int mixed8[] = {1, 1, 1, 1, 2, 2, 4, 8};
+	const int mixed16[] = {1, 1, 1, 1, 2, 2, 4, 8, 16};
+
+	if (ng <= 8) {
+		random_inputs(node, in, N, mixed8, 8);
+	} else {
+		random_inputs(node, in, N, mixed16, 9);
+		reps = quick ? 1 : 2;
+	}
+	bench_case(node, "random free sets, mixed k", in, N, reps);
+	for (int k = 1; k <= ng; k *= 2) {
+		if (ng > 8 && k == 16)
+			break;
+		random_inputs(node, in, N, &k, 1);
+		snprintf(label, sizeof(label), "random free sets, k=%d", k);
+		bench_case(node, label, in, N, reps);
+	}
+	/* Worst case for topo: k = ng/2 with no package able to hold it
+	 * (ng/2 - 1 free on each): every subset of the node is a
+	 * candidate. */
+	{
+		uint32_t m = 0;
+		int half = ng / 2;
+
+		for (int g = 0; g < ng; g++)
+			if ((g % half) != 0)
+				m |= 1U << g;
+		for (int i = 0; i < 64; i++) {
+			in[i].free_mask = m;
+			in[i].k = half;
+		}
+		snprintf(label, sizeof(label), "worst: k=%d of %d free, split",
+			 half, __builtin_popcount(m));
+		bench_case(node, label, in, 64, quick ? 1 : 4);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = getenv("AISS_SHARED_DIR");
+	int quick = argc > 1 && !strcmp(argv[1], "--quick");
+	char path[4096], err[512];
+	aiss_node *node;
+
+	printf("ns per decision (mean); ratios against first-fit in the same "
+	       "run\n%-10s %-34s %10s %10s %10s %9s %9s\n",
+	       "node", "case", "first-fit", "pairwise", "topo", "pw/ff",
+	       "topo/ff");
+	node = aiss_topo_load(AISS_DEFAULT_TOPOLOGY, err, sizeof(err));
+	if (!node) {
+		fprintf(stderr, "aiss-place-bench: %s\n", err);
+		return 1;
+	}
+	bench_node(node, quick);
+	aiss_node_destroy(node);
+
+	snprintf(path, sizeof(path), "%s/data/topologies/nvidia-dgx2.xml",
+		 dir && *dir ? dir : AISS_DEFAULT_SHARED_DIR);
+	node = aiss_topo_load(path, err, sizeof(err));
+	if (!node) {
+		printf("(DGX-2 skipped: %s)\n", err);
+		return 0;
+	}
+	bench_node(node, quick);
+	aiss_node_destroy(node);
+	return 0;
+}
