@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "src/common/gres.h"
+#include "src/common/list.h"
 #include "src/slurmctld/slurmctld.h"
 
 #include "aiss_client.h"
@@ -41,6 +43,46 @@ static inline void aiss_glue_job_request(job_record_t *job,
 			r->sockets_per_node =
 				aiss_u16(job->details->mc_ptr->sockets_per_node);
 	}
+}
+
+/*
+ * GPUs allocated to a running job, all nodes, from its GRES allocation
+ * (works without slurmdbd); falls back to the formatted TRES string
+ * (gres/gpu in AccountingStorageTRES). The most-allocated type goes to
+ * @type ("" when untyped). Call under the job read lock.
+ */
+static inline int64_t aiss_glue_alloc_gpus(job_record_t *job, char *type,
+					   size_t len)
+{
+	int64_t total = 0, best = 0;
+	ListIterator it;
+	gres_state_t *gs;
+
+	if (len)
+		type[0] = '\0';
+	if (!job->gres_list_alloc)
+		return aiss_tres_alloc_gpus(job->tres_fmt_alloc_str, type, len);
+	it = list_iterator_create(job->gres_list_alloc);
+	while ((gs = list_next(it))) {
+		gres_job_state_t *js = gs->gres_data;
+		int64_t n = 0;
+
+		if (!gs->gres_name || strcmp(gs->gres_name, "gpu") || !js)
+			continue;
+		if (js->gres_cnt_node_alloc) {
+			for (uint32_t i = 0; i < js->node_cnt; i++)
+				n += (int64_t)js->gres_cnt_node_alloc[i];
+		} else {
+			n = (int64_t)js->total_gres;
+		}
+		total += n;
+		if (js->type_name && n > best && strlen(js->type_name) < len) {
+			best = n;
+			strcpy(type, js->type_name);
+		}
+	}
+	list_iterator_destroy(it);
+	return total;
 }
 
 /* A connection to aissd guarded by a mutex; reconnects on demand. */

@@ -110,7 +110,7 @@ static const char *user_of(job_record_t *job)
 /* GPUs allocated to the run, all nodes, and their type. */
 static int64_t alloc_gpus(job_record_t *job, char *type, size_t len)
 {
-	return aiss_tres_alloc_gpus(job->tres_fmt_alloc_str, type, len);
+	return aiss_glue_alloc_gpus(job, type, len);
 }
 
 static void enqueue(work *w)
