@@ -467,8 +467,15 @@ static int grant_state_cmd(ctl_ctx *x, int argc, char **argv,
 	if (!ctl_client(x))
 		return CTL_EXIT_UNAVAILABLE;
 	aiss_error_clear(&err);
-	if (aiss_client_grant_set_state(x->client, o.pos[0], st,
-					reason ? reason : "", &err) < 0)
+	/* The journal wants a reason for every change of state; suspending
+	 * needs a person's words, resuming and closing have a default. */
+	if (!reason || !*reason)
+		reason = st == AISS_GRANT_ACTIVE ? "resumed by the scheme "
+						   "administrator"
+						 : "closed by the scheme "
+						   "administrator";
+	if (aiss_client_grant_set_state(x->client, o.pos[0], st, reason,
+					&err) < 0)
 		return ctl_fail(x, "grant state change", &err);
 	printf("grant %s is now %s\n", o.pos[0], aiss_grant_state_name(st));
 	return 0;

@@ -46,7 +46,7 @@ echo "crash-aissd: seed $SEED, $ROUNDS rounds, $CONNS connections, $GRANTS grant
 
 start_aissd() {
 	rm -f "$SOCK"
-	"$AISSD" --db "$DB" --socket "$SOCK" >>"$T/aissd.log" 2>&1 &
+	"$AISSD" --foreground --db "$DB" --socket "$SOCK" >>"$T/aissd.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 1 200); do
 		[ -S "$SOCK" ] && return 0

@@ -27,7 +27,7 @@ cleanup() {
 trap cleanup EXIT
 
 start_aissd() {
-	"$AISSD" --db "$DB" --socket "$SOCK" 2>>"$T/aissd.log" &
+	"$AISSD" --foreground --db "$DB" --socket "$SOCK" 2>>"$T/aissd.log" &
 	PID=$!
 	for _ in $(seq 1 100); do
 		[ -S "$SOCK" ] && return 0
