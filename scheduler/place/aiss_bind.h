@@ -36,4 +36,22 @@ int aiss_bind_parse_option(const char *optarg, int *enabled);
 int aiss_bind_plan_make(const aiss_node *node, const char *step_gpus,
 			const char *cuda_visible, struct aiss_bind_plan *plan);
 
+/* What aiss_bind_apply() did (bits of its return value). */
+enum {
+	AISS_BIND_APPLIED_CPUS = 1, /* CPU affinity set */
+	AISS_BIND_APPLIED_MEMS = 2, /* memory bound to the NUMA nodes */
+};
+
+/*
+ * Binds the calling process (and so what it execs) to @plan: CPU affinity
+ * to plan->cpus intersected with the CPUs it may use now (a recorded
+ * topology can name CPUs this machine lacks: then nothing is bound), and
+ * memory (MPOL_BIND) to plan->mems when all those NUMA nodes exist here.
+ * Returns a mask of AISS_BIND_APPLIED_* (0: nothing applied, see @why),
+ * or -1 with errno when a system call failed. @why (may be NULL) gets a
+ * sentence about what was skipped.
+ */
+int aiss_bind_apply(const struct aiss_bind_plan *plan, char *why,
+		    size_t whylen);
+
 #endif

@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <sched.h>
+#include <string.h>
 
 #include "aiss_bind.h"
 #include "hgx_model.h"
@@ -83,6 +85,42 @@ static void test_plan_errors(void **state)
 	aiss_node_destroy(n);
 }
 
+/* Applies a plan to this very process: CPU affinity to one CPU we may use
+ * now; the memory binding to NUMA node 0 when the machine has it. */
+static void test_apply(void **state)
+{
+	struct aiss_bind_plan p;
+	cpu_set_t orig, after;
+	int cpu = -1, rc;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(orig), &orig), 0);
+	for (int c = CPU_SETSIZE - 1; c >= 0; c--)
+		if (CPU_ISSET(c, &orig)) {
+			cpu = c;
+			break;
+		}
+	assert_true(cpu >= 0);
+	memset(&p, 0, sizeof(p));
+	aiss_cpuset_set(&p.cpus, cpu);
+	rc = aiss_bind_apply(&p, why, sizeof(why));
+	assert_true(rc >= 0);
+	assert_true(rc & AISS_BIND_APPLIED_CPUS);
+	assert_int_equal(sched_getaffinity(0, sizeof(after), &after), 0);
+	assert_int_equal(CPU_COUNT(&after), 1);
+	assert_true(CPU_ISSET(cpu, &after));
+	/* CPUs this machine lacks: nothing applied, and said why. */
+	memset(&p, 0, sizeof(p));
+	aiss_cpuset_set(&p.cpus, AISS_MAX_CPUS - 1);
+	p.mems = 1ULL << 63;
+	rc = aiss_bind_apply(&p, why, sizeof(why));
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(why, "CPU affinity left"));
+	assert_non_null(strstr(why, "NUMA"));
+	assert_int_equal(sched_setaffinity(0, sizeof(orig), &orig), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -90,6 +128,7 @@ int main(void)
 		cmocka_unit_test(test_plan_socket1),
 		cmocka_unit_test(test_plan_cross_socket),
 		cmocka_unit_test(test_plan_errors),
+		cmocka_unit_test(test_apply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
