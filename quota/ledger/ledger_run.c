@@ -118,21 +118,78 @@ static int64_t min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+/* Fills q->fit_time_limit, fit_gpus and fit_count: what would fit now. */
+static void compute_fits(const ledger_grant *g, const aiss_job_shape *s,
+			 aiss_time_t start, aiss_quote *q)
+{
+	const aiss_grant *gr = &g->g;
+	aiss_cents_t avail = q->available;
+	aiss_grant_terms terms = grant_terms(g, avail);
+	int64_t count = s->count > 1 ? s->count : 1;
+	int64_t gpu_room = AISS_GPUS_LIMIT, gs_room = INT64_MAX;
+	int64_t need_gs = s->gpus * s->time_limit;
+	int64_t max_limit;
+
+	if (gr->max_concurrent_gpus > 0)
+		gpu_room = gr->max_concurrent_gpus - g->held_gpus;
+	if (gpu_room < 0)
+		gpu_room = 0;
+	if (gr->approved_gpu_seconds > 0) {
+		gs_room = gr->approved_gpu_seconds - g->used_gpu_seconds -
+			  g->held_gpu_seconds;
+		if (gs_room < 0)
+			gs_room = 0;
+	}
+	max_limit = gr->window_end - start;
+	if (max_limit < s->time_limit)
+		max_limit = s->time_limit;
+	max_limit = min64(max_limit, AISS_DURATION_LIMIT);
+	q->fit_time_limit =
+		avail > 0 ? aiss_policy_max_time(s->gpus, start, q->price,
+						 &terms, avail, max_limit)
+			  : 0;
+	if (gs_room != INT64_MAX)
+		q->fit_time_limit = min64(q->fit_time_limit, gs_room / s->gpus);
+	if (s->gpus > gpu_room)
+		q->fit_time_limit = 0;
+	if (q->fit_time_limit >= 60)
+		q->fit_time_limit -= q->fit_time_limit % 60;
+	q->fit_gpus = avail > 0 ? aiss_policy_max_gpus(s->time_limit, start,
+						       q->price, &terms, avail,
+						       gpu_room)
+				: 0;
+	if (gs_room != INT64_MAX)
+		q->fit_gpus = min64(q->fit_gpus, gs_room / s->time_limit);
+	if (q->worst.subsidy > 0)
+		q->fit_count = avail > 0 ? min64(count, avail / q->worst.subsidy)
+					 : 0;
+	else
+		q->fit_count = count;
+	if (gs_room != INT64_MAX)
+		q->fit_count = min64(q->fit_count, gs_room / need_gs);
+	if (s->gpus > gpu_room)
+		q->fit_count = 0;
+
+}
+
 /*
  * The admission rules: prices shape @s (start @start, @count elements)
  * against grant @g and fills @q (verdict, reason, worst case, fits).
  * Returns -1 only on a hard error (storage, invalid arithmetic).
  */
+static void compute_fits(const ledger_grant *g, const aiss_job_shape *s,
+			 aiss_time_t start, aiss_quote *q);
+
 static int admit(aiss_ledger *l, const ledger_grant *g,
-		 const aiss_job_shape *s, aiss_time_t start, aiss_quote *q,
-		 aiss_error *err)
+		 const aiss_job_shape *s, aiss_time_t start, int want_fits,
+		 aiss_quote *q, aiss_error *err)
 {
 	const aiss_grant *gr = &g->g;
 	aiss_grant_terms terms;
 	aiss_cents_t avail = grant_available(g);
 	int64_t count = s->count > 1 ? s->count : 1;
 	int64_t gpu_room = AISS_GPUS_LIMIT, gs_room = INT64_MAX;
-	int64_t need_gs, max_limit;
+	int64_t need_gs;
 	char a[AISS_MONEY_BUFSZ], b[AISS_MONEY_BUFSZ], c[AISS_MONEY_BUFSZ];
 	char d[AISS_MONEY_BUFSZ], e[AISS_MONEY_BUFSZ], f[AISS_MONEY_BUFSZ];
 	char t1[AISS_TIME_BUFSZ], t2[AISS_TIME_BUFSZ], du[32];
@@ -218,37 +275,14 @@ static int admit(aiss_ledger *l, const ledger_grant *g,
 				   &q->worst_subsidy_total))
 		q->worst_subsidy_total = INT64_MAX;
 
-	/* What would fit now. */
-	max_limit = gr->window_end - start;
-	if (max_limit < s->time_limit)
-		max_limit = s->time_limit;
-	max_limit = min64(max_limit, AISS_DURATION_LIMIT);
-	q->fit_time_limit =
-		avail > 0 ? aiss_policy_max_time(s->gpus, start, q->price,
-						 &terms, avail, max_limit)
-			  : 0;
-	if (gs_room != INT64_MAX)
-		q->fit_time_limit = min64(q->fit_time_limit, gs_room / s->gpus);
-	if (s->gpus > gpu_room)
-		q->fit_time_limit = 0;
-	if (q->fit_time_limit >= 60)
-		q->fit_time_limit -= q->fit_time_limit % 60;
-	q->fit_gpus = avail > 0 ? aiss_policy_max_gpus(s->time_limit, start,
-						       q->price, &terms, avail,
-						       gpu_room)
-				: 0;
-	if (gs_room != INT64_MAX)
-		q->fit_gpus = min64(q->fit_gpus, gs_room / s->time_limit);
-	if (q->worst.subsidy > 0)
-		q->fit_count = avail > 0 ? min64(count, avail / q->worst.subsidy)
-					 : 0;
-	else
-		q->fit_count = count;
 	need_gs = s->gpus * s->time_limit; /* both bounded: no overflow */
-	if (gs_room != INT64_MAX)
-		q->fit_count = min64(q->fit_count, gs_room / need_gs);
-	if (s->gpus > gpu_room)
-		q->fit_count = 0;
+	/* The fits are searches: only for quotes and refusals. */
+	if (want_fits ||
+	    (gr->max_concurrent_gpus > 0 &&
+	     g->held_gpus + s->gpus > gr->max_concurrent_gpus) ||
+	    q->worst_subsidy_total > avail ||
+	    (gs_room != INT64_MAX && need_gs > gs_room / count))
+		compute_fits(g, s, start, q);
 
 	if (gr->max_concurrent_gpus > 0 &&
 	    g->held_gpus + s->gpus > gr->max_concurrent_gpus) {
@@ -328,7 +362,7 @@ int aiss_ledger_quote(aiss_ledger *l, const aiss_job_shape *shape,
 	start = shape->start ? shape->start : ledger_now(l);
 	if (grant_for_account(l, shape->account, &g, err))
 		return -1;
-	return admit(l, &g, shape, start, out, err);
+	return admit(l, &g, shape, start, 1, out, err);
 }
 
 /* ---- liens ---- */
@@ -522,7 +556,7 @@ int aiss_ledger_reserve(aiss_ledger *l, const aiss_reserve_req *req,
 	}
 	if (grant_for_account(l, shape.account, &g, err))
 		goto fail;
-	if (admit(l, &g, &shape, k->run_start, &q, err))
+	if (admit(l, &g, &shape, k->run_start, 0, &q, err))
 		goto fail;
 	if (q.verdict != AISS_OK) {
 		aiss_error_set(err, q.verdict, "%s", q.reason);
