@@ -113,10 +113,10 @@ int main(int argc, char **argv)
 		p = *end == ',' ? end + 1 : end;
 		printf("\n== %ld nodes (%ld GPUs)\n", n,
 		       n * aiss_node_gpu_count(model));
-		printf("%-10s %7s %8s %8s %15s %15s %15s %7s %11s %12s %10s "
+		printf("%-10s %7s %8s %8s %15s %15s %7s %11s %12s %10s "
 		       "%10s %10s %10s %10s\n",
 		       "policy", "multi", "1-switch", "1-NUMA", "2-GPU 1-switch",
-		       "4-GPU 1-NUMA", "8-GPU 1-NUMA", "waited", "frag-waited",
+		       "4-GPU 1-NUMA", "waited", "frag-waited",
 		       "frag GPU-h", "mean wait", "wait 1GPU", "wait 2GPU",
 		       "wait 4GPU", "wait 8GPU");
 		for (int pol = AISS_PLACE_FIRST_FIT; pol <= AISS_PLACE_TOPO;
@@ -137,7 +137,6 @@ int main(int argc, char **argv)
 			       pct(r.multi_numa, r.multi));
 			print_size(&r, 2, 0);
 			print_size(&r, 4, 1);
-			print_size(&r, 8, 1);
 			printf(" %7zu %5zu %4.1f%% %12.1f %9.0fs %9.0fs %9.0fs "
 			       "%9.0fs %9.0fs\n",
 			       r.waited, r.frag_waited,

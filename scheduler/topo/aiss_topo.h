@@ -48,11 +48,13 @@ void aiss_topo_gpu_type(const char *model, char *buf, size_t len);
  * socket, as a logical core range> Links=<NVLinks to each GPU, -1 for
  * itself>". Cores= is left out when the GPU's socket is unknown, Links=
  * when the node has no NVLink. @type NULL derives it from the GPU model;
- * @nodename non-NULL prefixes "NodeName=<nodename> ". Returns 0, or -1
+ * @nodename non-NULL prefixes "NodeName=<nodename> "; @dev_prefix
+ * replaces "/dev/nvidia" in File= (NULL: the default). Returns 0, or -1
  * with errno (EINVAL, or the stream's error).
  */
 int aiss_topo_write_gres(const aiss_node *node, const char *type,
-			 const char *nodename, FILE *out);
+			 const char *nodename, const char *dev_prefix,
+			 FILE *out);
 
 /* Writes the readable GPU/NIC/NUMA/core map of @node to @out. Returns 0,
  * or -1 with errno. */

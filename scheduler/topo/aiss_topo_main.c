@@ -11,10 +11,12 @@
 static void usage(FILE *f)
 {
 	fputs("usage: aiss-topo [--xml FILE] [--nvsmi FILE] [--type NAME]\n"
-	      "                 [--nodename NAME] [--policy first-fit|pairwise|topo]\n"
+	      "                 [--nodename NAME] [--dev-prefix PATH]\n"
+	      "                 [--policy first-fit|pairwise|topo]\n"
 	      "                 show | gres | place K [FREE]\n"
 	      "  show        GPU/NIC/NUMA/core map of the node\n"
-	      "  gres        gres.conf lines (Name=gpu Type= File= Cores= Links=)\n"
+	      "  gres        gres.conf lines (Name=gpu Type= File= Cores= Links=);\n"
+	      "              File= is PATH<N> (default /dev/nvidia<N>)\n"
 	      "  place K     choose K GPUs among FREE (e.g. 1-3,6; default all)\n"
 	      "Without --xml the machine hwloc sees is used (HWLOC_XMLFILE is\n"
 	      "honoured). --nvsmi FILE takes NVLink counts from the text of\n"
@@ -101,16 +103,18 @@ int main(int argc, char **argv)
 		{"nvsmi", required_argument, NULL, 'n'},
 		{"type", required_argument, NULL, 't'},
 		{"nodename", required_argument, NULL, 'N'},
+		{"dev-prefix", required_argument, NULL, 'd'},
 		{"policy", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	const char *xml = NULL, *nvsmi = NULL, *type = NULL, *nodename = NULL;
+	const char *dev_prefix = NULL;
 	enum aiss_place_policy pol = AISS_PLACE_TOPO;
 	char err[512];
 	aiss_node *node;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "x:n:t:N:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "x:n:t:N:d:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'x':
 			xml = optarg;
@@ -123,6 +127,9 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			nodename = optarg;
+			break;
+		case 'd':
+			dev_prefix = optarg;
 			break;
 		case 'p':
 			if (!strcmp(optarg, "first-fit"))
@@ -169,7 +176,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[optind], "show")) {
 		rc = aiss_topo_write_show(node, stdout) < 0;
 	} else if (!strcmp(argv[optind], "gres")) {
-		rc = aiss_topo_write_gres(node, type, nodename, stdout) < 0;
+		rc = aiss_topo_write_gres(node, type, nodename, dev_prefix,
+					  stdout) < 0;
 	} else if (!strcmp(argv[optind], "place")) {
 		rc = do_place(node, argc - optind - 1, argv + optind + 1, pol);
 	} else {

@@ -59,7 +59,8 @@ static int has_nvlink(const aiss_node *node)
 }
 
 int aiss_topo_write_gres(const aiss_node *node, const char *type,
-			 const char *nodename, FILE *out)
+			 const char *nodename, const char *dev_prefix,
+			 FILE *out)
 {
 	int n = aiss_node_gpu_count(node), links = has_nvlink(node);
 	uint32_t unit = aiss_node_nvlink_unit(node);
@@ -84,7 +85,8 @@ int aiss_topo_write_gres(const aiss_node *node, const char *type,
 			aiss_topo_gpu_type(d->model, tbuf, sizeof(tbuf));
 		if (nodename)
 			fprintf(out, "NodeName=%s ", nodename);
-		fprintf(out, "Name=gpu Type=%s File=/dev/nvidia%d", tbuf, g);
+		fprintf(out, "Name=gpu Type=%s File=%s%d", tbuf,
+			dev_prefix ? dev_prefix : "/dev/nvidia", g);
 		if (p && p->ncores > 0) {
 			if (p->ncores == 1)
 				fprintf(out, " Cores=%d", p->core_first);

@@ -40,7 +40,7 @@ static char *gres_text(const aiss_node *n)
 	FILE *f = open_memstream(&buf, &len);
 
 	assert_non_null(f);
-	assert_int_equal(aiss_topo_write_gres(n, NULL, NULL, f), 0);
+	assert_int_equal(aiss_topo_write_gres(n, NULL, NULL, NULL, f), 0);
 	fclose(f);
 	return buf;
 }
@@ -92,6 +92,19 @@ static void test_hgx(void **state)
 				  "Cores=56-111 Links=18,18,18,18,-1,18,18,"
 				  "18\n"));
 	free(g);
+	{
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		assert_int_equal(aiss_topo_write_gres(n, "h100x", "gn1",
+						      "/tmp/d/nvidia", f), 0);
+		fclose(f);
+		assert_non_null(strstr(buf, "\nNodeName=gn1 Name=gpu "
+					    "Type=h100x File=/tmp/d/nvidia3 "
+					    "Cores=0-55 "));
+		free(buf);
+	}
 	aiss_node_destroy(n);
 }
 
