@@ -72,6 +72,21 @@ int cmd_scheme_init(ctl_ctx *x, int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	if ((v = ctl_opt(&o, "end")) && ctl_arg_when(x, "--end", v, &s.end))
 		return CTL_EXIT_USAGE;
+	/* Defaults: the scheme runs three years from the centre's opening,
+	 * 2024-12-01 00:00 HKT, or from --start. */
+	if (!s.start)
+		s.start = 1732982400;
+	if (!s.end) {
+		int64_t y;
+		unsigned m, d;
+		aiss_time_t hk = s.start + AISS_HKT_OFFSET;
+
+		aiss_civil_from_days(hk / 86400, &y, &m, &d);
+		s.end = aiss_days_from_civil(y + 3, m, m == 2 && d == 29 ? 28
+								      : d) *
+				86400 +
+			hk % 86400 - AISS_HKT_OFFSET;
+	}
 	if (!ctl_client(x))
 		return CTL_EXIT_UNAVAILABLE;
 	aiss_error_clear(&err);

@@ -89,4 +89,14 @@ for r in $(seq 1 "$ROUNDS"); do
 	echo "round $r: killed after ${delay_ms} ms; load: ${load_line%% first_error*}"
 	echo "round $r: $out"
 done
-echo "crash-aissd: $ROUNDS kill -9 rounds passed"
+
+# The checker itself must be able to fail: claim an acknowledged settle for a
+# run that was never sent; check must report it lost.
+printf 'A 99 0\nR 99 0 12\nS 99 0 12\n' >"$ACKS/ack.fake.0"
+if "$LOAD" --socket "$SOCK" --grants "$GRANTS" --ackdir "$ACKS" check \
+	>"$T/fake.out" 2>&1; then
+	echo "FAIL: check passed with an acknowledged settle that never happened"
+	exit 1
+fi
+grep -q "lost=1" "$T/fake.out" || { echo "FAIL: check did not count the lost settle: $(cat "$T/fake.out")"; exit 1; }
+echo "crash-aissd: $ROUNDS kill -9 rounds passed; the checker catches a lost settle"

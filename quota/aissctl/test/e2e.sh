@@ -241,6 +241,12 @@ jqt "chain ok" '.ok and .entries > 10'
 expect 0 "capacity" -- capacity --json
 jqt "capacity target" '.target_pflops == 3000 and (.nodes | type) == "array"'
 
+# ---- scheme init with the default window (three years from 2024-12-01 HKT) ----
+expect 0 "scheme init default window" -- scheme init --commitment 3000000000.00
+expect 0 "scheme show json" -- scheme show --json
+jqt "default window" '.start == 1732982400 and .end == 1827590400 and .approved_cents == 200000 and .earmarked_cents == 100000000000'
+jqt "scheme totals (expenditure net of adjustments)" '.charged_cents == 5500 and .held_cents == 0 and .balance_cents == 300000000000 - 5500'
+
 # ---- durability across a restart ----
 stop_aissd
 start_aissd

@@ -137,6 +137,8 @@ static int mode_setup(const load_opts *o)
 		memset(&s, 0, sizeof(s));
 		snprintf(s.name, sizeof(s.name), "AI Subsidy Scheme (load)");
 		s.commitment = 300000000000LL; /* HK$3,000,000,000.00 */
+		s.start = 1732982400; /* 2024-12-01 00:00 HKT */
+		s.end = 1827590400;   /* 2027-12-01 00:00 HKT */
 		if (aiss_client_scheme_init(c, &s, &err) < 0)
 			die("scheme init: %s", err.text);
 	}
@@ -159,8 +161,8 @@ static int mode_setup(const load_opts *o)
 		g.rate_bp = 7000;
 		g.approved_gpu_seconds = 1000000000000LL;
 		g.approved_subsidy = LOAD_GRANT_SUBSIDY;
-		g.window_start = 1577808000;  /* 2020-01-01 HKT */
-		g.window_end = 2051193600;    /* 2035-01-01 HKT */
+		g.window_start = 1732982400; /* 2024-12-01 00:00 HKT */
+		g.window_end = 1827590400;   /* 2027-12-01 00:00 HKT */
 		g.state = AISS_GRANT_ACTIVE;
 		if (aiss_client_grant_add(c, &g, &err) < 0 && !tolerate(&err))
 			die("grant add %s: %s", g.id, err.text);
