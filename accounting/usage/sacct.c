@@ -585,8 +585,8 @@ int aiss_sacct_parse_file(aiss_sacct *s, const char *path, aiss_error *err)
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
 		cap = (size_t)sb.st_size + 1;
 	for (;;) {
-		if (len + 1 >= cap) {
-			size_t nc = cap ? cap * 2 : 1 << 16;
+		if (!buf || len + 1 >= cap) {
+			size_t nc = !cap ? 1 << 16 : (buf ? cap * 2 : cap + 1);
 			char *nb = realloc(buf, nc);
 			if (!nb) {
 				aiss_error_set(err, AISS_E_INTERNAL,
