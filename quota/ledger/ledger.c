@@ -20,10 +20,12 @@ static const char SQL_PRAGMAS[] = "PRAGMA journal_mode = WAL;"
 				  "PRAGMA cache_size = -8192;"
 				  "PRAGMA temp_store = MEMORY;"
 				  "PRAGMA mmap_size = 0;"
-				  "PRAGMA wal_autocheckpoint = 1000;"
 				  "PRAGMA journal_size_limit = 67108864;";
 
 #define LEDGER_BUSY_TIMEOUT_MS 5000
+/* WAL frames (pages) after which the checkpointer runs (SQLite's default
+ * autocheckpoint threshold). */
+#define LEDGER_CKPT_FRAMES 1000
 
 /* Schema migrations: entry i takes user_version i to i + 1. Append only. */
 static const char SQL_SCHEMA_V1[] =
@@ -219,8 +221,13 @@ const char *ledger_actor(const char *actor)
 void ledger_col_text(sqlite3_stmt *st, int col, char *dst, size_t n)
 {
 	const unsigned char *s = sqlite3_column_text(st, col);
+	size_t len = s ? (size_t)sqlite3_column_bytes(st, col) : 0;
 
-	snprintf(dst, n, "%s", s ? (const char *)s : "");
+	if (len >= n)
+		len = n - 1;
+	if (len)
+		memcpy(dst, s, len);
+	dst[len] = '\0';
 }
 
 static int exec_sql(aiss_ledger *l, const char *sql, const char *what,
@@ -281,6 +288,96 @@ fail:
 	return -1;
 }
 
+static void *ckpt_main(void *arg)
+{
+	ledger_ckpt *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->want && !c->stop)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (c->stop)
+			break;
+		c->want = 0;
+		pthread_mutex_unlock(&c->mu);
+		/* PASSIVE: copies what it can without blocking the writer;
+		 * a busy or partial checkpoint is simply retried next time. */
+		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+					  NULL, NULL);
+		pthread_mutex_lock(&c->mu);
+		c->done++;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	ledger_ckpt *c = arg;
+
+	(void)db;
+	(void)name;
+	if (frames >= LEDGER_CKPT_FRAMES) {
+		pthread_mutex_lock(&c->mu);
+		c->want = 1;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+	}
+	return SQLITE_OK;
+}
+
+/* Starts the checkpointer; on any failure the connection keeps SQLite's
+ * own autocheckpoint (in the committing thread). */
+static void ckpt_start(aiss_ledger *l, const char *path)
+{
+	ledger_ckpt *c = &l->ckpt;
+
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK)
+		goto fallback;
+	sqlite3_busy_timeout(c->db, LEDGER_BUSY_TIMEOUT_MS);
+	if (sqlite3_exec(c->db, "PRAGMA synchronous = FULL;", NULL, NULL,
+			 NULL) != SQLITE_OK)
+		goto fallback;
+	if (pthread_mutex_init(&c->mu, NULL))
+		goto fallback;
+	if (pthread_cond_init(&c->cv, NULL)) {
+		pthread_mutex_destroy(&c->mu);
+		goto fallback;
+	}
+	if (pthread_create(&c->thread, NULL, ckpt_main, c)) {
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mu);
+		goto fallback;
+	}
+	c->running = 1;
+	sqlite3_wal_hook(l->db, ckpt_hook, c);
+	return;
+fallback:
+	sqlite3_close(c->db);
+	c->db = NULL;
+	sqlite3_wal_autocheckpoint(l->db, LEDGER_CKPT_FRAMES);
+}
+
+static void ckpt_stop(aiss_ledger *l)
+{
+	ledger_ckpt *c = &l->ckpt;
+
+	if (c->running) {
+		sqlite3_wal_hook(l->db, NULL, NULL);
+		pthread_mutex_lock(&c->mu);
+		c->stop = 1;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->thread, NULL);
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mu);
+		c->running = 0;
+	}
+	sqlite3_close(c->db);
+	c->db = NULL;
+}
+
 aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err)
 {
 	aiss_ledger *l;
@@ -313,6 +410,7 @@ aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err)
 		goto fail;
 	if (migrate(l, err))
 		goto fail;
+	ckpt_start(l, path);
 	return l;
 fail:
 	aiss_ledger_close(l);
@@ -325,6 +423,8 @@ void aiss_ledger_close(aiss_ledger *l)
 		return;
 	if (l->in_batch && l->db)
 		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	if (l->db)
+		ckpt_stop(l);
 	for (int i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(l->stmt[i]);
 	sqlite3_close(l->db);
