@@ -14,10 +14,13 @@
 
 #ifdef __CUDACC__
 #define GPUCHECK_HD static __host__ __device__ __forceinline__
+#else
+#define GPUCHECK_HD static inline
+#endif
+#ifdef __CUDA_ARCH__ /* nvcc's device pass */
 #define GPUCHECK_FMAF(a, b, c) __fmaf_rn((a), (b), (c))
 #define GPUCHECK_FMA(a, b, c) __fma_rn((a), (b), (c))
 #else
-#define GPUCHECK_HD static inline
 #define GPUCHECK_FMAF(a, b, c) fmaf((a), (b), (c))
 #define GPUCHECK_FMA(a, b, c) fma((a), (b), (c))
 #endif
