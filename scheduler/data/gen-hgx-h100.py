@@ -6,10 +6,14 @@
 on socket 1), one NUMA node per socket, four PCIe switches (two per socket,
 each under its own host bridge) with 2 H100 SXM5 GPUs and 2 ConnectX-7 NICs
 each, and 4 NVSwitches: every GPU has 18 NVLinks (5+4+4+5) into them.
-Run: python3 gen-hgx-h100.py > hgx-h100.xml"""
+Run: python3 gen-hgx-h100.py > hgx-h100.xml
+A smaller CPU side for tests on small machines (same GPUs, NICs, PCIe):
+python3 gen-hgx-h100.py CORES_PER_SOCKET THREADS_PER_CORE"""
 import sys
 
-NPU = 224
+CORES = int(sys.argv[1]) if len(sys.argv) > 1 else 56
+THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+NPU = 2 * CORES * THREADS
 gp = [100]
 
 
@@ -19,7 +23,7 @@ def gpi():
 
 
 def cpuset(pus):
-    words = [0] * (NPU // 32)
+    words = [0] * ((NPU + 31) // 32)
     for p in pus:
         words[p // 32] |= 1 << (p % 32)
     return ",".join("0x%08x" % w for w in reversed(words))
@@ -50,19 +54,20 @@ gpu_osdev = []
 nvswitch_pci = []
 bases = [0x10, 0x30, 0x90, 0xb0]
 for pkg in range(2):
-    pus = [c for c in range(56 * pkg, 56 * pkg + 56)] + \
-          [c + 112 for c in range(56 * pkg, 56 * pkg + 56)]
+    pus = [t * 2 * CORES + c for t in range(THREADS)
+           for c in range(CORES * pkg, CORES * pkg + CORES)]
     w('    <object type="Package" os_index="%d" %s gp_index="%d">'
       % (pkg, sets(pus, [pkg]), gpi()))
     w('      <info name="CPUVendor" value="GenuineIntel"/>')
     w('      <info name="CPUModel" value="Intel(R) Xeon(R) Platinum 8480C"/>')
     w('      <object type="NUMANode" os_index="%d" %s gp_index="%d" '
       'local_memory="1082331758592"/>' % (pkg, sets(pus, [pkg]), gpi()))
-    for c in range(56):
-        core = 56 * pkg + c
+    for c in range(CORES):
+        core = CORES * pkg + c
+        threads = [core + t * 2 * CORES for t in range(THREADS)]
         w('      <object type="Core" os_index="%d" %s gp_index="%d">'
-          % (c, sets([core, core + 112], [pkg]), gpi()))
-        for pu in (core, core + 112):
+          % (c, sets(threads, [pkg]), gpi()))
+        for pu in threads:
             w('        <object type="PU" os_index="%d" %s gp_index="%d"/>'
               % (pu, sets([pu], [pkg]), gpi()))
         w('      </object>')
