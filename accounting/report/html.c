@@ -134,12 +134,13 @@ static void chart_burndown(const aiss_report *r, FILE *out)
 		const aiss_report_history *h = &r->hist[i];
 		double x = burn_x(aiss_quarter_start(h->fy, h->quarter), t0,
 				  t1);
+		char fyl[16];
+		aiss_fy_format(h->fy, fyl, sizeof(fyl));
 		fprintf(out,
 			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"20\" y2=\"300\" "
 			"stroke=\"#eeeeee\"/><text x=\"%.1f\" y=\"316\" "
-			"font-size=\"10\">%d Q%d</text>\n",
-			x, x, x + 4, h->quarter == 4 ? h->fy + 1 : h->fy,
-			h->quarter);
+			"font-size=\"10\">%s Q%d</text>\n",
+			x, x, x + 4, fyl, h->quarter);
 	}
 	/* Actual: from the scheme's start through each quarter so far. */
 	aiss_cents_t start_rem = r->n_hist ? r->hist[0].remaining_after +
@@ -275,7 +276,7 @@ static void chart_grants(const aiss_report *r, FILE *out)
 		aiss_cents_t v = rg->period.expenditure > 0 ?
 					 rg->period.expenditure :
 					 0;
-		double w = (double)v / (double)max * 560.0;
+		double w = (double)v / (double)max * 400.0;
 		fputs("<text x=\"10\" y=\"", out);
 		fprintf(out, "%.1f\" font-size=\"12\">", y + 14);
 		html_text(out, rg->id);
