@@ -9,7 +9,8 @@ PKGS=(build-essential cmake pkg-config clang clang-format
       libhwloc-dev hwloc libmunge-dev munge
       slurmctld slurmd slurm-client libslurm-dev
       libcmocka-dev postgresql postgresql-contrib
-      libssl-dev dpkg-dev chromium valgrind jq bc util-linux procps)
+      libssl-dev dpkg-dev chromium valgrind jq bc util-linux procps
+      fonts-wqy-zenhei zlib1g-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do
