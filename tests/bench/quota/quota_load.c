@@ -182,6 +182,7 @@ typedef struct worker {
 	int64_t *svc_ns;   /* pair latency from the actual send */
 	int64_t n, cap;
 	int64_t errors;
+	int64_t behind; /* scheduled pairs never sent: the deadline came */
 	int64_t start_ns, deadline_ns;
 	char first_error[640];
 	int ackfd;	   /* crash mode */
@@ -228,6 +229,15 @@ static void *worker_main(void *arg)
 							per_conn);
 			if (sched >= w->deadline_ns)
 				break;
+			if (now_ns() >= w->deadline_ns) {
+				/* Fell behind the schedule: count what was
+				 * offered but never sent, and stop. */
+				w->behind = (int64_t)((double)(w->deadline_ns -
+							       w->start_ns) *
+						      per_conn / 1e9) -
+					    k;
+				break;
+			}
 			sleep_until_ns(sched);
 		} else if (w->deadline_ns && now_ns() >= w->deadline_ns) {
 			break;
@@ -305,7 +315,7 @@ static int64_t pct(const int64_t *v, int64_t n, int p)
 static int mode_run(const load_opts *o, bool crash)
 {
 	worker *ws = calloc((size_t)o->conns, sizeof(*ws));
-	int64_t total = 0, errors = 0, t_start, t_end, *all, *svc, k = 0;
+	int64_t total = 0, errors = 0, behind = 0, t_start, t_end, *all, *svc, k = 0;
 	const char *first_error = "";
 
 	if (!ws)
@@ -343,6 +353,7 @@ static int mode_run(const load_opts *o, bool crash)
 		pthread_join(ws[i].th, NULL);
 		total += ws[i].n;
 		errors += ws[i].errors;
+		behind += ws[i].behind > 0 ? ws[i].behind : 0;
 		if (ws[i].first_error[0] && !first_error[0])
 			first_error = ws[i].first_error;
 	}
@@ -361,11 +372,12 @@ static int mode_run(const load_opts *o, bool crash)
 	{
 		double secs = (double)(t_end - t_start) / 1e9;
 
-		printf("pairs=%" PRId64 " errors=%" PRId64 " seconds=%.2f "
+		printf("pairs=%" PRId64 " errors=%" PRId64 " unsent=%" PRId64
+		       " seconds=%.2f "
 		       "pairs_per_s=%.0f offered_per_s=%.0f conns=%d "
 		       "p50_us=%" PRId64 " p99_us=%" PRId64 " max_us=%" PRId64
 		       " svc_p50_us=%" PRId64 " svc_p99_us=%" PRId64 "\n",
-		       total, errors, secs, total / (secs > 0 ? secs : 1),
+		       total, errors, behind, secs, total / (secs > 0 ? secs : 1),
 		       o->rate, o->conns, pct(all, total, 50) / 1000,
 		       pct(all, total, 99) / 1000,
 		       total ? all[total - 1] / 1000 : 0,

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# quota-bench.sh: aissd's durable reserve+settle throughput and latency at a
+# fixed offered load, against PostgreSQL 15's pgbench (built-in TPC-B-like,
+# synchronous_commit=on, same clients, same duration) measured in the same
+# run; and aissd's resident memory with 10,000 grants and 1,000,000 journal
+# entries. A benchmark, not a test: it prints numbers and ratios.
+#
+# usage: tests/bench/quota-bench.sh [--build DIR] [--conns N] [--rate PAIRS/S]
+#            [--duration S] [--grants N] [--rss-grants N] [--rss-entries N]
+#            [--no-pg] [--no-rss] [--keep]
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=$ROOT/build CONNS=8 RATE=5000 DURATION=10 GRANTS=16
+RSS_GRANTS=10000 RSS_ENTRIES=1000000 DO_PG=1 DO_RSS=1 KEEP=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--build) BUILD=$(cd "$2" && pwd); shift 2 ;;
+	--conns) CONNS=$2; shift 2 ;;
+	--rate) RATE=$2; shift 2 ;;
+	--duration) DURATION=$2; shift 2 ;;
+	--grants) GRANTS=$2; shift 2 ;;
+	--rss-grants) RSS_GRANTS=$2; shift 2 ;;
+	--rss-entries) RSS_ENTRIES=$2; shift 2 ;;
+	--no-pg) DO_PG=0; shift ;;
+	--no-rss) DO_RSS=0; shift ;;
+	--keep) KEEP=1; shift ;;
+	-h|--help) sed -n '3,13p' "$0"; exit 0 ;;
+	*) echo "quota-bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+
+AISSD=$BUILD/quota/aissd/aissd
+AISSCTL=$BUILD/quota/aissctl/aissctl
+LOAD=$BUILD/tests/bench/quota/aiss-quota-load
+GEN=$BUILD/quota/ledger/gen_ledger
+PGBIN=/usr/lib/postgresql/15/bin
+for b in "$AISSD" "$AISSCTL" "$LOAD"; do
+	[ -x "$b" ] || { echo "quota-bench: $b is not built (bash scripts/build.sh $BUILD)" >&2; exit 2; }
+done
+
+T=$(mktemp -d /tmp/aiss-bench.XXXXXX)
+chmod 755 "$T"
+PID= PGUP=0
+cleanup() {
+	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	[ "$PGUP" = 1 ] && pg "$PGBIN/pg_ctl" -D "$T/pg" -m immediate stop >/dev/null 2>&1
+	if [ "$KEEP" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+# Runs a PostgreSQL command as the postgres user when we are root.
+pg() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_aissd() { # DB
+	rm -f "$T/aissd.sock"
+	"$AISSD" --foreground --db "$1" --socket "$T/aissd.sock" 2>>"$T/aissd.log" &
+	PID=$!
+	for _ in $(seq 1 200); do
+		[ -S "$T/aissd.sock" ] && return 0
+		sleep 0.05
+	done
+	echo "quota-bench: aissd did not start"; tail "$T/aissd.log"; exit 1
+}
+stop_aissd() { kill "$PID"; wait "$PID" 2>/dev/null; PID=; }
+field() { # KEY LINE
+	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1
+}
+
+echo "== quota-bench: $(date -u +%FT%TZ) on $(nproc) CPUs, $(uname -r)"
+echo "   clients $CONNS, offered $RATE pairs/s, $DURATION s each, $GRANTS grants"
+
+# ---- aissd: fixed offered load, then as fast as it goes ----
+start_aissd "$T/bench.db"
+"$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" setup >/dev/null || exit 1
+max=$("$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" --conns "$CONNS" \
+	--rate 0 --duration "$DURATION" --job-base 2000000000 run)
+echo "aissd closed loop: $max"
+fixed=$("$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" --conns "$CONNS" \
+	--rate "$RATE" --duration "$DURATION" --job-base 1000000000 run)
+echo "aissd fixed load:  $fixed"
+# Latency where the box can keep up: half the closed-loop rate.
+HALF=$(( $(field pairs_per_s "$max") / 2 ))
+[ "$HALF" -lt 1 ] && HALF=1
+half=$("$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" --conns "$CONNS" \
+	--rate "$HALF" --duration "$DURATION" --job-base 3000000000 run)
+echo "aissd half load:   $half"
+"$AISSCTL" --socket "$T/aissd.sock" journal verify || echo "quota-bench: journal verify FAILED"
+stop_aissd
+aiss_pairs=$(field pairs_per_s "$max")
+aiss_p50=$(field p50_us "$fixed")
+aiss_p99=$(field p99_us "$fixed")
+aiss_fixed_rate=$(field pairs_per_s "$fixed")
+half_p50=$(field p50_us "$half")
+half_p99=$(field p99_us "$half")
+
+# ---- pgbench: TPC-B-like, synchronous commit, same clients and duration ----
+if [ "$DO_PG" = 1 ] && [ -x "$PGBIN/pgbench" ]; then
+	mkdir -p "$T/pgsock" "$T/pg"
+	[ "$(id -u)" = 0 ] && chown postgres "$T/pgsock" "$T/pg"
+	if pg "$PGBIN/initdb" -D "$T/pg" -A trust -U postgres >"$T/initdb.log" 2>&1 &&
+	   pg "$PGBIN/pg_ctl" -D "$T/pg" -l "$T/pgsock/pg.log" -w -o \
+		"-k $T/pgsock -c listen_addresses= -c synchronous_commit=on -c fsync=on -c full_page_writes=on -c max_connections=$((CONNS + 20))" \
+		start >/dev/null 2>&1; then
+		PGUP=1
+		pg "$PGBIN/pgbench" -h "$T/pgsock" -U postgres -i -q -s "$CONNS" postgres >"$T/pginit.log" 2>&1
+		pgmax=$(cd "$T" && pg "$PGBIN/pgbench" -h "$T/pgsock" -U postgres -c "$CONNS" -j "$CONNS" \
+			-T "$DURATION" postgres 2>&1)
+		pg_tps=$(printf '%s\n' "$pgmax" | sed -n 's/^tps = \([0-9.]*\) (without initial.*/\1/p')
+		pg_lat=$(printf '%s\n' "$pgmax" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
+		echo "pgbench closed loop: tps=$pg_tps latency_avg_ms=$pg_lat (TPC-B-like, scale $CONNS, $CONNS clients, synchronous_commit=on)"
+		# Same offered rate, latency from the schedule (time + lag) per transaction.
+		(cd "$T/pgsock" && pg "$PGBIN/pgbench" -h "$T/pgsock" -U postgres -c "$CONNS" -j "$CONNS" \
+			-T "$DURATION" -R "$RATE" -l --log-prefix="$T/pgsock/pglog" postgres >"$T/pgfixed.log" 2>&1)
+		pg_fixed_tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial.*/\1/p' "$T/pgfixed.log")
+		cat "$T"/pgsock/pglog* 2>/dev/null | awk '{ print $3 + ($7 == "" ? 0 : $7) }' | sort -n >"$T/pglat"
+		n=$(wc -l <"$T/pglat")
+		if [ "$n" -gt 0 ]; then
+			pg_p50=$(sed -n "$(( (n * 50 + 99) / 100 ))p" "$T/pglat")
+			pg_p99=$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$T/pglat")
+			echo "pgbench fixed load: offered $RATE tps, achieved $pg_fixed_tps tps, p50_us=$pg_p50 p99_us=$pg_p99 ($n transactions)"
+		fi
+		pg "$PGBIN/pg_ctl" -D "$T/pg" -m fast stop >/dev/null 2>&1
+		PGUP=0
+	else
+		echo "quota-bench: could not start PostgreSQL (see $T/initdb.log, $T/pgsock/pg.log); no baseline"
+		cat "$T/initdb.log" | tail -5
+	fi
+fi
+
+# ---- aissd's resident memory with a large ledger ----
+if [ "$DO_RSS" = 1 ]; then
+	if [ -x "$GEN" ]; then
+		t0=$(date +%s)
+		"$GEN" "$T/rss.db" "$RSS_GRANTS" "$RSS_ENTRIES" | sed 's/^/   /'
+		echo "   (generated in $(( $(date +%s) - t0 )) s)"
+		start_aissd "$T/rss.db"
+		rss_start=$(awk '/^VmRSS/ { print $2 }' /proc/$PID/status)
+		"$LOAD" --socket "$T/aissd.sock" --grants 16 --prefix RSS setup >/dev/null
+		"$LOAD" --socket "$T/aissd.sock" --grants 16 --prefix RSS --conns "$CONNS" \
+			--rate 0 --duration 3 --job-base 4000000000 run >/dev/null
+		"$AISSCTL" --socket "$T/aissd.sock" --timeout 120000 balance --json | jq length >"$T/nbal"
+		"$AISSCTL" --socket "$T/aissd.sock" --timeout 120000 grant list --json >/dev/null
+		verify=$("$AISSCTL" --socket "$T/aissd.sock" --timeout 120000 journal verify)
+		rss=$(awk '/^VmRSS/ { print $2 }' /proc/$PID/status)
+		hwm=$(awk '/^VmHWM/ { print $2 }' /proc/$PID/status)
+		echo "aissd memory: $(cat "$T/nbal") grants, $verify"
+		echo "aissd memory: VmRSS at start ${rss_start} KiB; after load, balance list, grant list and journal verify VmRSS ${rss} KiB, peak VmHWM ${hwm} KiB ($(( hwm / 1024 )) MiB; target < 64 MiB)"
+		stop_aissd
+	else
+		echo "quota-bench: $GEN not built; no memory figure"
+	fi
+fi
+
+# ---- summary ----
+echo "== summary"
+echo "aissd: ${aiss_pairs} durable reserve+settle pairs/s closed loop ($CONNS clients); at offered $RATE pairs/s achieved ${aiss_fixed_rate}/s, p50 ${aiss_p50} us, p99 ${aiss_p99} us (target p99 < 2000 us); at offered ${HALF} pairs/s (half the closed-loop rate) p50 ${half_p50} us, p99 ${half_p99} us"
+if [ -n "${pg_tps:-}" ]; then
+	ratio=$(echo "scale=2; $aiss_pairs / $pg_tps" | bc)
+	echo "pgbench: ${pg_tps} TPC-B-like tps ($CONNS clients, synchronous_commit=on)"
+	echo "ratio: aissd pairs/s / pgbench tps = ${ratio} (target >= 2)"
+fi
+[ -n "${rss:-}" ] && echo "aissd RSS: ${rss} KiB now, ${hwm} KiB peak with ${RSS_GRANTS} grants and ~${RSS_ENTRIES} journal entries"
+exit 0
