@@ -57,17 +57,26 @@ struct aiss_sim_result {
 	size_t too_big;		/* jobs wanting more GPUs than a node has */
 };
 
+/* How a node is chosen for a job. */
+enum aiss_sim_node_choice {
+	AISS_SIM_NODE_DEFAULT = 0,   /* first fit, but best fit for topo */
+	AISS_SIM_NODE_FIRST_FIT = 1, /* first node in index order that fits */
+	AISS_SIM_NODE_BEST_FIT = 2,  /* nearest span, then fewest GPUs left */
+};
+
 /*
  * Replays @jobs (sorted by submit) on @nnodes copies of @model with
- * @policy: FIFO queue with greedy backfill (every queued job that fits
- * starts, in order). first-fit and pairwise take the first node in index
- * order with enough free GPUs (what Slurm does without hints); topo takes
- * the node where aiss_place() finds the nearest span, then the node left
- * with the fewest free GPUs (best fit), then the lowest index.
+ * @policy choosing the GPUs inside a node: FIFO queue with greedy backfill
+ * (every queued job that fits starts, in order). With
+ * AISS_SIM_NODE_DEFAULT, first-fit and pairwise take the first node in
+ * index order with enough free GPUs (what Slurm does without hints); topo
+ * takes the node where aiss_place() finds the nearest span, then the node
+ * left with the fewest free GPUs (best fit), then the lowest index.
  * Returns 0, or -1 with errno EINVAL/ENOMEM.
  */
 int aiss_sim_run(const aiss_node *model, int nnodes,
 		 const struct aiss_sim_job *jobs, size_t njobs,
-		 enum aiss_place_policy policy, struct aiss_sim_result *res);
+		 enum aiss_place_policy policy, enum aiss_sim_node_choice nodes,
+		 struct aiss_sim_result *res);
 
 #endif

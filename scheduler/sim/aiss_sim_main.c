@@ -16,7 +16,8 @@ static void usage(FILE *f)
 	fputs("usage: aiss-sim [--trace CSV] [--topology XML] [--nodes N[,N...]]\n"
 	      "  Replays the trace on N copies of the node (default: the\n"
 	      "  project's HGX H100 description; N default 4,6,8) with the\n"
-	      "  first-fit, pairwise and topo policies, one table per size.\n"
+	      "  first-fit, pairwise and topo policies, one table per size\n"
+	      "  (topo/ff-nd: topo inside nodes, first-fit node choice).\n"
 	      "  Default trace: $AISS_SHARED_DIR/" TRACE_REL "\n",
 	      f);
 }
@@ -119,20 +120,25 @@ int main(int argc, char **argv)
 		       "4-GPU 1-NUMA", "waited", "frag-waited",
 		       "frag GPU-h", "mean wait", "wait 1GPU", "wait 2GPU",
 		       "wait 4GPU", "wait 8GPU");
-		for (int pol = AISS_PLACE_FIRST_FIT; pol <= AISS_PLACE_TOPO;
-		     pol++) {
+		for (int row = 0; row < 4; row++) {
 			struct aiss_sim_result r;
+			int pol = row < 3 ? row : AISS_PLACE_TOPO;
+			enum aiss_sim_node_choice nc =
+				row < 3 ? AISS_SIM_NODE_DEFAULT
+					: AISS_SIM_NODE_FIRST_FIT;
 
 			if (aiss_sim_run(model, (int)n, jobs, njobs,
-					 (enum aiss_place_policy)pol, &r) < 0) {
+					 (enum aiss_place_policy)pol, nc,
+					 &r) < 0) {
 				perror("aiss-sim");
 				free(jobs);
 				aiss_node_destroy(model);
 				return 1;
 			}
 			printf("%-10s %7zu %7.1f%% %7.1f%%",
-			       aiss_place_policy_name(
-				       (enum aiss_place_policy)pol),
+			       row < 3 ? aiss_place_policy_name(
+						 (enum aiss_place_policy)pol)
+				       : "topo/ff-nd",
 			       r.multi, pct(r.multi_switch, r.multi),
 			       pct(r.multi_numa, r.multi));
 			print_size(&r, 2, 0);

@@ -177,7 +177,7 @@ static struct running heap_pop(struct heap *h)
 /* Picks a node and GPUs for a @k-GPU job; returns the node or -1. */
 static int choose(const aiss_node *model, const uint32_t *free_mask,
 		  int nnodes, int k, enum aiss_place_policy policy,
-		  struct aiss_placement *out, size_t *decisions)
+		  int best_fit, struct aiss_placement *out, size_t *decisions)
 {
 	int best = -1, best_left = 0;
 	enum aiss_level best_span = AISS_LVL__COUNT;
@@ -191,7 +191,7 @@ static int choose(const aiss_node *model, const uint32_t *free_mask,
 		(*decisions)++;
 		if (aiss_place(model, free_mask[i], k, policy, &pl) < 0)
 			continue;
-		if (policy != AISS_PLACE_TOPO) {
+		if (!best_fit) {
 			*out = pl;
 			return i;
 		}
@@ -208,8 +208,12 @@ static int choose(const aiss_node *model, const uint32_t *free_mask,
 
 int aiss_sim_run(const aiss_node *model, int nnodes,
 		 const struct aiss_sim_job *jobs, size_t njobs,
-		 enum aiss_place_policy policy, struct aiss_sim_result *res)
+		 enum aiss_place_policy policy, enum aiss_sim_node_choice nodes,
+		 struct aiss_sim_result *res)
 {
+	int best_fit = nodes == AISS_SIM_NODE_BEST_FIT ||
+		       (nodes == AISS_SIM_NODE_DEFAULT &&
+			policy == AISS_PLACE_TOPO);
 	uint32_t *free_mask = NULL, all;
 	size_t *queue = NULL, qn = 0, next = 0;
 	unsigned char *frag = NULL; /* per job: waiting with enough free */
@@ -278,7 +282,8 @@ int aiss_sim_run(const aiss_node *model, int nnodes,
 
 			if (k < min_failed)
 				node = choose(model, free_mask, nnodes, k,
-					      policy, &pl, &res->decisions);
+					      policy, best_fit, &pl,
+					      &res->decisions);
 			if (node < 0) {
 				if (k < min_failed)
 					min_failed = k;

@@ -87,10 +87,11 @@ static void test_locality(void **state)
 
 	(void)state;
 	assert_int_equal(aiss_sim_run(n, 1, jobs, 4, AISS_PLACE_FIRST_FIT,
-				      &ff), 0);
+				      AISS_SIM_NODE_DEFAULT, &ff), 0);
 	assert_int_equal(aiss_sim_run(n, 1, jobs, 4, AISS_PLACE_PAIRWISE,
-				      &pw), 0);
-	assert_int_equal(aiss_sim_run(n, 1, jobs, 4, AISS_PLACE_TOPO, &topo),
+				      AISS_SIM_NODE_DEFAULT, &pw), 0);
+	assert_int_equal(aiss_sim_run(n, 1, jobs, 4, AISS_PLACE_TOPO,
+				      AISS_SIM_NODE_DEFAULT, &topo),
 			 0);
 	assert_int_equal(ff.jobs, 4);
 	assert_int_equal(ff.multi, 2);
@@ -117,7 +118,8 @@ static void test_fragmentation_wait(void **state)
 	(void)state;
 	for (int p = AISS_PLACE_FIRST_FIT; p <= AISS_PLACE_TOPO; p++) {
 		assert_int_equal(aiss_sim_run(n, 2, jobs, 4,
-					      (enum aiss_place_policy)p, &r),
+					      (enum aiss_place_policy)p,
+					      AISS_SIM_NODE_DEFAULT, &r),
 				 0);
 		assert_int_equal(r.jobs, 4);
 		assert_int_equal(r.waited, 2);
@@ -138,10 +140,37 @@ static void test_too_big(void **state)
 	struct aiss_sim_result r;
 
 	(void)state;
-	assert_int_equal(aiss_sim_run(n, 1, jobs, 2, AISS_PLACE_TOPO, &r), 0);
+	assert_int_equal(aiss_sim_run(n, 1, jobs, 2, AISS_PLACE_TOPO,
+				      AISS_SIM_NODE_DEFAULT, &r), 0);
 	assert_int_equal(r.too_big, 1);
 	assert_int_equal(r.jobs, 1);
-	assert_int_equal(aiss_sim_run(n, 0, jobs, 2, AISS_PLACE_TOPO, &r), -1);
+	assert_int_equal(aiss_sim_run(n, 0, jobs, 2, AISS_PLACE_TOPO,
+				      AISS_SIM_NODE_DEFAULT, &r), -1);
+	aiss_node_destroy(n);
+}
+
+/* Two nodes: node 0 drains at t=10, node 1 keeps 6 GPUs busy. A 1-GPU
+ * job at t=11 goes to idle node 0 under first fit, so the 8-GPU job at
+ * t=12 waits with 9 GPUs free in total; best fit puts the 1-GPU job on
+ * node 1 and the 8-GPU job starts at once. */
+static void test_node_choice(void **state)
+{
+	const struct aiss_sim_job jobs[] = {
+		{0, 10, 8}, {0, 1000, 6}, {11, 1000, 1}, {12, 100, 8}};
+	aiss_node *n = test_hgx_node();
+	struct aiss_sim_result ff, bf;
+
+	(void)state;
+	assert_int_equal(aiss_sim_run(n, 2, jobs, 4, AISS_PLACE_TOPO,
+				      AISS_SIM_NODE_FIRST_FIT, &ff), 0);
+	assert_int_equal(aiss_sim_run(n, 2, jobs, 4, AISS_PLACE_TOPO,
+				      AISS_SIM_NODE_BEST_FIT, &bf), 0);
+	assert_int_equal(ff.jobs, 4);
+	assert_int_equal(bf.jobs, 4);
+	assert_int_equal(ff.waited, 1);
+	assert_int_equal(ff.frag_waited, 1);
+	assert_int_equal(bf.waited, 0);
+	assert_int_equal(bf.frag_waited, 0);
 	aiss_node_destroy(n);
 }
 
@@ -152,6 +181,7 @@ int main(void)
 		cmocka_unit_test(test_locality),
 		cmocka_unit_test(test_fragmentation_wait),
 		cmocka_unit_test(test_too_big),
+		cmocka_unit_test(test_node_choice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
