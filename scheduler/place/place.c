@@ -380,6 +380,8 @@ int aiss_place(const aiss_node *node, uint32_t free_mask, int k,
 		errno = ENOSPC;
 		return -1;
 	}
+	if (__builtin_popcount(free_mask) == k)
+		return aiss_place_describe(node, free_mask, out); /* no choice */
 	switch (policy) {
 	case AISS_PLACE_FIRST_FIT:
 		s = choose_first_fit(free_mask, k);

@@ -15,7 +15,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: aiss-sim [--trace CSV] [--topology XML] [--nodes N[,N...]]\n"
 	      "  Replays the trace on N copies of the node (default: the\n"
-	      "  project's HGX H100 description; N default 4,6,8) with the\n"
+	      "  project's HGX H100 description; N default 6,7,8,10) with the\n"
 	      "  first-fit, pairwise and topo policies, one table per size\n"
 	      "  (topo/ff-nd: topo inside nodes, first-fit node choice).\n"
 	      "  Default trace: $AISS_SHARED_DIR/" TRACE_REL "\n",
@@ -47,7 +47,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	const char *trace = NULL, *xml = AISS_DEFAULT_TOPOLOGY;
-	const char *nodes_arg = "4,6,8";
+	const char *nodes_arg = "6,7,8,10";
 	char trace_buf[4096], err[512];
 	struct aiss_sim_job *jobs;
 	struct aiss_sim_trace_stats st;
