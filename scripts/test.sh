@@ -8,8 +8,10 @@ bash scripts/install-deps.sh
 
 echo "== build (RelWithDebInfo)"
 bash scripts/build.sh build
-echo "== ctest (RelWithDebInfo)"
-(cd build && ctest --output-on-failure -j2 --timeout 900)
+echo "== ctest: everything but the real-cluster tests (RelWithDebInfo)"
+(cd build && ctest --output-on-failure -j2 --timeout 900 -LE integration)
+echo "== ctest: integration tests against real Slurm, Chromium (one at a time)"
+(cd build && ctest --output-on-failure -j1 --timeout 1200 -L integration)
 
 echo "== build (ASan+UBSan)"
 bash scripts/build.sh build-asan -DAISS_SANITIZE=ON -DAISS_COMPONENTS="accounting;quota;scheduler;cuda"
