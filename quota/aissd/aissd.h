@@ -32,6 +32,7 @@ typedef struct aissd_config {
 	unsigned socket_mode;	    /* default 0666: every user may quote */
 	char tcp_host[256];	    /* "" = no TCP listener (the default) */
 	int tcp_port;
+	char munge_socket[AISSD_PATH_MAX]; /* "" = munged's default */
 	char slurm_user[AISS_ID_MAX];	  /* role slurm besides root */
 	char admin_users[AISSD_USERS_MAX];   /* names or uids, comma/space */
 	char finance_users[AISSD_USERS_MAX]; /* read-only finance staff */

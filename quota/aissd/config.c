@@ -43,6 +43,9 @@ void aissd_config_defaults(aissd_config *c)
 	c->max_connections = 1024;
 	c->batch_max = 256;
 	c->log_level = AISSD_LOG_INFO;
+	const char *ms = getenv("AISS_MUNGE_SOCKET");
+	if (ms)
+		snprintf(c->munge_socket, sizeof(c->munge_socket), "%s", ms);
 }
 
 int aissd_parse_hostport(const char *s, char *host, size_t hostlen,
@@ -130,6 +133,9 @@ int aissd_config_set(aissd_config *c, const char *key, const char *v,
 					      v);
 		return 0;
 	}
+	if (!strcmp(key, "munge_socket"))
+		return set_str(c->munge_socket, sizeof(c->munge_socket), key,
+			       v, err);
 	if (!strcmp(key, "slurm_user"))
 		return set_str(c->slurm_user, sizeof(c->slurm_user), key, v,
 			       err);

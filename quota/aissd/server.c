@@ -224,6 +224,8 @@ static int listen_tcp(aissd_server *s, aiss_error *err)
 	}
 	s->tcp_fd = fd;
 	s->munge = munge_ctx_create();
+	if (s->munge && s->cfg.munge_socket[0])
+		munge_ctx_set(s->munge, MUNGE_OPT_SOCKET, s->cfg.munge_socket);
 	return 0;
 }
 

@@ -28,6 +28,7 @@ struct aiss_client {
 	char host[256];
 	int port;
 	uint64_t next_id;
+	munge_ctx_t munge; /* TCP only */
 };
 
 static int64_t now_ms(void)
@@ -218,9 +219,16 @@ aiss_client *aiss_client_connect_tcp(const char *host, int port,
 	c->port = port;
 	c->tcp = 1;
 	c->fd = -1;
+	c->munge = munge_ctx_create();
+	/* A private munged (tests, several realms): its socket. */
+	const char *ms = getenv("AISS_MUNGE_SOCKET");
+	if (c->munge && ms && *ms)
+		munge_ctx_set(c->munge, MUNGE_OPT_SOCKET, ms);
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : AISS_DEFAULT_TIMEOUT_MS;
 	c->next_id = 1;
 	if (open_tcp(c, err)) {
+		if (c->munge)
+			munge_ctx_destroy(c->munge);
 		free(c);
 		return NULL;
 	}
@@ -232,6 +240,8 @@ void aiss_client_close(aiss_client *c)
 	if (!c)
 		return;
 	drop(c);
+	if (c->munge)
+		munge_ctx_destroy(c->munge);
 	free(c);
 }
 
@@ -307,7 +317,7 @@ static int roundtrip(aiss_client *c, aiss_request *req, aiss_reply *rep,
 	req->credential[0] = '\0';
 	if (c->tcp) {
 		char *cred = NULL;
-		munge_err_t me = munge_encode(&cred, NULL, NULL, 0);
+		munge_err_t me = munge_encode(&cred, c->munge, NULL, 0);
 		if (me != EMUNGE_SUCCESS) {
 			free(cred);
 			return aiss_error_set(err, AISS_E_UNAVAILABLE,

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,7 +32,58 @@
 
 static char dir[48], sock[80], db[80];
 static int tcp_port;
-static pid_t pid;
+static pid_t pid, munged_pid;
+static int have_munge; /* a private munged runs for this test */
+
+/* Starts a private munged with its own key and socket in @dir when the
+ * binary is there and we are root; sets AISS_MUNGE_SOCKET for aissd and
+ * the client library. Without it the MUNGE-positive checks are skipped. */
+static void start_munged(void)
+{
+	if (geteuid() != 0 || access("/usr/sbin/munged", X_OK) != 0) {
+		fprintf(stderr, "# no munged (or not root): MUNGE success "
+				"path not tested\n");
+		return;
+	}
+	char key[96], msock[96], pidf[96], logf[96], seed[96];
+	snprintf(key, sizeof(key), "%s/munge.key", dir);
+	snprintf(msock, sizeof(msock), "%s/munge.sock", dir);
+	snprintf(pidf, sizeof(pidf), "--pid-file=%s/munged.pid", dir);
+	snprintf(logf, sizeof(logf), "--log-file=%s/munged.log", dir);
+	snprintf(seed, sizeof(seed), "--seed-file=%s/munged.seed", dir);
+	FILE *f = fopen(key, "w");
+	assert_non_null(f);
+	unsigned seedv = (unsigned)getpid();
+	for (int i = 0; i < 1024; i++)
+		fputc(rand_r(&seedv) & 0xff, f);
+	fclose(f);
+	chmod(key, 0600);
+	char keyopt[128], sockopt[128];
+	snprintf(keyopt, sizeof(keyopt), "--key-file=%s", key);
+	snprintf(sockopt, sizeof(sockopt), "--socket=%s", msock);
+	munged_pid = fork();
+	assert_true(munged_pid >= 0);
+	if (munged_pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 2);
+		execl("/usr/sbin/munged", "munged", "-F", "-f", keyopt, sockopt,
+		      pidf, logf, seed, (char *)NULL);
+		_exit(127);
+	}
+	struct stat sb;
+	for (int i = 0; i < 500 && stat(msock, &sb) != 0; i++)
+		poll(NULL, 0, 10);
+	if (stat(msock, &sb) != 0) {
+		fprintf(stderr, "# munged did not start: MUNGE success path "
+				"not tested\n");
+		kill(munged_pid, SIGKILL);
+		waitpid(munged_pid, NULL, 0);
+		munged_pid = 0;
+		return;
+	}
+	setenv("AISS_MUNGE_SOCKET", msock, 1);
+	have_munge = 1;
+}
 
 static int free_port(void)
 {
@@ -66,8 +118,10 @@ static int start(void **state)
 		bin = "quota/aissd/aissd";
 	snprintf(dir, sizeof(dir), "/tmp/test_e2e.XXXXXX");
 	assert_non_null(mkdtemp(dir));
+	chmod(dir, 0755); /* the MUNGE test runs a client as nobody */
 	snprintf(sock, sizeof(sock), "%s/aissd.sock", dir);
 	snprintf(db, sizeof(db), "%s/ledger.db", dir);
+	start_munged();
 	tcp_port = free_port();
 	char tcp[64];
 	snprintf(tcp, sizeof(tcp), "127.0.0.1:%d", tcp_port);
@@ -89,6 +143,10 @@ static int stop(void **state)
 	if (pid > 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+	}
+	if (munged_pid > 0) {
+		kill(munged_pid, SIGTERM);
+		waitpid(munged_pid, NULL, 0);
 	}
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -436,11 +494,46 @@ static void test_tcp_needs_munge(void **state)
 	assert_non_null(c);
 	aiss_scheme s;
 	int rc = aiss_client_scheme_get(c, &s, &e);
-	if (rc == 0)
-		assert_int_equal(s.commitment, 300000000000LL);
-	else
+	if (!have_munge) {
+		assert_int_equal(rc, -1);
 		assert_non_null(strstr(e.text, "MUNGE"));
+		aiss_client_close(c);
+		return;
+	}
+	/* with munged: the credential's uid (root here) gets its roles */
+	assert_int_equal(rc, 0);
+	assert_int_equal(s.commitment, 300000000000LL);
+	aiss_reserve_req rr = {.shape = {.gpus = 1, .time_limit = 60}};
+	snprintf(rr.shape.account, sizeof(rr.shape.account), "cuhk-cv");
+	snprintf(rr.shape.user, sizeof(rr.shape.user), "alice");
+	snprintf(rr.key.cluster, sizeof(rr.key.cluster), "aisc");
+	rr.key.job_id = 77;
+	rr.key.run_start = W0 + 86400;
+	aiss_lien lien;
+	assert_int_equal(aiss_client_reserve(c, &rr, &lien, &e), 0);
+	assert_string_equal(lien.grant_id, GRANT);
+	assert_int_equal(aiss_client_release(c, &rr.key, &e), 0);
 	aiss_client_close(c);
+
+	/* nobody's credential maps to the user role: reserve is refused */
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		aiss_client *u = aiss_client_connect_tcp("127.0.0.1", tcp_port,
+							 5000, &e);
+		if (!u)
+			_exit(11);
+		rr.key.job_id = 78;
+		int r2 = aiss_client_reserve(u, &rr, &lien, &e);
+		aiss_client_close(u);
+		_exit(r2 == -1 && e.code == AISS_E_PERMISSION ? 0 : 20 + (int)e.code);
+	}
+	int st;
+	assert_int_equal(waitpid(kid, &st, 0), kid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 static void test_client_faults(void **state)
