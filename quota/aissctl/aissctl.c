@@ -23,62 +23,58 @@ typedef struct ctl_command {
 } ctl_command;
 
 static const ctl_command commands[] = {
-	{"scheme", "init", cmd_scheme_init,
-	 "scheme init --commitment AMOUNT [--name NAME] [--start WHEN "
-	 "--end WHEN]"},
-	{"scheme", "show", cmd_scheme_show, "scheme show [--json]"},
-	{"earmark", "set", cmd_earmark_set, "earmark set NAME AMOUNT"},
-	{"earmark", "list", cmd_earmark_list, "earmark list [--json]"},
-	{"institution", "add", cmd_institution_add,
-	 "institution add NAME --type "
-	 "university|rd-centre|enterprise|government"},
-	{"institution", "list", cmd_institution_list,
-	 "institution list [--json]"},
-	{"grant", "add", cmd_grant_add,
-	 "grant add ID --institution NAME --account A[,A2] --members U1,U2 "
-	 "--gpu-types T1,T2 [--rate 70% | --rate-bp 7000] --gpu-hours N "
-	 "--subsidy AMOUNT --start WHEN --end WHEN [--max-gpus N]"},
-	{"grant", "modify", cmd_grant_modify,
-	 "grant modify ID [--institution NAME] [--account A,..] "
-	 "[--members U,..] [--gpu-types T,..] [--rate P% | --rate-bp BP] "
-	 "[--gpu-hours N] [--subsidy AMOUNT] [--start WHEN] [--end WHEN] "
-	 "[--max-gpus N]"},
-	{"grant", "suspend", cmd_grant_suspend,
-	 "grant suspend ID --reason TEXT"},
-	{"grant", "resume", cmd_grant_resume, "grant resume ID [--reason TEXT]"},
-	{"grant", "close", cmd_grant_close, "grant close ID [--reason TEXT]"},
-	{"grant", "show", cmd_grant_show, "grant show ID [--json]"},
-	{"grant", "list", cmd_grant_list, "grant list [--json]"},
-	{"price", "set", cmd_price_set,
-	 "price set GPU_TYPE HKD_PER_GPU_HOUR --from WHEN"},
-	{"price", "list", cmd_price_list, "price list [--json]"},
-	{"quote", NULL, cmd_quote,
-	 "quote --account A --user U --gpus N --time LIMIT [--gpu-type T] "
-	 "[--array N] [--start WHEN] [--json]"},
-	{"reserve", NULL, cmd_reserve,
-	 "reserve --cluster C --job ID --start WHEN --account A --user U "
-	 "--gpus N --time LIMIT [--gpu-type T] [--json]"},
-	{"settle", NULL, cmd_settle,
-	 "settle --cluster C --job ID --start WHEN --end WHEN --gpus N "
-	 "[--state COMPLETED|NODE_FAIL|...] [--account A --user U] "
-	 "[--gpu-type T] [--json]"},
-	{"release", NULL, cmd_release,
-	 "release --cluster C --job ID --start WHEN"},
-	{"balance", NULL, cmd_balance, "balance [GRANT] [--json]"},
-	{"statement", NULL, cmd_statement, "statement GRANT [--json]"},
-	{"adjust", NULL, cmd_adjust,
-	 "adjust GRANT AMOUNT --reason TEXT   (AMOUNT > 0 credits the grant, "
-	 "< 0 debits it)"},
-	{"journal", "verify", cmd_journal_verify, "journal verify [--json]"},
-	{"capacity", NULL, cmd_capacity, "capacity [--json]"},
-	{"charges", NULL, cmd_charges,
-	 "charges [--from WHEN] [--to WHEN] [--json]"},
+    {"scheme", "init", cmd_scheme_init,
+     "scheme init --commitment AMOUNT [--name NAME] [--start WHEN "
+     "--end WHEN]"},
+    {"scheme", "show", cmd_scheme_show, "scheme show [--json]"},
+    {"earmark", "set", cmd_earmark_set, "earmark set NAME AMOUNT"},
+    {"earmark", "list", cmd_earmark_list, "earmark list [--json]"},
+    {"institution", "add", cmd_institution_add,
+     "institution add NAME --type "
+     "university|rd-centre|enterprise|government"},
+    {"institution", "list", cmd_institution_list, "institution list [--json]"},
+    {"grant", "add", cmd_grant_add,
+     "grant add ID --institution NAME --account A[,A2] --members U1,U2 "
+     "--gpu-types T1,T2 [--rate 70% | --rate-bp 7000] --gpu-hours N "
+     "--subsidy AMOUNT --start WHEN --end WHEN [--max-gpus N]"},
+    {"grant", "modify", cmd_grant_modify,
+     "grant modify ID [--institution NAME] [--account A,..] "
+     "[--members U,..] [--gpu-types T,..] [--rate P% | --rate-bp BP] "
+     "[--gpu-hours N] [--subsidy AMOUNT] [--start WHEN] [--end WHEN] "
+     "[--max-gpus N]"},
+    {"grant", "suspend", cmd_grant_suspend, "grant suspend ID --reason TEXT"},
+    {"grant", "resume", cmd_grant_resume, "grant resume ID [--reason TEXT]"},
+    {"grant", "close", cmd_grant_close, "grant close ID [--reason TEXT]"},
+    {"grant", "show", cmd_grant_show, "grant show ID [--json]"},
+    {"grant", "list", cmd_grant_list, "grant list [--json]"},
+    {"price", "set", cmd_price_set,
+     "price set GPU_TYPE HKD_PER_GPU_HOUR --from WHEN"},
+    {"price", "list", cmd_price_list, "price list [--json]"},
+    {"quote", NULL, cmd_quote,
+     "quote --account A --user U --gpus N --time LIMIT [--gpu-type T] "
+     "[--array N] [--start WHEN] [--json]"},
+    {"reserve", NULL, cmd_reserve,
+     "reserve --cluster C --job ID --start WHEN --account A --user U "
+     "--gpus N --time LIMIT [--gpu-type T] [--json]"},
+    {"settle", NULL, cmd_settle,
+     "settle --cluster C --job ID --start WHEN --end WHEN --gpus N "
+     "[--state COMPLETED|NODE_FAIL|...] [--account A --user U] "
+     "[--gpu-type T] [--json]"},
+    {"release", NULL, cmd_release, "release --cluster C --job ID --start WHEN"},
+    {"balance", NULL, cmd_balance, "balance [GRANT] [--json]"},
+    {"statement", NULL, cmd_statement, "statement GRANT [--json]"},
+    {"adjust", NULL, cmd_adjust,
+     "adjust GRANT AMOUNT --reason TEXT   (AMOUNT > 0 credits the grant, "
+     "< 0 debits it)"},
+    {"journal", "verify", cmd_journal_verify, "journal verify [--json]"},
+    {"capacity", NULL, cmd_capacity, "capacity [--json]"},
+    {"charges", NULL, cmd_charges,
+     "charges [--from WHEN] [--to WHEN] [--json]"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static const char *const finance_commands[] = {"report", "usage",
-					       "reconcile"};
+static const char *const finance_commands[] = {"report", "usage", "reconcile"};
 
 static void print_help(FILE *f)
 {
@@ -92,9 +88,10 @@ static void print_help(FILE *f)
 	fprintf(f, "  report|usage|reconcile ...   (finance; not in this "
 		   "build)\n");
 #endif
-	fprintf(f, "\nThe socket is --socket, else $AISS_SOCKET, "
-		   "else %s.\nExit status: 0 done, 1 refused by policy, 2 bad "
-		   "usage, 3 service unreachable.\n",
+	fprintf(f,
+		"\nThe socket is --socket, else $AISS_SOCKET, "
+		"else %s.\nExit status: 0 done, 1 refused by policy, 2 bad "
+		"usage, 3 service unreachable.\n",
 		AISS_DEFAULT_SOCKET);
 }
 
@@ -116,8 +113,8 @@ aiss_client *ctl_client(ctl_ctx *x)
 	if (x->client)
 		return x->client;
 	aiss_error_clear(&err);
-	x->client = aiss_client_connect(ctl_socket_path(x), x->timeout_ms,
-					&err);
+	x->client =
+	    aiss_client_connect(ctl_socket_path(x), x->timeout_ms, &err);
 	if (!x->client)
 		ctl_fail(x, "connect", &err);
 	return x->client;
@@ -150,12 +147,13 @@ int ctl_fail(ctl_ctx *x, const char *what, const aiss_error *err)
 			fprintf(stderr, "%s: cannot reach aissd at %s: %s\n",
 				x->prog, p,
 				err->text[0] ? err->text : "no answer");
-		fprintf(stderr,
-			"  Start it with: aissd --db /var/lib/aiss/ledger.db "
-			"--socket %s\n"
-			"  or point aissctl at a running one with --socket PATH "
-			"or AISS_SOCKET=PATH.\n",
-			p);
+		fprintf(
+		    stderr,
+		    "  Start it with: aissd --db /var/lib/aiss/ledger.db "
+		    "--socket %s\n"
+		    "  or point aissctl at a running one with --socket PATH "
+		    "or AISS_SOCKET=PATH.\n",
+		    p);
 		return CTL_EXIT_UNAVAILABLE;
 	}
 	if (aiss_status_is_refusal(err->code))
@@ -181,8 +179,9 @@ static int run_finance(ctl_ctx *x, int argc, char **argv)
 	return aissctl_finance_run(c, x->json, argc, argv);
 #else
 	(void)argc;
-	fprintf(stderr, "%s: '%s' is not available in this build (the "
-			"finance commands are not compiled in)\n",
+	fprintf(stderr,
+		"%s: '%s' is not available in this build (the "
+		"finance commands are not compiled in)\n",
 		x->prog, argv[0]);
 	return CTL_EXIT_USAGE;
 #endif
@@ -215,16 +214,18 @@ int main(int argc, char **argv)
 
 			if (ctl_parse_count(v, &ms) < 0 || ms <= 0 ||
 			    ms > 3600000) {
-				fprintf(stderr, "aissctl: --timeout wants "
-						"milliseconds (1..3600000), "
-						"not '%s'\n",
+				fprintf(stderr,
+					"aissctl: --timeout wants "
+					"milliseconds (1..3600000), "
+					"not '%s'\n",
 					v);
 				return CTL_EXIT_USAGE;
 			}
 			x.timeout_ms = (int)ms;
 		} else {
-			fprintf(stderr, "aissctl: unknown or incomplete "
-					"global option '%s'\n",
+			fprintf(stderr,
+				"aissctl: unknown or incomplete "
+				"global option '%s'\n",
 				a);
 			print_help(stderr);
 			return CTL_EXIT_USAGE;
@@ -273,7 +274,8 @@ int main(int argc, char **argv)
 				cmd = &commands[k];
 				break;
 			}
-			if (nrest > 1 && strcmp(commands[k].sub, rest[1]) == 0) {
+			if (nrest > 1 &&
+			    strcmp(commands[k].sub, rest[1]) == 0) {
 				cmd = &commands[k];
 				skip = 2;
 				break;
@@ -290,8 +292,9 @@ int main(int argc, char **argv)
 							"  aissctl %s\n",
 							commands[k].usage);
 			} else {
-				fprintf(stderr, "aissctl: unknown command "
-						"'%s'\n",
+				fprintf(stderr,
+					"aissctl: unknown command "
+					"'%s'\n",
 					rest[0]);
 				print_help(stderr);
 			}

@@ -76,8 +76,7 @@ typedef struct ctl_opts {
 
 /* Returns 0, or -1 with o->err filled (unknown option, missing value, too
  * many positionals, an option given twice). */
-int ctl_opts_parse(ctl_opts *o, int argc, char **argv,
-		   const char *const *spec);
+int ctl_opts_parse(ctl_opts *o, int argc, char **argv, const char *const *spec);
 
 /* The value of option @name, or NULL when not given. */
 const char *ctl_opt(const ctl_opts *o, const char *name);
@@ -148,7 +147,7 @@ aiss_client *ctl_client(ctl_ctx *x);
 
 /* Prints "aissctl: MSG" and the command's usage line to stderr; returns 2. */
 int ctl_usage_error(ctl_ctx *x, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Prints a service error (a refusal's sentence, or the transport fault
  * naming the socket) and returns the exit status for it. */
@@ -159,27 +158,27 @@ const char *ctl_socket_path(const ctl_ctx *x);
 
 /* Parses @argc/@argv against @spec into @o; on failure prints the usage
  * error and returns 2 from the calling handler. */
-#define PARSE_OPTS(x, o, argc, argv, spec)                                   \
-	do {                                                                 \
-		if (ctl_opts_parse((o), (argc), (argv), (spec)) < 0)         \
-			return ctl_usage_error((x), "%s", (o)->err);         \
+#define PARSE_OPTS(x, o, argc, argv, spec)                                     \
+	do {                                                                   \
+		if (ctl_opts_parse((o), (argc), (argv), (spec)) < 0)           \
+			return ctl_usage_error((x), "%s", (o)->err);           \
 	} while (0)
 
 /* Copies option text into a fixed field or fails with a usage error. */
-#define COPY_FIELD(x, dst, val, what)                                        \
-	do {                                                                 \
-		if (ctl_copy((dst), sizeof(dst), (val)) < 0)                 \
-			return ctl_usage_error((x), "%s is too long (at most " \
-						    "%zu characters)",       \
-					       (what), sizeof(dst) - 1);     \
+#define COPY_FIELD(x, dst, val, what)                                          \
+	do {                                                                   \
+		if (ctl_copy((dst), sizeof(dst), (val)) < 0)                   \
+			return ctl_usage_error((x),                            \
+					       "%s is too long (at most "      \
+					       "%zu characters)",              \
+					       (what), sizeof(dst) - 1);       \
 	} while (0)
 
 /* Option value parsers for handlers: 0, or print a usage error naming
  * @what and return 2. */
 int ctl_arg_money(ctl_ctx *x, const char *what, const char *s,
 		  aiss_cents_t *out, bool allow_negative);
-int ctl_arg_when(ctl_ctx *x, const char *what, const char *s,
-		 aiss_time_t *out);
+int ctl_arg_when(ctl_ctx *x, const char *what, const char *s, aiss_time_t *out);
 int ctl_arg_count(ctl_ctx *x, const char *what, const char *s, int64_t *out);
 
 typedef int (*ctl_handler)(ctl_ctx *x, int argc, char **argv);

@@ -15,8 +15,7 @@ struct ctl_table {
 	bool right[16];
 };
 
-ctl_table *ctl_table_new(int ncols, const char *const *heads,
-			 const bool *right)
+ctl_table *ctl_table_new(int ncols, const char *const *heads, const bool *right)
 {
 	ctl_table *t;
 
@@ -116,8 +115,8 @@ void ctl_json_init(ctl_json *j, FILE *f)
 static void json_escape(FILE *f, const char *s)
 {
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : "");
-	     *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;
+	     p++) {
 		switch (*p) {
 		case '"':
 			fputs("\\\"", f);

@@ -111,11 +111,12 @@ char *ctl_format_duration(int64_t secs, char *buf, size_t len)
 	m = secs / 60 % 60;
 	s = secs % 60;
 	if (d)
-		snprintf(buf, len, "%" PRId64 "-%02" PRId64 ":%02" PRId64
-			 ":%02" PRId64, d, h, m, s);
+		snprintf(buf, len,
+			 "%" PRId64 "-%02" PRId64 ":%02" PRId64 ":%02" PRId64,
+			 d, h, m, s);
 	else
-		snprintf(buf, len, "%02" PRId64 ":%02" PRId64 ":%02" PRId64,
-			 h, m, s);
+		snprintf(buf, len, "%02" PRId64 ":%02" PRId64 ":%02" PRId64, h,
+			 m, s);
 	return buf;
 }
 
@@ -258,8 +259,7 @@ static int spec_find(const char *const *spec, const char *name, size_t nlen)
 	return -1;
 }
 
-int ctl_opts_parse(ctl_opts *o, int argc, char **argv,
-		   const char *const *spec)
+int ctl_opts_parse(ctl_opts *o, int argc, char **argv, const char *const *spec)
 {
 	bool only_pos = false;
 
@@ -289,16 +289,18 @@ int ctl_opts_parse(ctl_opts *o, int argc, char **argv,
 				} else if (i + 1 < argc) {
 					val = argv[++i];
 				} else {
-					snprintf(o->err, sizeof(o->err),
-						 "option '--%.*s' needs a value",
-						 (int)nlen, name);
+					snprintf(
+					    o->err, sizeof(o->err),
+					    "option '--%.*s' needs a value",
+					    (int)nlen, name);
 					return -1;
 				}
 			} else {
 				if (eq) {
-					snprintf(o->err, sizeof(o->err),
-						 "option '--%.*s' takes no value",
-						 (int)nlen, name);
+					snprintf(
+					    o->err, sizeof(o->err),
+					    "option '--%.*s' takes no value",
+					    (int)nlen, name);
 					return -1;
 				}
 				val = "";

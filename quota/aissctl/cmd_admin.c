@@ -10,11 +10,12 @@
 #include <string.h>
 
 int ctl_arg_money(ctl_ctx *x, const char *what, const char *s,
-			   aiss_cents_t *out, bool allow_negative)
+		  aiss_cents_t *out, bool allow_negative)
 {
 	if (aiss_money_parse(s, out) < 0)
-		return ctl_usage_error(x, "%s '%s' is not an amount (write "
-					  "HK$ like 1,234.56)",
+		return ctl_usage_error(x,
+				       "%s '%s' is not an amount (write "
+				       "HK$ like 1,234.56)",
 				       what, s);
 	if (!allow_negative && *out < 0)
 		return ctl_usage_error(x, "%s must not be negative (got %s)",
@@ -22,19 +23,18 @@ int ctl_arg_money(ctl_ctx *x, const char *what, const char *s,
 	return 0;
 }
 
-int ctl_arg_when(ctl_ctx *x, const char *what, const char *s,
-			  aiss_time_t *out)
+int ctl_arg_when(ctl_ctx *x, const char *what, const char *s, aiss_time_t *out)
 {
 	if (ctl_parse_when(s, out) < 0)
-		return ctl_usage_error(x, "%s '%s' is not an instant (write "
-					  "2025-04-01, \"2025-04-01 09:00\" "
-					  "(HKT), @EPOCH or now)",
+		return ctl_usage_error(x,
+				       "%s '%s' is not an instant (write "
+				       "2025-04-01, \"2025-04-01 09:00\" "
+				       "(HKT), @EPOCH or now)",
 				       what, s);
 	return 0;
 }
 
-int ctl_arg_count(ctl_ctx *x, const char *what, const char *s,
-			   int64_t *out)
+int ctl_arg_count(ctl_ctx *x, const char *what, const char *s, int64_t *out)
 {
 	if (ctl_parse_count(s, out) < 0)
 		return ctl_usage_error(x, "%s '%s' is not a whole number", what,
@@ -46,8 +46,8 @@ int ctl_arg_count(ctl_ctx *x, const char *what, const char *s,
 
 int cmd_scheme_init(ctl_ctx *x, int argc, char **argv)
 {
-	static const char *const spec[] = {"commitment=", "name=", "start=",
-					   "end=", NULL};
+	static const char *const spec[] = {
+	    "commitment=", "name=", "start=", "end=", NULL};
 	ctl_opts o;
 	aiss_scheme s;
 	aiss_error err;
@@ -82,10 +82,10 @@ int cmd_scheme_init(ctl_ctx *x, int argc, char **argv)
 		aiss_time_t hk = s.start + AISS_HKT_OFFSET;
 
 		aiss_civil_from_days(hk / 86400, &y, &m, &d);
-		s.end = aiss_days_from_civil(y + 3, m, m == 2 && d == 29 ? 28
-								      : d) *
-				86400 +
-			hk % 86400 - AISS_HKT_OFFSET;
+		s.end =
+		    aiss_days_from_civil(y + 3, m, m == 2 && d == 29 ? 28 : d) *
+			86400 +
+		    hk % 86400 - AISS_HKT_OFFSET;
 	}
 	if (!ctl_client(x))
 		return CTL_EXIT_UNAVAILABLE;
@@ -159,7 +159,7 @@ int cmd_scheme_show(ctl_ctx *x, int argc, char **argv)
 		ctl_json_done(&j);
 	} else {
 		char m[AISS_MONEY_BUFSZ], t1[AISS_TIME_BUFSZ],
-			t2[AISS_TIME_BUFSZ];
+		    t2[AISS_TIME_BUFSZ];
 		ctl_json none = {0};
 
 		printf("scheme       %s\n", s.name);
@@ -253,9 +253,10 @@ int cmd_institution_add(ctl_ctx *x, int argc, char **argv)
 	if (!(t = ctl_opt(&o, "type")))
 		return ctl_usage_error(x, "--type is required");
 	if (aiss_inst_type_parse(t, &in.type) < 0)
-		return ctl_usage_error(x, "--type '%s' is not one of "
-					  "university, rd-centre, enterprise, "
-					  "government",
+		return ctl_usage_error(x,
+				       "--type '%s' is not one of "
+				       "university, rd-centre, enterprise, "
+				       "government",
 				       t);
 	if (!ctl_client(x))
 		return CTL_EXIT_UNAVAILABLE;
@@ -325,9 +326,9 @@ int cmd_institution_list(ctl_ctx *x, int argc, char **argv)
 /* ---- grants ---- */
 
 static const char *const grant_spec[] = {
-	"institution=", "account=", "accounts=", "members=", "gpu-types=",
-	"gpu-type=", "rate=", "rate-bp=", "gpu-hours=", "subsidy=",
-	"start=", "end=", "max-gpus=", NULL};
+    "institution=", "account=", "accounts=", "members=",   "gpu-types=",
+    "gpu-type=",    "rate=",    "rate-bp=",  "gpu-hours=", "subsidy=",
+    "start=",       "end=",     "max-gpus=", NULL};
 
 /* Overlays the grant options in @o onto @g. Returns 0 or 2 (usage). */
 static int grant_apply_opts(ctl_ctx *x, const ctl_opts *o, aiss_grant *g)
@@ -347,23 +348,26 @@ static int grant_apply_opts(ctl_ctx *x, const ctl_opts *o, aiss_grant *g)
 		return ctl_usage_error(x, "give --rate or --rate-bp, not both");
 	if ((v = ctl_opt(o, "rate"))) {
 		if (ctl_parse_rate_percent(v, &n) < 0)
-			return ctl_usage_error(x, "--rate '%s' is not a "
-						  "percentage like 70%%",
+			return ctl_usage_error(x,
+					       "--rate '%s' is not a "
+					       "percentage like 70%%",
 					       v);
 		g->rate_bp = n > INT32_MAX ? INT32_MAX : (int32_t)n;
 	}
 	if ((v = ctl_opt(o, "rate-bp"))) {
 		if (ctl_parse_count(v, &n) < 0)
-			return ctl_usage_error(x, "--rate-bp '%s' is not a "
-						  "whole number of basis "
-						  "points (7000 = 70%%)",
+			return ctl_usage_error(x,
+					       "--rate-bp '%s' is not a "
+					       "whole number of basis "
+					       "points (7000 = 70%%)",
 					       v);
 		g->rate_bp = n > INT32_MAX ? INT32_MAX : (int32_t)n;
 	}
 	if ((v = ctl_opt(o, "gpu-hours")) &&
 	    ctl_parse_gpu_hours(v, &g->approved_gpu_seconds) < 0)
-		return ctl_usage_error(x, "--gpu-hours '%s' is not a number "
-					  "of GPU-hours",
+		return ctl_usage_error(x,
+				       "--gpu-hours '%s' is not a number "
+				       "of GPU-hours",
 				       v);
 	if ((v = ctl_opt(o, "subsidy")) &&
 	    ctl_arg_money(x, "--subsidy", v, &g->approved_subsidy, false))
@@ -378,8 +382,9 @@ static int grant_apply_opts(ctl_ctx *x, const ctl_opts *o, aiss_grant *g)
 		if (ctl_arg_count(x, "--max-gpus", v, &n))
 			return CTL_EXIT_USAGE;
 		if (n > AISS_GPUS_LIMIT)
-			return ctl_usage_error(x, "--max-gpus %s is absurd "
-						  "(at most %d)",
+			return ctl_usage_error(x,
+					       "--max-gpus %s is absurd "
+					       "(at most %d)",
 					       v, AISS_GPUS_LIMIT);
 		g->max_concurrent_gpus = (int32_t)n;
 	}
@@ -388,9 +393,8 @@ static int grant_apply_opts(ctl_ctx *x, const ctl_opts *o, aiss_grant *g)
 
 int cmd_grant_add(ctl_ctx *x, int argc, char **argv)
 {
-	static const char *const required[] = {"institution", "gpu-hours",
-					       "subsidy", "start", "end",
-					       NULL};
+	static const char *const required[] = {
+	    "institution", "gpu-hours", "subsidy", "start", "end", NULL};
 	ctl_opts o;
 	aiss_grant g;
 	aiss_error err;
@@ -476,8 +480,9 @@ static int grant_state_cmd(ctl_ctx *x, int argc, char **argv,
 		return ctl_usage_error(x, "--reason is required (it goes into "
 					  "the journal)");
 	if (reason && strlen(reason) >= AISS_TEXT_MAX)
-		return ctl_usage_error(x, "--reason is too long (at most %d "
-					  "characters)",
+		return ctl_usage_error(x,
+				       "--reason is too long (at most %d "
+				       "characters)",
 				       AISS_TEXT_MAX - 1);
 	if (!ctl_client(x))
 		return CTL_EXIT_UNAVAILABLE;
@@ -489,8 +494,8 @@ static int grant_state_cmd(ctl_ctx *x, int argc, char **argv,
 						   "administrator"
 						 : "closed by the scheme "
 						   "administrator";
-	if (aiss_client_grant_set_state(x->client, o.pos[0], st, reason,
-					&err) < 0)
+	if (aiss_client_grant_set_state(x->client, o.pos[0], st, reason, &err) <
+	    0)
 		return ctl_fail(x, "grant state change", &err);
 	printf("grant %s is now %s\n", o.pos[0], aiss_grant_state_name(st));
 	return 0;
@@ -580,7 +585,7 @@ int cmd_grant_show(ctl_ctx *x, int argc, char **argv)
 	}
 	{
 		char m[AISS_MONEY_BUFSZ], t1[AISS_TIME_BUFSZ],
-			t2[AISS_TIME_BUFSZ], r[16], h[AISS_MONEY_BUFSZ];
+		    t2[AISS_TIME_BUFSZ], r[16], h[AISS_MONEY_BUFSZ];
 
 		printf("grant          %s\n", g.id);
 		printf("state          %s\n", aiss_grant_state_name(g.state));
@@ -590,9 +595,9 @@ int cmd_grant_show(ctl_ctx *x, int argc, char **argv)
 		printf("members        %s\n", g.members[0] ? g.members : "-");
 		printf("gpu types      %s\n", g.gpu_types);
 		printf("subsidy rate   %s\n", ctl_rate(g.rate_bp, r, 16));
-		printf("gpu-hours      %s approved\n",
-		       ctl_format_gpu_hours(g.approved_gpu_seconds, h,
-					    sizeof(h)));
+		printf(
+		    "gpu-hours      %s approved\n",
+		    ctl_format_gpu_hours(g.approved_gpu_seconds, h, sizeof(h)));
 		printf("subsidy        HK$%s approved\n",
 		       ctl_money(g.approved_subsidy, m));
 		printf("window         %s .. %s (HKT)\n",
@@ -633,7 +638,7 @@ static int grant_cb(const aiss_grant *g, void *arg)
 		ctl_json_obj_end(&ls->j);
 	} else {
 		char m[AISS_MONEY_BUFSZ], r[16], h[AISS_MONEY_BUFSZ],
-			t1[AISS_TIME_BUFSZ], t2[AISS_TIME_BUFSZ], mg[24];
+		    t1[AISS_TIME_BUFSZ], t2[AISS_TIME_BUFSZ], mg[24];
 		const char *row[10];
 
 		snprintf(mg, sizeof(mg), "%" PRId32, g->max_concurrent_gpus);
@@ -643,8 +648,8 @@ static int grant_cb(const aiss_grant *g, void *arg)
 		row[3] = g->accounts;
 		row[4] = g->gpu_types;
 		row[5] = ctl_rate(g->rate_bp, r, sizeof(r));
-		row[6] = ctl_format_gpu_hours(g->approved_gpu_seconds, h,
-					      sizeof(h));
+		row[6] =
+		    ctl_format_gpu_hours(g->approved_gpu_seconds, h, sizeof(h));
 		row[7] = ctl_money(g->approved_subsidy, m);
 		row[8] = g->max_concurrent_gpus ? mg : "-";
 		ctl_when(g->window_start, t1);
@@ -664,10 +669,10 @@ int cmd_grant_list(ctl_ctx *x, int argc, char **argv)
 {
 	static const char *const spec[] = {NULL};
 	static const char *const heads[] = {
-		"GRANT", "STATE", "INSTITUTION", "ACCOUNTS", "GPU TYPES",
-		"RATE", "GPU-HOURS", "SUBSIDY (HK$)", "MAX GPUS", "WINDOW"};
+	    "GRANT", "STATE",     "INSTITUTION",   "ACCOUNTS", "GPU TYPES",
+	    "RATE",  "GPU-HOURS", "SUBSIDY (HK$)", "MAX GPUS", "WINDOW"};
 	static const bool right[] = {false, false, false, false, false,
-				     true, true, true, true, false};
+				     true,  true,  true,  true,  false};
 	ctl_opts o;
 	aiss_error err;
 	struct list_state ls = {0};
@@ -746,8 +751,8 @@ static int price_cb(const aiss_price *p, void *arg)
 	} else {
 		char m[AISS_MONEY_BUFSZ], t[AISS_TIME_BUFSZ];
 		const char *row[3] = {
-			p->gpu_type, ctl_money(p->cents_per_gpu_hour, m),
-			aiss_time_format_hkt(p->effective_from, t, sizeof(t))};
+		    p->gpu_type, ctl_money(p->cents_per_gpu_hour, m),
+		    aiss_time_format_hkt(p->effective_from, t, sizeof(t))};
 
 		ctl_table_row(ls->t, row);
 	}

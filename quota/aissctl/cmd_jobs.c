@@ -42,9 +42,10 @@ static int shape_from_opts(ctl_ctx *x, const ctl_opts *o, aiss_job_shape *sh,
 					  "limit: MINUTES, H:MM:SS or "
 					  "D-HH:MM:SS)");
 	if (ctl_parse_duration(v, &sh->time_limit) < 0)
-		return ctl_usage_error(x, "--time '%s' is not a time limit "
-					  "(write MINUTES, H:MM:SS or "
-					  "D-HH:MM:SS)",
+		return ctl_usage_error(x,
+				       "--time '%s' is not a time limit "
+				       "(write MINUTES, H:MM:SS or "
+				       "D-HH:MM:SS)",
 				       v);
 	sh->count = 1;
 	if (allow_array && (v = ctl_opt(o, "array"))) {
@@ -54,8 +55,8 @@ static int shape_from_opts(ctl_ctx *x, const ctl_opts *o, aiss_job_shape *sh,
 			return ctl_usage_error(x, "--array must be "
 						  "1..1000000 elements");
 	}
-	if ((v = ctl_opt(o, "start")) && ctl_arg_when(x, "--start", v,
-						     &sh->start))
+	if ((v = ctl_opt(o, "start")) &&
+	    ctl_arg_when(x, "--start", v, &sh->start))
 		return CTL_EXIT_USAGE;
 	return 0;
 }
@@ -110,9 +111,9 @@ static void charge_json(ctl_json *j, const aiss_charge *c)
 
 int cmd_quote(ctl_ctx *x, int argc, char **argv)
 {
-	static const char *const spec[] = {"account=", "user=", "gpus=",
-					   "time=", "gpu-type=", "array=",
-					   "start=", NULL};
+	static const char *const spec[] = {
+	    "account=",  "user=",  "gpus=",  "time=",
+	    "gpu-type=", "array=", "start=", NULL};
 	ctl_opts o;
 	aiss_job_shape sh;
 	aiss_quote q;
@@ -159,28 +160,35 @@ int cmd_quote(ctl_ctx *x, int argc, char **argv)
 		ctl_json_obj_end(&j);
 		ctl_json_done(&j);
 	} else {
-		printf("quote: %" PRId64 " x %s GPU(s) for %s",
-		       sh.gpus, q.gpu_type[0] ? q.gpu_type : "?",
+		printf("quote: %" PRId64 " x %s GPU(s) for %s", sh.gpus,
+		       q.gpu_type[0] ? q.gpu_type : "?",
 		       ctl_format_duration(sh.time_limit, d, sizeof(d)));
 		if (sh.count > 1)
 			printf(" x %" PRId64 " array elements", sh.count);
 		printf(" on account %s (grant %s)\n", sh.account,
 		       q.grant_id[0] ? q.grant_id : "-");
-		printf("  price        HK$%14s per GPU-hour\n",
-		       ctl_money(q.price, m));
-		printf("  list cost    HK$%14s\n",
-		       ctl_money(q.worst.list_cost, m));
-		printf("  subsidy      HK$%14s  (%s", ctl_money(q.worst.subsidy, m),
-		       ctl_rate(q.rate_bp, r, sizeof(r)));
-		if (q.worst.in_window_seconds < q.worst.run_seconds)
-			printf(", in grant window for %s only",
-			       ctl_format_duration(q.worst.in_window_seconds,
-						   d, sizeof(d)));
-		printf(")\n");
-		printf("  co-payment   HK$%14s\n", ctl_money(q.worst.copay, m));
-		if (sh.count > 1)
-			printf("  subsidy, all HK$%14s\n",
-			       ctl_money(q.worst_subsidy_total, m));
+		/* A refusal made before pricing (membership, GPU type,
+		 * state) has no costs to show. */
+		if (q.price > 0 || q.verdict == AISS_OK) {
+			printf("  price        HK$%14s per GPU-hour\n",
+			       ctl_money(q.price, m));
+			printf("  list cost    HK$%14s\n",
+			       ctl_money(q.worst.list_cost, m));
+			printf("  subsidy      HK$%14s  (%s",
+			       ctl_money(q.worst.subsidy, m),
+			       ctl_rate(q.rate_bp, r, sizeof(r)));
+			if (q.worst.in_window_seconds < q.worst.run_seconds)
+				printf(", in grant window for %s only",
+				       ctl_format_duration(
+					   q.worst.in_window_seconds, d,
+					   sizeof(d)));
+			printf(")\n");
+			printf("  co-payment   HK$%14s\n",
+			       ctl_money(q.worst.copay, m));
+			if (sh.count > 1)
+				printf("  subsidy, all HK$%14s\n",
+				       ctl_money(q.worst_subsidy_total, m));
+		}
 		printf("  available    HK$%14s  (grant's remaining subsidy)\n",
 		       ctl_money(q.available, m));
 		if (q.verdict == AISS_OK) {
@@ -192,22 +200,20 @@ int cmd_quote(ctl_ctx *x, int argc, char **argv)
 			    (sh.count > 1 && q.fit_count > 0)) {
 				printf("  would fit   ");
 				if (q.fit_time_limit > 0)
-					printf(" --time %s with %" PRId64
-					       " GPUs;",
-					       ctl_format_duration(
-						       q.fit_time_limit, d,
-						       sizeof(d)),
-					       sh.gpus);
+					printf(
+					    " --time %s with %" PRId64 " GPUs;",
+					    ctl_format_duration(
+						q.fit_time_limit, d, sizeof(d)),
+					    sh.gpus);
 				if (q.fit_gpus > 0)
-					printf(" --gpus %" PRId64 " at --time "
-					       "%s;",
-					       q.fit_gpus,
-					       ctl_format_duration(
-						       sh.time_limit, d,
-						       sizeof(d)));
+					printf(
+					    " --gpus %" PRId64 " at --time "
+					    "%s;",
+					    q.fit_gpus,
+					    ctl_format_duration(sh.time_limit,
+								d, sizeof(d)));
 				if (sh.count > 1 && q.fit_count > 0)
-					printf(" --array %" PRId64
-					       " elements;",
+					printf(" --array %" PRId64 " elements;",
 					       q.fit_count);
 				printf("\n");
 			}
@@ -235,8 +241,8 @@ static void lien_print(const aiss_lien *l, bool json)
 		ctl_json_money(&j, "price_per_gpu_hour", l->price);
 		ctl_json_money(&j, "held_subsidy", l->held_subsidy);
 		ctl_json_str(&j, "state",
-			     l->state == AISS_LIEN_HELD	     ? "held"
-			     : l->state == AISS_LIEN_SETTLED ? "settled"
+			     l->state == AISS_LIEN_HELD       ? "held"
+			     : l->state == AISS_LIEN_SETTLED  ? "settled"
 			     : l->state == AISS_LIEN_RELEASED ? "released"
 							      : "unknown");
 		ctl_json_obj_end(&j);
@@ -248,16 +254,16 @@ static void lien_print(const aiss_lien *l, bool json)
 	       aiss_run_key_format(&l->key, key, sizeof(key)), l->grant_id,
 	       ctl_money(l->held_subsidy, m), l->gpus, l->gpu_type,
 	       ctl_format_duration(l->time_limit, d, sizeof(d)),
-	       l->state == AISS_LIEN_HELD	 ? "held"
+	       l->state == AISS_LIEN_HELD      ? "held"
 	       : l->state == AISS_LIEN_SETTLED ? "already settled"
 					       : "released");
 }
 
 int cmd_reserve(ctl_ctx *x, int argc, char **argv)
 {
-	static const char *const spec[] = {"cluster=", "job=", "start=",
-					   "account=", "user=", "gpus=",
-					   "time=", "gpu-type=", NULL};
+	static const char *const spec[] = {
+	    "cluster=", "job=",  "start=",    "account=", "user=",
+	    "gpus=",    "time=", "gpu-type=", NULL};
 	ctl_opts o;
 	aiss_reserve_req rq;
 	aiss_lien l;
@@ -303,17 +309,16 @@ static void charge_rec_json(ctl_json *j, const aiss_charge_rec *c)
 
 int cmd_settle(ctl_ctx *x, int argc, char **argv)
 {
-	static const char *const spec[] = {"cluster=", "job=", "start=",
-					   "end=", "gpus=", "state=",
-					   "account=", "user=", "gpu-type=",
-					   NULL};
+	static const char *const spec[] = {
+	    "cluster=", "job=",     "start=", "end=",      "gpus=",
+	    "state=",   "account=", "user=",  "gpu-type=", NULL};
 	ctl_opts o;
 	aiss_settle_req rq;
 	aiss_charge_rec c;
 	aiss_error err;
 	const char *v;
-	char key[AISS_ID_MAX + 48], m1[AISS_MONEY_BUFSZ],
-		m2[AISS_MONEY_BUFSZ], m3[AISS_MONEY_BUFSZ], h[AISS_MONEY_BUFSZ];
+	char key[AISS_ID_MAX + 48], m1[AISS_MONEY_BUFSZ], m2[AISS_MONEY_BUFSZ],
+	    m3[AISS_MONEY_BUFSZ], h[AISS_MONEY_BUFSZ];
 
 	PARSE_OPTS(x, &o, argc, argv, spec);
 	if (o.npos)
@@ -368,15 +373,14 @@ int cmd_settle(ctl_ctx *x, int argc, char **argv)
 				 "amount)"
 			       : "",
 	       strcmp(c.end_state, "NODE_FAIL") == 0
-		       ? " (NODE_FAIL: charged zero)"
-		       : "");
+		   ? " (NODE_FAIL: charged zero)"
+		   : "");
 	return 0;
 }
 
 int cmd_release(ctl_ctx *x, int argc, char **argv)
 {
-	static const char *const spec[] = {"cluster=", "job=", "start=",
-					   NULL};
+	static const char *const spec[] = {"cluster=", "job=", "start=", NULL};
 	ctl_opts o;
 	aiss_run_key k;
 	aiss_error err;
@@ -434,9 +438,9 @@ static int balance_cb(const aiss_balance *b, void *arg)
 		ctl_json_obj_end(&bs->j);
 	} else {
 		char a[AISS_MONEY_BUFSZ], c[AISS_MONEY_BUFSZ],
-			h[AISS_MONEY_BUFSZ], ad[AISS_MONEY_BUFSZ],
-			r[AISS_MONEY_BUFSZ], gu[AISS_MONEY_BUFSZ],
-			ga[AISS_MONEY_BUFSZ], runs[24], liens[24];
+		    h[AISS_MONEY_BUFSZ], ad[AISS_MONEY_BUFSZ],
+		    r[AISS_MONEY_BUFSZ], gu[AISS_MONEY_BUFSZ],
+		    ga[AISS_MONEY_BUFSZ], runs[24], liens[24];
 		const char *row[10];
 
 		snprintf(runs, sizeof(runs), "%" PRId64, b->n_runs);
@@ -469,9 +473,11 @@ int cmd_balance(ctl_ctx *x, int argc, char **argv)
 {
 	static const char *const spec[] = {NULL};
 	static const char *const heads[] = {
-		"GRANT",      "STATE",	       "APPROVED (HK$)", "CHARGED",
-		"HELD",	      "ADJUSTMENTS",   "REMAINING",
-		"GPU-HOURS USED / APPROVED", "RUNS", "LIENS"};
+	    "GRANT",          "STATE",
+	    "APPROVED (HK$)", "CHARGED",
+	    "HELD",           "ADJUSTMENTS",
+	    "REMAINING",      "GPU-HOURS USED / APPROVED",
+	    "RUNS",           "LIENS"};
 	static const bool right[] = {false, false, true, true, true,
 				     true,  true,  true, true, true};
 	ctl_opts o;
@@ -538,8 +544,7 @@ static int entry_cb(const aiss_journal_entry *e, void *arg)
 		ctl_json_str(&bs->j, "hash", e->hash);
 		ctl_json_obj_end(&bs->j);
 	} else {
-		char seq[24], at[AISS_TIME_BUFSZ], m[AISS_MONEY_BUFSZ],
-			h[16];
+		char seq[24], at[AISS_TIME_BUFSZ], m[AISS_MONEY_BUFSZ], h[16];
 		const char *row[7];
 
 		snprintf(seq, sizeof(seq), "%" PRId64, e->seq);
@@ -559,10 +564,9 @@ static int entry_cb(const aiss_journal_entry *e, void *arg)
 int cmd_statement(ctl_ctx *x, int argc, char **argv)
 {
 	static const char *const spec[] = {NULL};
-	static const char *const heads[] = {"SEQ",   "AT (HKT)", "KIND",
-					    "HK$",   "ACTOR",	 "HASH",
-					    "DETAIL"};
-	static const bool right[] = {true, false, false, true,
+	static const char *const heads[] = {"SEQ",   "AT (HKT)", "KIND",  "HK$",
+					    "ACTOR", "HASH",     "DETAIL"};
+	static const bool right[] = {true,  false, false, true,
 				     false, false, false};
 	ctl_opts o;
 	aiss_error err;
@@ -586,8 +590,8 @@ int cmd_statement(ctl_ctx *x, int argc, char **argv)
 		ctl_json_arr(&bs.j, "entries");
 	} else {
 		char a[AISS_MONEY_BUFSZ], c[AISS_MONEY_BUFSZ],
-			h[AISS_MONEY_BUFSZ], ad[AISS_MONEY_BUFSZ],
-			r[AISS_MONEY_BUFSZ];
+		    h[AISS_MONEY_BUFSZ], ad[AISS_MONEY_BUFSZ],
+		    r[AISS_MONEY_BUFSZ];
 
 		printf("statement of grant %s (%s)\n", b.grant_id,
 		       aiss_grant_state_name(b.state));
@@ -759,9 +763,9 @@ static int cap_cb(const aiss_capacity *c, void *arg)
 int cmd_capacity(ctl_ctx *x, int argc, char **argv)
 {
 	static const char *const spec[] = {NULL};
-	static const char *const heads[] = {"NODE", "RESULT", "GPUS",
-					    "BF16 TFLOPS", "CHECKED (HKT)",
-					    "SUMMARY"};
+	static const char *const heads[] = {"NODE",          "RESULT",
+					    "GPUS",          "BF16 TFLOPS",
+					    "CHECKED (HKT)", "SUMMARY"};
 	static const bool right[] = {false, false, true, true, false, false};
 	ctl_opts o;
 	aiss_error err;
@@ -833,18 +837,17 @@ static int charge_cb(const aiss_charge_rec *c, void *arg)
 		ctl_json_obj_end(&cs->j);
 	} else {
 		char key[AISS_ID_MAX + 48], gh[AISS_MONEY_BUFSZ],
-			l[AISS_MONEY_BUFSZ], s[AISS_MONEY_BUFSZ],
-			cp[AISS_MONEY_BUFSZ], e[AISS_TIME_BUFSZ];
+		    l[AISS_MONEY_BUFSZ], s[AISS_MONEY_BUFSZ],
+		    cp[AISS_MONEY_BUFSZ], e[AISS_TIME_BUFSZ];
 		const char *row[8] = {
-			aiss_run_key_format(&c->key, key, sizeof(key)),
-			c->grant_id,
-			ctl_when(c->end, e),
-			c->end_state,
-			ctl_format_gpu_hours(c->charge.gpu_seconds, gh,
-					     sizeof(gh)),
-			ctl_money(c->charge.list_cost, l),
-			ctl_money(c->charge.subsidy, s),
-			ctl_money(c->charge.copay, cp)};
+		    aiss_run_key_format(&c->key, key, sizeof(key)),
+		    c->grant_id,
+		    ctl_when(c->end, e),
+		    c->end_state,
+		    ctl_format_gpu_hours(c->charge.gpu_seconds, gh, sizeof(gh)),
+		    ctl_money(c->charge.list_cost, l),
+		    ctl_money(c->charge.subsidy, s),
+		    ctl_money(c->charge.copay, cp)};
 
 		ctl_table_row(cs->t, row);
 	}
@@ -854,10 +857,9 @@ static int charge_cb(const aiss_charge_rec *c, void *arg)
 int cmd_charges(ctl_ctx *x, int argc, char **argv)
 {
 	static const char *const spec[] = {"from=", "to=", NULL};
-	static const char *const heads[] = {"RUN",	  "GRANT",
-					    "ENDED (HKT)", "STATE",
-					    "GPU-HOURS", "LIST (HK$)",
-					    "SUBSIDY",	  "CO-PAYMENT"};
+	static const char *const heads[] = {
+	    "RUN",       "GRANT",      "ENDED (HKT)", "STATE",
+	    "GPU-HOURS", "LIST (HK$)", "SUBSIDY",     "CO-PAYMENT"};
 	static const bool right[] = {false, false, false, false,
 				     true,  true,  true,  true};
 	ctl_opts o;
@@ -894,7 +896,7 @@ int cmd_charges(ctl_ctx *x, int argc, char **argv)
 		ctl_json_done(&cs.j);
 	} else {
 		char l[AISS_MONEY_BUFSZ], s[AISS_MONEY_BUFSZ],
-			cp[AISS_MONEY_BUFSZ];
+		    cp[AISS_MONEY_BUFSZ];
 
 		ctl_table_print(cs.t, stdout);
 		printf("\n%" PRId64 " runs: list HK$%s, subsidy HK$%s, "

@@ -19,12 +19,12 @@
 #define DEFAULT_PROGRESS 10000
 
 static const char *const usage_lines[] = {
-	"report fy YYYY-YY [--quarter Q1..Q4] [--by institution-type|grant] "
-	"[--as-of WHEN] [--json | --csv | --html FILE]",
-	"usage import FILE [--zone +08:00] [--cluster NAME] [--progress N] "
-	"[--dry-run]",
-	"reconcile FILE [--csv EXCEPTIONS.csv] [--zone +08:00] "
-	"[--cluster NAME] [--from WHEN] [--to WHEN]",
+    "report fy YYYY-YY [--quarter Q1..Q4] [--by institution-type|grant] "
+    "[--as-of WHEN] [--json | --csv | --html FILE]",
+    "usage import FILE [--zone +08:00] [--cluster NAME] [--progress N] "
+    "[--dry-run]",
+    "reconcile FILE [--csv EXCEPTIONS.csv] [--zone +08:00] "
+    "[--cluster NAME] [--from WHEN] [--to WHEN]",
 };
 
 void aissctl_finance_usage(FILE *out)
@@ -33,9 +33,8 @@ void aissctl_finance_usage(FILE *out)
 		fprintf(out, "  %s\n", usage_lines[i]);
 }
 
-__attribute__((format(printf, 2, 3))) static int usage_error(int which,
-							      const char *fmt,
-							      ...)
+__attribute__((format(printf, 2, 3))) static int
+usage_error(int which, const char *fmt, ...)
 {
 	va_list ap;
 	fputs("aissctl: ", stderr);
@@ -167,7 +166,7 @@ static int fetch_charges(aiss_client *c, aiss_time_t from, aiss_time_t to,
 static int cmd_report(aiss_client *c, int json, int argc, char **argv)
 {
 	opt o[] = {{"quarter", 1, NULL}, {"by", 1, NULL},   {"json", 0, NULL},
-		   {"csv", 0, NULL},	 {"html", 1, NULL}, {"as-of", 1, NULL}};
+		   {"csv", 0, NULL},     {"html", 1, NULL}, {"as-of", 1, NULL}};
 	const char *pos[2];
 	int npos, rc;
 	aiss_report_opts ro;
@@ -185,8 +184,9 @@ static int cmd_report(aiss_client *c, int json, int argc, char **argv)
 		return usage_error(0, "say which fiscal year: report fy "
 				      "2025-26");
 	if (aiss_fy_parse(pos[1], &ro.fy) < 0)
-		return usage_error(0, "'%s' is not a fiscal year (e.g. "
-				      "2025-26)",
+		return usage_error(0,
+				   "'%s' is not a fiscal year (e.g. "
+				   "2025-26)",
 				   pos[1]);
 	if (o[0].value) {
 		const char *q = o[0].value;
@@ -208,8 +208,7 @@ static int cmd_report(aiss_client *c, int json, int argc, char **argv)
 			return usage_error(0, "--by is institution-type or "
 					      "grant");
 	}
-	if ((o[2].value != NULL) + (o[3].value != NULL) +
-		    (o[4].value != NULL) >
+	if ((o[2].value != NULL) + (o[3].value != NULL) + (o[4].value != NULL) >
 	    1)
 		return usage_error(0, "choose one of --json, --csv, --html");
 	if (o[5].value && aiss_time_parse(o[5].value, &ro.as_of) < 0)
@@ -252,8 +251,8 @@ static int cmd_report(aiss_client *c, int json, int argc, char **argv)
 		goto out;
 	}
 	if (o[4].value) {
-		FILE *f = strcmp(o[4].value, "-") ? fopen(o[4].value, "w") :
-						    stdout;
+		FILE *f =
+		    strcmp(o[4].value, "-") ? fopen(o[4].value, "w") : stdout;
 		if (!f) {
 			fprintf(stderr, "aissctl: cannot write %s: %s\n",
 				o[4].value, strerror(errno));
@@ -296,8 +295,9 @@ static int read_sacct(int which, const char *path, const char *zone,
 			      .cluster = cluster};
 	aiss_error err;
 	if (zone && aiss_zone_parse(zone, &so.zone_offset) < 0)
-		return usage_error(which, "--zone '%s' is not a zone (e.g. "
-					  "+08:00, UTC, Asia/Hong_Kong)",
+		return usage_error(which,
+				   "--zone '%s' is not a zone (e.g. "
+				   "+08:00, UTC, Asia/Hong_Kong)",
 				   zone);
 	aiss_sacct *s = aiss_sacct_create(&so);
 	if (!s) {
@@ -379,8 +379,8 @@ static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 	aiss_time_t lo, hi;
 	run_span(runs, n, &lo, &hi);
 	/* a week either side: a plugin may have settled with another end */
-	if (n && (rc = fetch_charges(c, lo - 7 * 86400, hi + 7 * 86400,
-				     &charges)))
+	if (n &&
+	    (rc = fetch_charges(c, lo - 7 * 86400, hi + 7 * 86400, &charges)))
 		goto out;
 	aiss_error_clear(&err);
 	rc_match = aiss_reconcile(runs, n, charges.v, charges.n, NULL, &err);
@@ -435,8 +435,9 @@ static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 				rc = aiss_status_exit_code(err.code);
 				goto summary;
 			}
-			fprintf(stderr, "%s:%" PRId64 ": job %" PRIu64
-					" not charged (%s): %s\n",
+			fprintf(stderr,
+				"%s:%" PRId64 ": job %" PRIu64
+				" not charged (%s): %s\n",
 				pos[1], u->line, u->job_id,
 				aiss_status_name(err.code), err.text);
 			refused++;
@@ -446,8 +447,9 @@ static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 		if (out.charge.subsidy == 0 && out.charge.list_cost == 0)
 			zero++;
 		if (every > 0 && imported % every == 0)
-			fprintf(stderr, "usage import: %" PRId64 "/%zu runs "
-					"charged\n",
+			fprintf(stderr,
+				"usage import: %" PRId64 "/%zu runs "
+				"charged\n",
 				imported, nt);
 	}
 	rc = (refused || st->bad) ? EXIT_FOUND : EXIT_OK;
@@ -456,7 +458,8 @@ summary:
 		printf("{\"file\":\"");
 		for (const char *p = pos[1]; *p; p++)
 			printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
-		printf("\",\"rows\":%" PRId64 ",\"runs\":%zu,\"imported\":%" PRId64
+		printf("\",\"rows\":%" PRId64
+		       ",\"runs\":%zu,\"imported\":%" PRId64
 		       ",\"to_import\":%zu,\"already_charged\":%" PRId64
 		       ",\"refused\":%" PRId64 ",\"bad\":%" PRId64
 		       ",\"steps\":%" PRId64 ",\"pending\":%" PRId64
@@ -497,7 +500,7 @@ out:
 static int cmd_reconcile(aiss_client *c, int json, int argc, char **argv)
 {
 	opt o[] = {{"csv", 1, NULL},  {"zone", 1, NULL}, {"cluster", 1, NULL},
-		   {"from", 1, NULL}, {"to", 1, NULL},	 {"json", 0, NULL}};
+		   {"from", 1, NULL}, {"to", 1, NULL},   {"json", 0, NULL}};
 	const char *pos[1];
 	int npos, rc;
 	aiss_sacct *s = NULL;
@@ -546,8 +549,8 @@ static int cmd_reconcile(aiss_client *c, int json, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (json ? aiss_recon_write_json(r, stdout) :
-		   aiss_recon_write_text(r, stdout)) {
+	if (json ? aiss_recon_write_json(r, stdout)
+		 : aiss_recon_write_text(r, stdout)) {
 		rc = 4;
 		goto out;
 	}
@@ -557,8 +560,8 @@ static int cmd_reconcile(aiss_client *c, int json, int argc, char **argv)
 		       st->bad, pos[0]);
 	if (o[0].value && !json)
 		printf("Exceptions written to %s\n", o[0].value);
-	rc = (aiss_recon_totals_get(r)->exceptions || st->bad) ? EXIT_FOUND :
-								   EXIT_OK;
+	rc = (aiss_recon_totals_get(r)->exceptions || st->bad) ? EXIT_FOUND
+							       : EXIT_OK;
 out:
 	aiss_recon_destroy(r);
 	free(charges.v);

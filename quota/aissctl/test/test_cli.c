@@ -46,8 +46,7 @@ static void test_duration(void **state)
 
 	assert_string_equal(ctl_format_duration(4 * 3600, buf, sizeof(buf)),
 			    "04:00:00");
-	assert_string_equal(ctl_format_duration(86400 + 3661, buf,
-						sizeof(buf)),
+	assert_string_equal(ctl_format_duration(86400 + 3661, buf, sizeof(buf)),
 			    "1-01:01:01");
 	assert_string_equal(ctl_format_duration(59, buf, sizeof(buf)),
 			    "00:00:59");
@@ -100,10 +99,8 @@ static void test_gpu_hours(void **state)
 	assert_string_equal(ctl_format_gpu_hours(3600000, buf, sizeof(buf)),
 			    "1,000.00");
 	/* 18 s = 0.005 h rounds half up to 0.01 */
-	assert_string_equal(ctl_format_gpu_hours(18, buf, sizeof(buf)),
-			    "0.01");
-	assert_string_equal(ctl_format_gpu_hours(17, buf, sizeof(buf)),
-			    "0.00");
+	assert_string_equal(ctl_format_gpu_hours(18, buf, sizeof(buf)), "0.01");
+	assert_string_equal(ctl_format_gpu_hours(17, buf, sizeof(buf)), "0.00");
 }
 
 static void test_count_when(void **state)
@@ -126,11 +123,9 @@ static void test_count_when(void **state)
 
 static void test_opts(void **state)
 {
-	static const char *const spec[] = {"account=", "gpus=", "force",
-					   NULL};
-	char a0[] = "G1", a1[] = "--account", a2[] = "acme",
-	     a3[] = "--gpus=8", a4[] = "--force", a5[] = "--",
-	     a6[] = "--literal";
+	static const char *const spec[] = {"account=", "gpus=", "force", NULL};
+	char a0[] = "G1", a1[] = "--account", a2[] = "acme", a3[] = "--gpus=8",
+	     a4[] = "--force", a5[] = "--", a6[] = "--literal";
 	char *argv[] = {a0, a1, a2, a3, a4, a5, a6};
 	char b0[] = "--bogus", b1[] = "--account";
 	char *bad1[] = {b0};
@@ -220,13 +215,13 @@ static void test_rate_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_duration),
-		cmocka_unit_test(test_rate),
-		cmocka_unit_test(test_gpu_hours),
-		cmocka_unit_test(test_count_when),
-		cmocka_unit_test(test_opts),
-		cmocka_unit_test(test_json_and_table),
-		cmocka_unit_test(test_rate_format),
+	    cmocka_unit_test(test_duration),
+	    cmocka_unit_test(test_rate),
+	    cmocka_unit_test(test_gpu_hours),
+	    cmocka_unit_test(test_count_when),
+	    cmocka_unit_test(test_opts),
+	    cmocka_unit_test(test_json_and_table),
+	    cmocka_unit_test(test_rate_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,8 +21,8 @@
 #define LOAD_CLUSTER "load"
 #define LOAD_USER "loaduser"
 #define LOAD_GPU "h100"
-#define LOAD_PRICE_CENTS 1000	   /* HK$10.00 per GPU-hour */
-#define LOAD_RUN_SECONDS 60	   /* each run: 1 GPU for one minute */
+#define LOAD_PRICE_CENTS 1000       /* HK$10.00 per GPU-hour */
+#define LOAD_RUN_SECONDS 60         /* each run: 1 GPU for one minute */
 #define LOAD_GRANT_SUBSIDY 10000000 /* HK$100,000.00 per grant */
 
 /* Options shared by every mode. */
@@ -33,7 +33,7 @@ typedef struct load_opts {
 	const char *cluster;
 	int grants;
 	int conns;
-	double rate;	/* pairs/s offered in total; 0 = closed loop */
+	double rate;     /* pairs/s offered in total; 0 = closed loop */
 	double duration; /* seconds */
 	uint64_t job_base;
 	int64_t max_pairs; /* per connection; 0 = no bound */
@@ -41,8 +41,8 @@ typedef struct load_opts {
 	aiss_time_t t0; /* run starts are t0 + job % 86400 */
 } load_opts;
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-						     noreturn));
+static void die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -137,8 +137,8 @@ static int mode_setup(const load_opts *o)
 		memset(&s, 0, sizeof(s));
 		snprintf(s.name, sizeof(s.name), "AI Subsidy Scheme (load)");
 		s.commitment = 300000000000LL; /* HK$3,000,000,000.00 */
-		s.start = 1732982400; /* 2024-12-01 00:00 HKT */
-		s.end = 1827590400;   /* 2027-12-01 00:00 HKT */
+		s.start = 1732982400;          /* 2024-12-01 00:00 HKT */
+		s.end = 1827590400;            /* 2027-12-01 00:00 HKT */
 		if (aiss_client_scheme_init(c, &s, &err) < 0)
 			die("scheme init: %s", err.text);
 	}
@@ -178,19 +178,19 @@ typedef struct worker {
 	const load_opts *o;
 	int idx;
 	pthread_t th;
-	int64_t *lat_ns;   /* pair latency from the scheduled send */
-	int64_t *svc_ns;   /* pair latency from the actual send */
+	int64_t *lat_ns; /* pair latency from the scheduled send */
+	int64_t *svc_ns; /* pair latency from the actual send */
 	int64_t n, cap;
 	int64_t errors;
 	int64_t behind; /* scheduled pairs never sent: the deadline came */
 	int64_t start_ns, deadline_ns;
 	char first_error[640];
-	int ackfd;	   /* crash mode */
+	int ackfd; /* crash mode */
 	bool stop_on_error;
 } worker;
 
 static void ack_write(int fd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void ack_write(int fd, const char *fmt, ...)
 {
 	char line[256];
@@ -213,8 +213,8 @@ static void *worker_main(void *arg)
 	int grant = w->idx % o->grants;
 
 	for (int64_t k = 0;; k++) {
-		uint64_t job = o->job_base + (uint64_t)w->idx * 10000000ULL +
-			       (uint64_t)k;
+		uint64_t job =
+		    o->job_base + (uint64_t)w->idx * 10000000ULL + (uint64_t)k;
 		int64_t sched = w->start_ns, t1, t2;
 		aiss_reserve_req rq;
 		aiss_settle_req sq;
@@ -225,8 +225,8 @@ static void *worker_main(void *arg)
 		if (o->max_pairs && k >= o->max_pairs)
 			break;
 		if (per_conn > 0) {
-			sched = w->start_ns + (int64_t)((double)k * 1e9 /
-							per_conn);
+			sched =
+			    w->start_ns + (int64_t)((double)k * 1e9 / per_conn);
 			if (sched >= w->deadline_ns)
 				break;
 			if (now_ns() >= w->deadline_ns) {
@@ -273,7 +273,7 @@ static void *worker_main(void *arg)
 		w->svc_ns[w->n] = t2 - t1;
 		w->n++;
 		continue;
-failed:
+	failed:
 		w->errors++;
 		if (!w->first_error[0])
 			snprintf(w->first_error, sizeof(w->first_error),
@@ -315,7 +315,8 @@ static int64_t pct(const int64_t *v, int64_t n, int p)
 static int mode_run(const load_opts *o, bool crash)
 {
 	worker *ws = calloc((size_t)o->conns, sizeof(*ws));
-	int64_t total = 0, errors = 0, behind = 0, t_start, t_end, *all, *svc, k = 0;
+	int64_t total = 0, errors = 0, behind = 0, t_start, t_end, *all, *svc,
+		k = 0;
 	const char *first_error = "";
 
 	if (!ws)
@@ -325,22 +326,19 @@ static int mode_run(const load_opts *o, bool crash)
 		ws[i].o = o;
 		ws[i].idx = i;
 		ws[i].ackfd = -1;
-		ws[i].start_ns = t_start + (o->rate > 0
-						    ? (int64_t)(1e9 * i /
-								o->rate)
-						    : 0);
-		ws[i].deadline_ns =
-			o->duration > 0
-				? t_start + (int64_t)(o->duration * 1e9)
-				: 0;
+		ws[i].start_ns =
+		    t_start + (o->rate > 0 ? (int64_t)(1e9 * i / o->rate) : 0);
+		ws[i].deadline_ns = o->duration > 0
+					? t_start + (int64_t)(o->duration * 1e9)
+					: 0;
 		if (crash) {
 			char path[4096];
 
 			snprintf(path, sizeof(path), "%s/ack.%" PRIu64 ".%d",
 				 o->ackdir, o->job_base, i);
-			ws[i].ackfd = open(path, O_WRONLY | O_CREAT |
-							 O_APPEND | O_CLOEXEC,
-					   0644);
+			ws[i].ackfd = open(
+			    path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			    0644);
 			if (ws[i].ackfd < 0)
 				die("cannot open %s: %s", path,
 				    strerror(errno));
@@ -363,8 +361,10 @@ static int mode_run(const load_opts *o, bool crash)
 	if (!all || !svc)
 		die("out of memory");
 	for (int i = 0; i < o->conns; i++) {
-		memcpy(all + k, ws[i].lat_ns, (size_t)ws[i].n * sizeof(int64_t));
-		memcpy(svc + k, ws[i].svc_ns, (size_t)ws[i].n * sizeof(int64_t));
+		memcpy(all + k, ws[i].lat_ns,
+		       (size_t)ws[i].n * sizeof(int64_t));
+		memcpy(svc + k, ws[i].svc_ns,
+		       (size_t)ws[i].n * sizeof(int64_t));
 		k += ws[i].n;
 	}
 	qsort(all, (size_t)total, sizeof(int64_t), cmp_i64);
@@ -377,9 +377,9 @@ static int mode_run(const load_opts *o, bool crash)
 		       "pairs_per_s=%.0f offered_per_s=%.0f conns=%d "
 		       "p50_us=%" PRId64 " p99_us=%" PRId64 " max_us=%" PRId64
 		       " svc_p50_us=%" PRId64 " svc_p99_us=%" PRId64 "\n",
-		       total, errors, behind, secs, total / (secs > 0 ? secs : 1),
-		       o->rate, o->conns, pct(all, total, 50) / 1000,
-		       pct(all, total, 99) / 1000,
+		       total, errors, behind, secs,
+		       total / (secs > 0 ? secs : 1), o->rate, o->conns,
+		       pct(all, total, 50) / 1000, pct(all, total, 99) / 1000,
 		       total ? all[total - 1] / 1000 : 0,
 		       pct(svc, total, 50) / 1000, pct(svc, total, 99) / 1000);
 		if (first_error[0])
@@ -403,8 +403,8 @@ typedef struct job_rec {
 	uint64_t job;
 	int grant;
 	int attempted, reserved, settled; /* acknowledged steps */
-	int64_t held, subsidy;		   /* from the acks */
-	int charges;			   /* times found in the export */
+	int64_t held, subsidy;            /* from the acks */
+	int charges;                      /* times found in the export */
 	int64_t exported_subsidy;
 } job_rec;
 
@@ -458,7 +458,8 @@ static void read_acks(check_state *cs, const char *dir)
 			/* A torn last line cannot happen (the loader is
 			 * never killed), but skip anything unexpected. */
 			if (sscanf(line, "%c %" SCNu64 " %d", &kind, &job,
-				   &grant) != 3 || kind != 'A')
+				   &grant) != 3 ||
+			    kind != 'A')
 				continue;
 			if (cs->n == cs->cap) {
 				cs->cap = cs->cap ? cs->cap * 2 : 65536;
@@ -603,8 +604,9 @@ static int mode_check(const load_opts *o)
 		}
 	}
 	if (cs.unknown) {
-		fprintf(stderr, "check: %" PRId64 " charges of cluster %s "
-				"were never attempted\n",
+		fprintf(stderr,
+			"check: %" PRId64 " charges of cluster %s "
+			"were never attempted\n",
 			cs.unknown, o->cluster);
 		bad++;
 	}
@@ -620,10 +622,12 @@ static int mode_check(const load_opts *o)
 		if (aiss_client_balance(c, id, &b, &err) < 0)
 			die("balance %s: %s", id, err.text);
 		liens_total += b.n_liens;
-		if (b.n_liens < open_acked[g] || b.n_liens > open_attempted[g]) {
-			fprintf(stderr, "check: grant %s holds %" PRId64
-					" liens; acknowledged open %" PRId64
-					", attempted open %" PRId64 "\n",
+		if (b.n_liens < open_acked[g] ||
+		    b.n_liens > open_attempted[g]) {
+			fprintf(stderr,
+				"check: grant %s holds %" PRId64
+				" liens; acknowledged open %" PRId64
+				", attempted open %" PRId64 "\n",
 				id, b.n_liens, open_acked[g],
 				open_attempted[g]);
 			bad++;
@@ -654,8 +658,9 @@ static int mode_check(const load_opts *o)
 	export_all(&cs, c);
 	for (size_t i = 0; i < cs.n; i++)
 		if (cs.jobs[i].charges != 1) {
-			fprintf(stderr, "check: job %" PRIu64 " has %d "
-					"charges after repair\n",
+			fprintf(stderr,
+				"check: job %" PRIu64 " has %d "
+				"charges after repair\n",
 				cs.jobs[i].job, cs.jobs[i].charges);
 			bad++;
 			break;
@@ -677,12 +682,12 @@ static int mode_check(const load_opts *o)
 		    b.n_runs != cs.grant_runs[g] || b.n_liens != 0 ||
 		    b.held_subsidy != 0 ||
 		    b.remaining != b.approved_subsidy - b.charged_subsidy -
-					   b.held_subsidy + b.adjustments) {
-			fprintf(stderr, "check: grant %s: charged %" PRId64
-					" vs %" PRId64 " exported, runs %" PRId64
-					" vs %" PRId64 ", liens %" PRId64
-					", held %" PRId64 ", remaining %" PRId64
-					"\n",
+				       b.held_subsidy + b.adjustments) {
+			fprintf(stderr,
+				"check: grant %s: charged %" PRId64
+				" vs %" PRId64 " exported, runs %" PRId64
+				" vs %" PRId64 ", liens %" PRId64
+				", held %" PRId64 ", remaining %" PRId64 "\n",
 				id, b.charged_subsidy, cs.grant_subsidy[g],
 				b.n_runs, cs.grant_runs[g], b.n_liens,
 				b.held_subsidy, b.remaining);
