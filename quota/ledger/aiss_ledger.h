@@ -15,10 +15,12 @@ typedef struct aiss_ledger aiss_ledger;
 /*
  * Opens (creating if needed) the ledger database at @path and migrates its
  * schema to AISS_LEDGER_SCHEMA_VERSION. Pragmas: journal_mode=WAL,
- * synchronous=FULL, foreign_keys=ON, busy_timeout, bounded cache_size.
- * Returns a handle the caller frees with aiss_ledger_close(), or NULL with
- * @err (AISS_E_STORAGE: cannot open, newer schema, corrupt file).
- * One handle is used by one thread at a time.
+ * synchronous=FULL, foreign_keys=ON, busy_timeout, cache_size 32 MiB.
+ * WAL checkpoints run in a background thread on a second connection
+ * (PASSIVE), so commits never wait for one. Returns a handle the caller
+ * frees with aiss_ledger_close(), or NULL with @err (AISS_E_STORAGE: cannot
+ * open, newer schema, corrupt file). One handle is used by one thread at a
+ * time; one process should own the database (aissd).
  */
 aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err);
 
