@@ -23,17 +23,47 @@ const char *aiss_recon_kind_name(aiss_recon_kind k)
 	return (int)k >= 0 && (int)k < AISS_RECON__COUNT ? kind_names[k] : "?";
 }
 
-static uint64_t key_hash(const char *cluster, uint64_t job, aiss_time_t start)
+static uint64_t str_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
-	for (; *cluster; cluster++) {
-		h ^= (unsigned char)*cluster;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
 		h *= 1099511628211ULL;
 	}
+	return h;
+}
+
+static uint64_t key_hash(uint64_t cluster_hash, uint64_t job,
+			 aiss_time_t start)
+{
+	uint64_t h = cluster_hash;
 	h ^= job * 0xC2B2AE3D27D4EB4FULL;
 	h ^= (uint64_t)start * 0x165667B19E3779F9ULL;
 	h ^= h >> 31;
 	return h;
+}
+
+/* A hash slot carries the key's numbers, so probing touches no charge
+ * record until job id and start agree. */
+typedef struct key_slot {
+	uint64_t job;
+	aiss_time_t start;
+	int64_t idx; /* -1: empty */
+} key_slot;
+
+/* Hash of a cluster name, remembering the last one asked for. */
+typedef struct cluster_cache {
+	const char *name;
+	uint64_t hash;
+} cluster_cache;
+
+static uint64_t cluster_hash(cluster_cache *c, const char *name)
+{
+	if (!c->name || (c->name != name && strcmp(c->name, name))) {
+		c->name = name;
+		c->hash = str_hash(name);
+	}
+	return c->hash;
 }
 
 static int add_item(aiss_recon *r, aiss_recon_kind k,
@@ -67,7 +97,8 @@ aiss_recon *aiss_reconcile(const aiss_usage_run *runs, size_t n_runs,
 {
 	aiss_recon_opts o = {INT64_MIN, 0, 0};
 	aiss_recon *r = calloc(1, sizeof(*r));
-	int64_t *slot = NULL;
+	key_slot *slot = NULL;
+	cluster_cache cc = {NULL, 0};
 	unsigned char *used = NULL;
 	const char **clusters = NULL;
 	size_t n_clusters = 0, cap = 16;
@@ -85,7 +116,7 @@ aiss_recon *aiss_reconcile(const aiss_usage_run *runs, size_t n_runs,
 	if (!slot)
 		goto nomem;
 	for (size_t i = 0; i < cap; i++)
-		slot[i] = -1;
+		slot[i].idx = -1;
 
 	/* The clusters the records cover (few: a linear list). */
 	if (o.only_run_clusters) {
@@ -134,30 +165,33 @@ aiss_recon *aiss_reconcile(const aiss_usage_run *runs, size_t n_runs,
 		r->t.charged_list += c->charge.list_cost;
 		r->t.charged_subsidy += c->charge.subsidy;
 		r->t.charged_copay += c->charge.copay;
-		size_t j = key_hash(c->key.cluster, c->key.job_id,
-				    c->key.run_start) &
+		size_t j = key_hash(cluster_hash(&cc, c->key.cluster),
+				    c->key.job_id, c->key.run_start) &
 			   (cap - 1);
-		while (slot[j] >= 0)
+		while (slot[j].idx >= 0)
 			j = (j + 1) & (cap - 1);
-		slot[j] = (int64_t)i;
+		slot[j] = (key_slot){c->key.job_id, c->key.run_start,
+					(int64_t)i};
 	}
 
 	for (size_t i = 0; i < n_runs; i++) {
 		const aiss_usage_run *u = &runs[i];
 		const aiss_charge_rec *c = NULL;
-		size_t j = key_hash(u->cluster, u->job_id, u->start) & (cap - 1);
+		size_t j = key_hash(cluster_hash(&cc, u->cluster), u->job_id,
+				    u->start) &
+			   (cap - 1);
 		r->t.runs++;
 		r->t.run_gpu_seconds += u->gpus * (u->end - u->start);
-		while (slot[j] >= 0) {
-			const aiss_charge_rec *x = &charges[slot[j]];
-			if (!used[slot[j]] && x->key.job_id == u->job_id &&
-			    x->key.run_start == u->start &&
-			    !strcmp(x->key.cluster, u->cluster)) {
+		for (; slot[j].idx >= 0; j = (j + 1) & (cap - 1)) {
+			if (slot[j].job != u->job_id ||
+			    slot[j].start != u->start || used[slot[j].idx])
+				continue;
+			const aiss_charge_rec *x = &charges[slot[j].idx];
+			if (!strcmp(x->key.cluster, u->cluster)) {
 				c = x;
-				used[slot[j]] = 1;
+				used[slot[j].idx] = 1;
 				break;
 			}
-			j = (j + 1) & (cap - 1);
 		}
 		if (!c) {
 			if (add_item(r, AISS_RECON_NO_CHARGE, u, NULL, 0) < 0)

@@ -53,6 +53,7 @@ struct aiss_sacct {
 	aiss_usage_bad *bad;
 	size_t n_bad, bad_cap;
 	aiss_sacct_stats st;
+	const char *last[5]; /* intern_col()'s cache */
 };
 
 static uint64_t hash_bytes(const char *s, size_t n)
@@ -120,6 +121,17 @@ static const char *intern(aiss_sacct *s, const char *str, size_t n)
 	s->set[j] = p;
 	s->set_n++;
 	return p;
+}
+
+/* intern() with a one-entry cache per column: clusters, states and GPU
+ * types mostly repeat from row to row. */
+static const char *intern_col(aiss_sacct *s, int col, const char *str,
+			      size_t n)
+{
+	const char *last = s->last[col];
+	if (last && strncmp(last, str, n) == 0 && last[n] == 0)
+		return last;
+	return s->last[col] = intern(s, str, n);
 }
 
 aiss_sacct *aiss_sacct_create(const aiss_sacct_opts *o)
@@ -272,6 +284,36 @@ int aiss_tres_gpus(const char *tres, size_t len, int64_t *gpus, char *type,
 	return 0;
 }
 
+/* sacct's own format, "2025-07-01T00:30:00" in the cluster's zone, read
+ * without the general parser's checks for other forms; anything else (and
+ * days past the 28th, to leave month lengths to aiss_core) goes to
+ * aiss_time_parse_zone(). */
+static int parse_time(const char *f, int zone, aiss_time_t *out)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	int v[6] = {0}, k = 0;
+	for (int i = 0; i < 19; i++) {
+		if (shape[i] == 'd') {
+			if (f[i] < '0' || f[i] > '9')
+				goto general;
+			v[k] = v[k] * 10 + (f[i] - '0');
+		} else if (f[i] != shape[i]) {
+			goto general;
+		} else {
+			k++;
+		}
+	}
+	if (f[19] || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 28 ||
+	    v[3] > 23 || v[4] > 59 || v[5] > 59)
+		goto general;
+	*out = aiss_days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]) *
+		       86400 +
+	       v[3] * 3600 + v[4] * 60 + v[5] - zone;
+	return 0;
+general:
+	return aiss_time_parse_zone(f, zone, out);
+}
+
 static int is_unknown_time(const char *f)
 {
 	return !*f || !strcmp(f, "Unknown") || !strcmp(f, "None") ||
@@ -298,28 +340,6 @@ static int run_same_key(const aiss_usage_run *a, const aiss_usage_run *b)
 {
 	return a->cluster == b->cluster && a->job_id == b->job_id &&
 	       a->start == b->start;
-}
-
-static int keyset_grow(keyset *k, const aiss_usage_run *runs)
-{
-	size_t cap = k->cap ? k->cap * 2 : 4096;
-	int64_t *t = malloc(cap * sizeof(*t));
-	if (!t)
-		return -1;
-	for (size_t i = 0; i < cap; i++)
-		t[i] = -1;
-	for (size_t i = 0; i < k->cap; i++) {
-		if (k->slot[i] < 0)
-			continue;
-		size_t j = run_hash(&runs[k->slot[i]]) & (cap - 1);
-		while (t[j] >= 0)
-			j = (j + 1) & (cap - 1);
-		t[j] = k->slot[i];
-	}
-	free(k->slot);
-	k->slot = t;
-	k->cap = cap;
-	return 0;
 }
 
 /* Parses one data row (fields already split). 0, or -1 out of memory. */
@@ -354,11 +374,11 @@ static int parse_row(aiss_sacct *s, char **f, size_t nf, const int *col,
 		s->st.running++;
 		return 0;
 	}
-	if (aiss_time_parse_zone(start, s->opts.zone_offset, &r.start))
+	if (parse_time(start, s->opts.zone_offset, &r.start))
 		return bad_row(s, line, "job %" PRIu64
 				 ": Start '%.40s' is not a time",
 				 r.job_id, start);
-	if (aiss_time_parse_zone(end, s->opts.zone_offset, &r.end))
+	if (parse_time(end, s->opts.zone_offset, &r.end))
 		return bad_row(s, line, "job %" PRIu64
 				 ": End '%.40s' is not a time",
 				 r.job_id, end);
@@ -398,16 +418,15 @@ static int parse_row(aiss_sacct *s, char **f, size_t nf, const int *col,
 		return bad_row(s, line, "job %" PRIu64 ": a name is longer "
 				 "than %d bytes",
 				 r.job_id, AISS_ID_MAX - 1);
-	if (!(r.cluster = intern(s, cl, strlen(cl))) ||
-	    !(r.account = intern(s, acct, strlen(acct))) ||
-	    !(r.user = intern(s, user, strlen(user))) ||
-	    !(r.gpu_type = intern(s, type, strlen(type))) ||
-	    !(r.state = intern(s, st, sl)))
+	if (!(r.cluster = intern_col(s, 0, cl, strlen(cl))) ||
+	    !(r.account = intern_col(s, 1, acct, strlen(acct))) ||
+	    !(r.user = intern_col(s, 2, user, strlen(user))) ||
+	    !(r.gpu_type = intern_col(s, 3, type, strlen(type))) ||
+	    !(r.state = intern_col(s, 4, st, sl)))
 		return -1;
 
-	/* One run per key: `sacct --duplicates` may repeat a record. */
-	if ((s->n_runs + 1) * 2 > ks->cap && keyset_grow(ks, s->runs) < 0)
-		return -1;
+	/* One run per key: `sacct --duplicates` may repeat a record. The key
+	 * set and the runs array were sized for every line by reserve(). */
 	size_t j = run_hash(&r) & (ks->cap - 1);
 	while (ks->slot[j] >= 0) {
 		const aiss_usage_run *o = &s->runs[ks->slot[j]];
@@ -424,14 +443,8 @@ static int parse_row(aiss_sacct *s, char **f, size_t nf, const int *col,
 		}
 		j = (j + 1) & (ks->cap - 1);
 	}
-	if (s->n_runs == s->runs_cap) {
-		size_t cap = s->runs_cap ? s->runs_cap * 2 : 1024;
-		aiss_usage_run *n = realloc(s->runs, cap * sizeof(*n));
-		if (!n)
-			return -1;
-		s->runs = n;
-		s->runs_cap = cap;
-	}
+	if (s->n_runs == s->runs_cap)
+		return -1;
 	ks->slot[j] = (int64_t)s->n_runs;
 	s->runs[s->n_runs++] = r;
 	s->st.runs++;
@@ -456,32 +469,53 @@ static size_t split_fields(char *line, char **f, size_t max)
 	return n;
 }
 
-int aiss_sacct_parse(aiss_sacct *s, const char *buf, size_t len,
-		     aiss_error *err)
+/* Makes room for @more runs and a key set over all of them (no rehash
+ * while parsing). */
+static int reserve(aiss_sacct *s, keyset *ks, size_t more)
 {
-	char *copy = malloc(len + 1);
+	size_t want = s->n_runs + more;
+	if (want > s->runs_cap) {
+		aiss_usage_run *n = realloc(s->runs, want * sizeof(*n));
+		if (!n)
+			return -1;
+		s->runs = n;
+		s->runs_cap = want;
+	}
+	size_t cap = 4096;
+	while (cap < want * 2 + 2)
+		cap *= 2;
+	ks->slot = malloc(cap * sizeof(*ks->slot));
+	if (!ks->slot)
+		return -1;
+	ks->cap = cap;
+	for (size_t i = 0; i < cap; i++)
+		ks->slot[i] = -1;
+	for (size_t i = 0; i < s->n_runs; i++) {
+		size_t j = run_hash(&s->runs[i]) & (cap - 1);
+		while (ks->slot[j] >= 0)
+			j = (j + 1) & (cap - 1);
+		ks->slot[j] = (int64_t)i;
+	}
+	return 0;
+}
+
+/* Parses @copy in place; copy[len] must be writable. */
+static int parse_in_place(aiss_sacct *s, char *copy, size_t len,
+			  aiss_error *err)
+{
 	char *f[MAX_FIELDS];
 	int col[COL__COUNT];
-	size_t ncol = 0;
+	size_t ncol = 0, lines = 1;
 	int64_t line = 0;
 	int have_header = 0;
 	keyset ks = {NULL, 0};
 
-	if (!copy)
-		return aiss_error_set(err, AISS_E_INTERNAL,
-				      "sacct: out of memory");
-	memcpy(copy, buf, len);
 	copy[len] = 0;
-	/* Rebuild the key set over runs of earlier parses. */
-	while (s->n_runs * 2 >= ks.cap)
-		if (keyset_grow(&ks, s->runs) < 0)
-			goto nomem;
-	for (size_t i = 0; i < s->n_runs; i++) {
-		size_t j = run_hash(&s->runs[i]) & (ks.cap - 1);
-		while (ks.slot[j] >= 0)
-			j = (j + 1) & (ks.cap - 1);
-		ks.slot[j] = (int64_t)i;
-	}
+	for (const char *q = copy; (q = memchr(q, '\n', len - (size_t)(q - copy)));
+	     q++)
+		lines++;
+	if (reserve(s, &ks, lines) < 0)
+		goto nomem;
 
 	char *p = copy, *end = copy + len;
 	if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
@@ -494,7 +528,7 @@ int aiss_sacct_parse(aiss_sacct *s, const char *buf, size_t len,
 		else
 			*end = 0;
 		line++;
-		size_t ll = strlen(p);
+		size_t ll = (size_t)((nl ? nl : end) - p);
 		if (ll && p[ll - 1] == '\r')
 			p[--ll] = 0;
 		if (!ll) {
@@ -563,14 +597,25 @@ int aiss_sacct_parse(aiss_sacct *s, const char *buf, size_t len,
 		goto error;
 	}
 	free(ks.slot);
-	free(copy);
 	return 0;
 nomem:
 	aiss_error_set(err, AISS_E_INTERNAL, "sacct: out of memory");
 error:
 	free(ks.slot);
-	free(copy);
 	return -1;
+}
+
+int aiss_sacct_parse(aiss_sacct *s, const char *buf, size_t len,
+		     aiss_error *err)
+{
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return aiss_error_set(err, AISS_E_INTERNAL,
+				      "sacct: out of memory");
+	memcpy(copy, buf, len);
+	int rc = parse_in_place(s, copy, len, err);
+	free(copy);
+	return rc;
 }
 
 int aiss_sacct_parse_file(aiss_sacct *s, const char *path, aiss_error *err)
@@ -610,7 +655,8 @@ int aiss_sacct_parse_file(aiss_sacct *s, const char *path, aiss_error *err)
 	}
 	if (fd)
 		close(fd);
-	int rc = aiss_sacct_parse(s, buf ? buf : "", len, err);
+	/* the loop above always leaves room for a NUL after the data */
+	int rc = parse_in_place(s, buf, len, err);
 	free(buf);
 	return rc;
 error:
