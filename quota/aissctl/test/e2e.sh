@@ -241,6 +241,13 @@ jqt "chain ok" '.ok and .entries > 10'
 expect 0 "capacity" -- capacity --json
 jqt "capacity target" '.target_pflops == 3000 and (.nodes | type) == "array"'
 
+# ---- finance commands dispatched to the finance part (when built in) ----
+if "$AISSCTL" --help | grep -q "^  report fy"; then
+	expect 0 "report fy json" -- report fy 2026-27 --json
+	jqt "report parseable" 'type == "object"'
+	expect 2 "report bad usage" -- report fy not-a-year
+fi
+
 # ---- scheme init with the default window (three years from 2024-12-01 HKT) ----
 expect 0 "scheme init default window" -- scheme init --commitment 3000000000.00
 expect 0 "scheme show json" -- scheme show --json
