@@ -24,6 +24,8 @@
  * pile up for a client that does not read its replies. */
 #define READ_CHUNK (64 * 1024)
 #define OUT_HIGH (4u * 1024 * 1024)
+/* Buffers above this size are freed when they empty. */
+#define IDLE_KEEP (256 * 1024)
 /* Requests taken from one connection per turn (fairness). */
 #define PER_CONN_MAX 64
 /* New connections accepted per listener per turn. */
@@ -388,6 +390,11 @@ static void flush_out(conn *c)
 		return;
 	}
 	c->out_off = c->out_len = 0;
+	if (c->out_cap > IDLE_KEEP) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
 }
 
 static int queue_out(conn *c, const uint8_t *buf, size_t len)
@@ -449,6 +456,8 @@ static int munge_caller(aissd_server *s, const aiss_request *req,
 static void take_frames(aissd_server *s, conn *c)
 {
 	size_t taken = 0;
+	if (!c->in)
+		return;
 	while (s->n_batch < s->batch_cap && taken < PER_CONN_MAX && !c->dead) {
 		size_t plen = 0;
 		int fr = aiss_frame_check(c->in + c->in_off,
@@ -494,6 +503,12 @@ static void take_frames(aissd_server *s, conn *c)
 			it->run = 1;
 		}
 		c->in_off += AISS_FRAME_HDR + plen;
+	}
+	/* An idle connection gives back a large input buffer. */
+	if (c->in_off == c->in_len && c->in_cap > IDLE_KEEP) {
+		free(c->in);
+		c->in = NULL;
+		c->in_off = c->in_len = c->in_cap = 0;
 	}
 }
 
@@ -594,7 +609,7 @@ static void reap(aissd_server *s)
 		/* A peer that closed with a partial frame pending: drop. */
 		if (!done && c->eof && c->out_off == c->out_len) {
 			size_t pl;
-			if (aiss_frame_check(c->in + c->in_off,
+			if (!c->in || aiss_frame_check(c->in + c->in_off,
 					     c->in_len - c->in_off, &pl) != 1)
 				done = 1;
 		}
