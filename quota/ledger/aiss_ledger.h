@@ -222,6 +222,14 @@ int aiss_ledger_adjust(aiss_ledger *l, const aiss_adjustment *a,
 int aiss_ledger_journal_verify(aiss_ledger *l, aiss_verify_result *out,
 			       aiss_error *err);
 
+/* Checks that the grants' running totals (charged, list cost, co-payments,
+ * GPU-seconds, runs, held subsidy and GPUs, open liens, adjustments), summed
+ * over all grants, equal the sums of the stored charges, open liens and
+ * adjustments. out->ok 0 with out->reason on a mismatch (first_bad_seq is
+ * 0; n_entries is the number of charges). -1 only on storage failure. */
+int aiss_ledger_audit_totals(aiss_ledger *l, aiss_verify_result *out,
+			     aiss_error *err);
+
 /* Every charge whose run ended in [from, to) (to == 0: no bound), in charge
  * order (end, then run key). */
 int aiss_ledger_charge_export(aiss_ledger *l, aiss_time_t from, aiss_time_t to,

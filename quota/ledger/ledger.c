@@ -713,3 +713,52 @@ int aiss_ledger_journal_verify(aiss_ledger *l, aiss_verify_result *out,
 		out->ok = 0;
 	return 0;
 }
+
+/* Reads the nine sums of statement @id into @v. */
+static int audit_row(aiss_ledger *l, enum ledger_stmt_id id, int64_t v[9],
+		     aiss_error *err)
+{
+	sqlite3_stmt *st = ledger_stmt(l, id, err);
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		for (int i = 0; i < 9; i++)
+			v[i] = sqlite3_column_int64(st, i);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return ledger_sql_error(l, rc, "auditing the totals", err);
+	return 0;
+}
+
+int aiss_ledger_audit_totals(aiss_ledger *l, aiss_verify_result *out,
+			     aiss_error *err)
+{
+	static const char *const names[9] = {
+		"subsidy charged", "list cost",	 "co-payments",
+		"GPU-seconds used", "runs",	 "subsidy held",
+		"GPUs held",	    "open liens", "adjustments",
+	};
+	int64_t kept[9], posted[9];
+
+	memset(out, 0, sizeof(*out));
+	out->ok = 1;
+	if (audit_row(l, S_AUDIT_GRANTS, kept, err) ||
+	    audit_row(l, S_AUDIT_POSTINGS, posted, err))
+		return -1;
+	out->n_entries = posted[4];
+	for (int i = 0; i < 9; i++) {
+		if (kept[i] != posted[i]) {
+			out->ok = 0;
+			snprintf(out->reason, sizeof(out->reason),
+				 "the grants' running total of %s (%" PRId64
+				 ") differs from the sum of the postings (%" PRId64
+				 ")",
+				 names[i], kept[i], posted[i]);
+			break;
+		}
+	}
+	return 0;
+}

@@ -128,6 +128,22 @@
 	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(node) DO UPDATE SET"   \
 	  " at = excluded.at, pass = excluded.pass, n_gpus = excluded.n_gpus," \
 	  " bf16_gflops = excluded.bf16_gflops, summary = excluded.summary")   \
+	X(S_AUDIT_GRANTS,                                                      \
+	  "SELECT coalesce(sum(charged), 0), coalesce(sum(list_cost), 0),"     \
+	  " coalesce(sum(copay), 0), coalesce(sum(used_gpu_seconds), 0),"      \
+	  " coalesce(sum(n_runs), 0), coalesce(sum(held), 0),"                 \
+	  " coalesce(sum(held_gpus), 0), coalesce(sum(n_liens), 0),"           \
+	  " coalesce(sum(adjustments), 0) FROM grants")                        \
+	X(S_AUDIT_POSTINGS,                                                    \
+	  "SELECT (SELECT coalesce(sum(subsidy), 0) FROM charge),"             \
+	  " (SELECT coalesce(sum(list_cost), 0) FROM charge),"                 \
+	  " (SELECT coalesce(sum(copay), 0) FROM charge),"                     \
+	  " (SELECT coalesce(sum(gpu_seconds), 0) FROM charge),"               \
+	  " (SELECT count(*) FROM charge),"                                    \
+	  " (SELECT coalesce(sum(held), 0) FROM lien WHERE state = 1),"        \
+	  " (SELECT coalesce(sum(gpus), 0) FROM lien WHERE state = 1),"        \
+	  " (SELECT count(*) FROM lien WHERE state = 1),"                      \
+	  " (SELECT coalesce(sum(amount), 0) FROM adjustment)")                \
 	X(S_CAP_LIST,                                                          \
 	  "SELECT node, at, pass, n_gpus, bf16_gflops, summary FROM capacity"  \
 	  " ORDER BY node")

@@ -10,7 +10,9 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "aiss_ledger.h"
@@ -997,6 +999,250 @@ static void test_member_views(void **state)
 	assert_int_equal(aiss_ledger_grant_is_member(f->l, g.id, "dave"), 1);
 }
 
+
+static void assert_audit_ok(fixture *f)
+{
+	aiss_verify_result v;
+	aiss_error err;
+
+	assert_int_equal(aiss_ledger_audit_totals(f->l, &v, &err), 0);
+	if (!v.ok)
+		fail_msg("audit: %s", v.reason);
+	assert_int_equal(aiss_ledger_journal_verify(f->l, &v, &err), 0);
+	if (!v.ok)
+		fail_msg("journal: %s", v.reason);
+}
+
+/* ---- crash safety: kill -9 in the middle of batches ---- */
+
+#define CRASH_BATCH 10
+
+/* The child: batches of CRASH_BATCH runs from job @first; even jobs are
+ * reserved and settled, odd ones only reserved (their liens stay held).
+ * After each durable commit it reports the batch number on @fd. */
+static void crash_child(const char *path, uint64_t first, int fd)
+{
+	aiss_error err;
+	aiss_ledger *l = aiss_ledger_open(path, &err);
+	aiss_time_t t = W0 + 86400;
+
+	if (!l)
+		_exit(3);
+	for (uint32_t b = 0;; b++) {
+		if (aiss_ledger_batch_begin(l, &err))
+			_exit(4);
+		for (int i = 0; i < CRASH_BATCH; i++) {
+			uint64_t job = first + (uint64_t)b * CRASH_BATCH + i;
+			aiss_reserve_req r = rreq(job, t, 1, 60);
+			aiss_settle_req s = sreq(job, t, 1, t + 30, "COMPLETED");
+			aiss_lien lien;
+			aiss_charge_rec c;
+
+			if (aiss_ledger_reserve(l, &r, "slurm", &lien, &err))
+				_exit(5);
+			if (job % 2 == 0 &&
+			    aiss_ledger_settle(l, &s, "slurm", &c, &err))
+				_exit(6);
+		}
+		if (aiss_ledger_batch_commit(l, &err))
+			_exit(7);
+		if (write(fd, &b, sizeof(b)) != sizeof(b))
+			_exit(8);
+	}
+}
+
+static void test_crash_kill9(void **state)
+{
+	fixture *f = *state;
+	aiss_grant g;
+	aiss_error err;
+	uint64_t first = 1000;
+
+	/* room for thousands of one-GPU runs at once */
+	assert_int_equal(aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g,
+					       &err), 0);
+	g.max_concurrent_gpus = 0;
+	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
+	srand(12345);
+	for (int round = 0; round < 6; round++) {
+		int fds[2], status, acks = 0, want = 2 + rand() % 20;
+		uint32_t b, last = UINT32_MAX;
+		pid_t pid;
+
+		aiss_ledger_close(f->l);
+		f->l = NULL;
+		assert_int_equal(pipe(fds), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(fds[0]);
+			crash_child(f->path, first, fds[1]);
+		}
+		close(fds[1]);
+		while (acks < want &&
+		       read(fds[0], &b, sizeof(b)) == sizeof(b)) {
+			last = b;
+			acks++;
+		}
+		/* somewhere inside a later batch (or between two) */
+		usleep((useconds_t)(rand() % 3000));
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+		while (read(fds[0], &b, sizeof(b)) == sizeof(b))
+			last = b; /* acknowledged before it died */
+		close(fds[0]);
+		assert_int_equal(acks >= want ? 1 : 0, 1);
+		open_ledger(f);
+		/* every acknowledged run is there, exactly once */
+		for (uint64_t job = first;
+		     job < first + (uint64_t)(last + 1) * CRASH_BATCH; job++) {
+			aiss_reserve_req r = rreq(job, W0 + 86400, 1, 60);
+			aiss_lien lien;
+			aiss_charge_rec c;
+
+			assert_int_equal(aiss_ledger_lien_get(f->l, &r.key,
+							      &lien, &err), 0);
+			if (job % 2 == 0) {
+				assert_int_equal(lien.state, AISS_LIEN_SETTLED);
+				assert_int_equal(aiss_ledger_charge_get(
+							 f->l, &r.key, &c,
+							 &err), 0);
+			} else {
+				assert_int_equal(lien.state, AISS_LIEN_HELD);
+			}
+		}
+		assert_audit_ok(f);
+		/* the next round starts after anything the child may have
+		 * committed without acknowledging */
+		first += (uint64_t)(last + 100) * CRASH_BATCH;
+	}
+}
+
+/* ---- smaller administrative paths ---- */
+
+#define COUNTER(name, type)                                                    \
+	static int name(const type *x, void *arg)                              \
+	{                                                                      \
+		(void)x;                                                       \
+		(*(int *)arg)++;                                               \
+		return 0;                                                      \
+	}
+COUNTER(count_cap, aiss_capacity)
+COUNTER(count_earmark, aiss_earmark)
+COUNTER(count_price, aiss_price)
+COUNTER(count_entry, aiss_journal_entry)
+
+static void test_admin_paths(void **state)
+{
+	fixture *f = *state;
+	aiss_capacity cap = {.node = "gpu-a01", .pass = 1, .n_gpus = 8,
+			     .bf16_gflops = 7000000, .summary = "ok"};
+	aiss_institution inst = {.name = "HKU", .type = AISS_INST_UNIVERSITY};
+	aiss_earmark e = {.name = "phase 2", .amount = 100};
+	aiss_adjustment a = {.grant_id = "AISS-2025-0001", .amount = -9999900,
+			     .reason = "debit: duplicate import"};
+	aiss_reserve_req r = rreq(200, W0 + 86400, 1, HOUR);
+	aiss_lien lien;
+	aiss_error err;
+	int n = 0;
+
+	assert_int_equal(aiss_ledger_capacity_put(f->l, &cap, "op", &err), 0);
+	cap.pass = 0;
+	assert_int_equal(aiss_ledger_capacity_put(f->l, &cap, "op", &err), 0);
+	assert_int_equal(aiss_ledger_capacity_list(
+				 f->l, count_cap,
+				 &n, &err), 0);
+	assert_int_equal(n, 1);
+	cap.pass = 7;
+	assert_int_equal(aiss_ledger_capacity_put(f->l, &cap, "op", &err), -1);
+	assert_int_equal(err.code, AISS_E_INVALID);
+	/* same institution again: fine; another type: refused */
+	assert_int_equal(aiss_ledger_institution_add(f->l, &inst, "a", &err),
+			 0);
+	inst.type = AISS_INST_ENTERPRISE;
+	assert_int_equal(aiss_ledger_institution_add(f->l, &inst, "a", &err),
+			 -1);
+	assert_int_equal(err.code, AISS_E_EXISTS);
+	assert_int_equal(aiss_ledger_earmark_set(f->l, &e, "a", &err), 0);
+	n = 0;
+	assert_int_equal(aiss_ledger_earmark_list(
+				 f->l, count_earmark,
+				 &n, &err), 0);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(aiss_ledger_price_list(
+				 f->l, count_price,
+				 &n, &err), 0);
+	assert_int_equal(n, 2);
+	/* a debit leaves HK$1.00: a 1-GPU-hour lien (HK$21.00) is refused */
+	assert_int_equal(aiss_ledger_adjust(f->l, &a, "admin", NULL, &err), 0);
+	assert_int_equal(bal(f, "AISS-2025-0001").remaining, 100);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_INSUFFICIENT);
+	/* a credit brings it back */
+	a.amount = 2000;
+	assert_int_equal(aiss_ledger_adjust(f->l, &a, "admin", NULL, &err), 0);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	/* closed grants refuse; the state change is in the statement */
+	assert_int_equal(aiss_ledger_grant_set_state(f->l, "AISS-2025-0001",
+						     AISS_GRANT_CLOSED, "",
+						     "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_INVALID);
+	assert_int_equal(aiss_ledger_grant_set_state(f->l, "AISS-2025-0001",
+						     AISS_GRANT_CLOSED,
+						     "project finished",
+						     "admin", &err), 0);
+	r.key.job_id = 201;
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_GRANT_INACTIVE);
+	assert_non_null(strstr(err.text, "closed"));
+	n = 0;
+	assert_int_equal(aiss_ledger_statement(
+				 f->l, "AISS-2025-0001", count_entry, &n, &err),
+			 0);
+	/* grant.add, adjust, adjust, lien, grant.state (the refused state
+	 * change left nothing) */
+	assert_int_equal(n, 5);
+	assert_int_equal(aiss_ledger_statement(f->l, "NOPE", NULL, NULL, &err),
+			 -1);
+	assert_int_equal(err.code, AISS_E_NOT_FOUND);
+	assert_int_equal(aiss_ledger_grant_set_state(f->l, "NOPE",
+						     AISS_GRANT_ACTIVE, "x",
+						     "admin", &err), -1);
+	assert_int_equal(err.code, AISS_E_NOT_FOUND);
+	assert_audit_ok(f);
+}
+
+static void test_scheme_required(void **state)
+{
+	fixture *f = *state;
+	char path[128];
+	aiss_ledger *l;
+	aiss_scheme s;
+	aiss_error err;
+	aiss_institution inst = {.name = "CUHK", .type = AISS_INST_UNIVERSITY};
+	aiss_grant g = base_grant("AISS-2025-0009", "acct9");
+
+	snprintf(path, sizeof(path), "%s/fresh.db", f->dir);
+	l = aiss_ledger_open(path, &err);
+	assert_non_null(l);
+	assert_int_equal(aiss_ledger_scheme_get(l, &s, &err), -1);
+	assert_int_equal(err.code, AISS_E_NOT_FOUND);
+	assert_int_equal(aiss_ledger_institution_add(l, &inst, "a", &err), 0);
+	snprintf(g.institution, sizeof(g.institution), "CUHK");
+	assert_int_equal(aiss_ledger_grant_add(l, &g, "a", &err), -1);
+	assert_int_equal(err.code, AISS_E_NOT_FOUND);
+	assert_non_null(strstr(err.text, "scheme init"));
+	aiss_ledger_close(l);
+	aiss_ledger_close(NULL);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/fresh.db-wal", f->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/fresh.db-shm", f->dir);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1019,6 +1265,9 @@ int main(void)
 		T(test_batch_rollback_of_one),
 		T(test_reopen_keeps_everything),
 		T(test_member_views),
+		T(test_admin_paths),
+		T(test_scheme_required),
+		T(test_crash_kill9),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
