@@ -454,7 +454,8 @@ aiss_report *aiss_report_compute(const aiss_report_input *in,
 	forecast(r, in);
 
 	/* Sort grants (their metadata travels with them no further). */
-	qsort(r->grants, r->n_grants, sizeof(*r->grants), cmp_grant);
+	if (r->n_grants)
+		qsort(r->grants, r->n_grants, sizeof(*r->grants), cmp_grant);
 	free(r->gmap);
 	r->gmap = NULL;
 	free(r->gmeta);

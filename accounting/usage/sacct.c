@@ -700,5 +700,6 @@ static int cmp_import(const void *a, const void *b)
 
 void aiss_usage_sort_for_import(aiss_usage_run *runs, size_t n)
 {
-	qsort(runs, n, sizeof(*runs), cmp_import);
+	if (n > 1)
+		qsort(runs, n, sizeof(*runs), cmp_import);
 }
