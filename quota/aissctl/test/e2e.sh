@@ -51,6 +51,12 @@ expect() {
 	ctl "$@" >"$T/out" 2>"$T/err"
 	local rc=$?
 	OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
+	# Under ASan/UBSan a report must fail the test whatever the status.
+	if grep -q "Sanitizer\|runtime error:" "$T/err"; then
+		fail "$what: sanitizer report: aissctl $*"
+		head -30 "$T/err"
+		return 1
+	fi
 	if [ "$rc" != "$want" ]; then
 		fail "$what: exit $rc, wanted $want: aissctl $*"
 		sed 's/^/    out: /' "$T/out" | head -20
