@@ -472,7 +472,12 @@ int aiss_report_write_csv(const aiss_report *r, aiss_report_by by, FILE *out)
 		 b4);
 	csv_amount_row(out, "summary", "cumulative_before", name,
 		       s->cumulative_before);
-	snprintf(name, sizeof(name), "年度開支 Expenditure in %s", key);
+	if (s->quarter)
+		snprintf(name, sizeof(name),
+			 "年度開支 Expenditure in %s to the end of Q%d", fy,
+			 s->quarter);
+	else
+		snprintf(name, sizeof(name), "年度開支 Expenditure in %s", fy);
 	csv_amount_row(out, "summary", "fy_expenditure", name,
 		       s->fy_expenditure);
 	csv_amount_row(out, "summary", "balance", "結餘 Balance", s->balance);
