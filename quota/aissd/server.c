@@ -142,7 +142,7 @@ static int listen_unix(aissd_server *s, aiss_error *err)
 				      s->cfg.socket);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->cfg.socket);
 
-	/* A stale socket file is removed; a live aissd is left alone. */
+	/* A live aissd is left alone. */
 	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe >= 0) {
 		if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
@@ -154,7 +154,7 @@ static int listen_unix(aissd_server *s, aiss_error *err)
 		}
 		close(probe);
 	}
-	unlink(s->cfg.socket);
+	/* A stale socket file is replaced by the rename below. */
 
 	/* Create the directory (e.g. /run/aiss) when missing. */
 	char dir[AISSD_PATH_MAX];
@@ -165,18 +165,31 @@ static int listen_unix(aissd_server *s, aiss_error *err)
 		mkdir(dir, 0755);
 	}
 
+	/* Bound and listening under a temporary name, then renamed into
+	 * place: once the path exists, connect() succeeds (scripts wait for
+	 * the socket file to appear). */
+	struct sockaddr_un tmp = {.sun_family = AF_UNIX};
+	int tl = snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d",
+			  s->cfg.socket, (int)getpid());
+	if (tl < 0 || (size_t)tl >= sizeof(tmp.sun_path))
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "socket path too long: %s",
+				      s->cfg.socket);
+	unlink(tmp.sun_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 			0);
 	if (fd < 0)
 		return aiss_error_set(err, AISS_E_INTERNAL, "socket: %s",
 				      strerror(errno));
 	mode_t old = umask(0);
-	int b = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int b = bind(fd, (struct sockaddr *)&tmp, sizeof(tmp));
 	umask(old);
-	if (b < 0 || chmod(s->cfg.socket, s->cfg.socket_mode) < 0 ||
-	    listen(fd, 512) < 0) {
+	if (b < 0 || chmod(tmp.sun_path, s->cfg.socket_mode) < 0 ||
+	    listen(fd, 512) < 0 || rename(tmp.sun_path, s->cfg.socket) < 0) {
 		int e = errno;
 		close(fd);
+		if (b == 0)
+			unlink(tmp.sun_path);
 		return aiss_error_set(err, AISS_E_INTERNAL,
 				      "cannot listen on %s: %s",
 				      s->cfg.socket, strerror(e));
