@@ -48,7 +48,7 @@ struct aiss_sim_result {
 	size_t by_size_numa[AISS_MAX_GPUS + 1];	  /* ... in one NUMA node */
 	size_t waited;		/* jobs that did not start at submit */
 	size_t frag_waited;	/* jobs that waited while the cluster had
-				   enough free GPUs in total */
+				   enough free GPUs in total, but no node */
 	double frag_wait_gpu_hours; /* GPU-hours of that waiting */
 	double mean_wait_s;	/* mean submit-to-start time */
 	double wait_by_size_s[AISS_MAX_GPUS + 1]; /* mean wait per GPU count */
@@ -64,10 +64,25 @@ enum aiss_sim_node_choice {
 	AISS_SIM_NODE_BEST_FIT = 2,  /* nearest span, then fewest GPUs left */
 };
 
+/* How queued jobs may pass a blocked one. */
+enum aiss_sim_backfill {
+	AISS_SIM_BACKFILL_GREEDY = 0, /* any queued job that fits starts */
+	AISS_SIM_BACKFILL_EASY = 1,   /* EASY backfill, like Slurm's: the
+					 first blocked job gets a reservation
+					 (known run times) no job may delay */
+};
+
+struct aiss_sim_options {
+	enum aiss_place_policy policy;	/* GPUs inside a node */
+	enum aiss_sim_node_choice nodes; /* which node */
+	enum aiss_sim_backfill backfill;
+};
+
 /*
  * Replays @jobs (sorted by submit) on @nnodes copies of @model with
  * @policy choosing the GPUs inside a node: FIFO queue with greedy backfill
- * (every queued job that fits starts, in order). With
+ * (every queued job that fits starts, in order; see aiss_sim_run_opts()
+ * for EASY backfill). With
  * AISS_SIM_NODE_DEFAULT, first-fit and pairwise take the first node in
  * index order with enough free GPUs (what Slurm does without hints); topo
  * takes the node where aiss_place() finds the nearest span, then the node
@@ -78,5 +93,14 @@ int aiss_sim_run(const aiss_node *model, int nnodes,
 		 const struct aiss_sim_job *jobs, size_t njobs,
 		 enum aiss_place_policy policy, enum aiss_sim_node_choice nodes,
 		 struct aiss_sim_result *res);
+
+/* The same with all options (@opt: policy, node choice, backfill;
+ * aiss_sim_run() is greedy backfill). A job counts as frag-waited when it
+ * waited while the cluster had enough free GPUs in total but no node had
+ * enough. Returns 0, or -1 with errno EINVAL/ENOMEM. */
+int aiss_sim_run_opts(const aiss_node *model, int nnodes,
+		      const struct aiss_sim_job *jobs, size_t njobs,
+		      const struct aiss_sim_options *opt,
+		      struct aiss_sim_result *res);
 
 #endif

@@ -14,10 +14,13 @@
 static void usage(FILE *f)
 {
 	fputs("usage: aiss-sim [--trace CSV] [--topology XML] [--nodes N[,N...]]\n"
+	      "                [--backfill easy|greedy]\n"
 	      "  Replays the trace on N copies of the node (default: the\n"
 	      "  project's HGX H100 description; N default 6,7,8,10) with the\n"
 	      "  first-fit, pairwise and topo policies, one table per size\n"
 	      "  (topo/ff-nd: topo inside nodes, first-fit node choice).\n"
+	      "  Queue: FIFO with EASY backfill (default; reservations from\n"
+	      "  the known run times, like Slurm's backfill) or greedy.\n"
 	      "  Default trace: $AISS_SHARED_DIR/" TRACE_REL "\n",
 	      f);
 }
@@ -44,10 +47,12 @@ int main(int argc, char **argv)
 		{"trace", required_argument, NULL, 't'},
 		{"topology", required_argument, NULL, 'x'},
 		{"nodes", required_argument, NULL, 'n'},
+		{"backfill", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	const char *trace = NULL, *xml = AISS_DEFAULT_TOPOLOGY;
 	const char *nodes_arg = "6,7,8,10";
+	enum aiss_sim_backfill backfill = AISS_SIM_BACKFILL_EASY;
 	char trace_buf[4096], err[512];
 	struct aiss_sim_job *jobs;
 	struct aiss_sim_trace_stats st;
@@ -55,7 +60,7 @@ int main(int argc, char **argv)
 	aiss_node *model;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:x:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:x:n:b:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			trace = optarg;
@@ -65,6 +70,16 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			nodes_arg = optarg;
+			break;
+		case 'b':
+			if (!strcmp(optarg, "easy"))
+				backfill = AISS_SIM_BACKFILL_EASY;
+			else if (!strcmp(optarg, "greedy"))
+				backfill = AISS_SIM_BACKFILL_GREEDY;
+			else {
+				usage(stderr);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -97,8 +112,10 @@ int main(int argc, char **argv)
 	       "%zu never scheduled\n",
 	       trace, st.rows, st.kept, st.multi, st.shared_gpu, st.cpu_only,
 	       st.never_ran);
-	printf("node model %s: %d GPUs, %d NICs\n", aiss_node_name(model),
-	       aiss_node_gpu_count(model), aiss_node_nic_count(model));
+	printf("node model %s: %d GPUs, %d NICs; %s backfill\n",
+	       aiss_node_name(model), aiss_node_gpu_count(model),
+	       aiss_node_nic_count(model),
+	       backfill == AISS_SIM_BACKFILL_EASY ? "EASY" : "greedy");
 
 	for (const char *p = nodes_arg; *p;) {
 		char *end;
@@ -127,9 +144,11 @@ int main(int argc, char **argv)
 				row < 3 ? AISS_SIM_NODE_DEFAULT
 					: AISS_SIM_NODE_FIRST_FIT;
 
-			if (aiss_sim_run(model, (int)n, jobs, njobs,
-					 (enum aiss_place_policy)pol, nc,
-					 &r) < 0) {
+			struct aiss_sim_options o = {
+				(enum aiss_place_policy)pol, nc, backfill};
+
+			if (aiss_sim_run_opts(model, (int)n, jobs, njobs, &o,
+					      &r) < 0) {
 				perror("aiss-sim");
 				free(jobs);
 				aiss_node_destroy(model);

@@ -174,10 +174,12 @@ static struct running heap_pop(struct heap *h)
 	return top;
 }
 
-/* Picks a node and GPUs for a @k-GPU job; returns the node or -1. */
+/* Picks a node (never @skip_node) and GPUs for a @k-GPU job; returns the
+ * node or -1. */
 static int choose(const aiss_node *model, const uint32_t *free_mask,
 		  int nnodes, int k, enum aiss_place_policy policy,
-		  int best_fit, struct aiss_placement *out, size_t *decisions)
+		  int best_fit, int skip_node, struct aiss_placement *out,
+		  size_t *decisions)
 {
 	int best = -1, best_left = 0;
 	enum aiss_level best_span = AISS_LVL__COUNT;
@@ -186,7 +188,7 @@ static int choose(const aiss_node *model, const uint32_t *free_mask,
 	for (int i = 0; i < nnodes; i++) {
 		int left = __builtin_popcount(free_mask[i]) - k;
 
-		if (left < 0)
+		if (left < 0 || i == skip_node)
 			continue;
 		(*decisions)++;
 		if (aiss_place(model, free_mask[i], k, policy, &pl) < 0)
@@ -206,14 +208,69 @@ static int choose(const aiss_node *model, const uint32_t *free_mask,
 	return best;
 }
 
+/* EASY backfill's reservation for a blocked @k-GPU job: the earliest time
+ * (*@shadow) a node (*@node, lowest index on ties) will have @k GPUs free
+ * as running jobs end, and how many GPUs beyond @k it will have then
+ * (*@extra). Returns 0, or -1 when no node ever will. */
+static int reserve(const struct heap *h, const uint32_t *free_mask,
+		   int nnodes, int k, int64_t *shadow, int *node, int *extra)
+{
+	*node = -1;
+	for (int n = 0; n < nnodes; n++) {
+		int64_t ends[AISS_MAX_GPUS];
+		int gpus[AISS_MAX_GPUS], cnt = 0, f;
+
+		for (size_t i = 0; i < h->n && cnt < AISS_MAX_GPUS; i++) {
+			int c;
+
+			if (h->v[i].node != n)
+				continue;
+			/* insertion by end time */
+			for (c = cnt; c > 0 && ends[c - 1] > h->v[i].end; c--) {
+				ends[c] = ends[c - 1];
+				gpus[c] = gpus[c - 1];
+			}
+			ends[c] = h->v[i].end;
+			gpus[c] = __builtin_popcount(h->v[i].gpus);
+			cnt++;
+		}
+		f = __builtin_popcount(free_mask[n]);
+		for (int c = 0; c < cnt && f < k; c++) {
+			int64_t t = ends[c];
+
+			while (c < cnt && ends[c] == t)
+				f += gpus[c++];
+			c--;
+			if (f >= k && (*node < 0 || t < *shadow)) {
+				*shadow = t;
+				*node = n;
+				*extra = f - k;
+			}
+		}
+	}
+	return *node < 0 ? -1 : 0;
+}
+
 int aiss_sim_run(const aiss_node *model, int nnodes,
 		 const struct aiss_sim_job *jobs, size_t njobs,
 		 enum aiss_place_policy policy, enum aiss_sim_node_choice nodes,
 		 struct aiss_sim_result *res)
 {
-	int best_fit = nodes == AISS_SIM_NODE_BEST_FIT ||
-		       (nodes == AISS_SIM_NODE_DEFAULT &&
-			policy == AISS_PLACE_TOPO);
+	struct aiss_sim_options o = {policy, nodes, AISS_SIM_BACKFILL_GREEDY};
+
+	return aiss_sim_run_opts(model, nnodes, jobs, njobs, &o, res);
+}
+
+int aiss_sim_run_opts(const aiss_node *model, int nnodes,
+		      const struct aiss_sim_job *jobs, size_t njobs,
+		      const struct aiss_sim_options *opt,
+		      struct aiss_sim_result *res)
+{
+	enum aiss_place_policy policy = opt ? opt->policy : AISS_PLACE_TOPO;
+	int best_fit = opt && (opt->nodes == AISS_SIM_NODE_BEST_FIT ||
+			       (opt->nodes == AISS_SIM_NODE_DEFAULT &&
+				policy == AISS_PLACE_TOPO));
+	int easy = opt && opt->backfill == AISS_SIM_BACKFILL_EASY;
 	uint32_t *free_mask = NULL, all;
 	size_t *queue = NULL, qn = 0, next = 0;
 	unsigned char *frag = NULL; /* per job: waiting with enough free */
@@ -222,7 +279,7 @@ int aiss_sim_run(const aiss_node *model, int nnodes,
 	double wait_sum = 0;
 	int total_free, ngpus;
 
-	if (!model || nnodes <= 0 || (!jobs && njobs) || !res) {
+	if (!model || !opt || nnodes <= 0 || (!jobs && njobs) || !res) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -274,29 +331,53 @@ int aiss_sim_run(const aiss_node *model, int nnodes,
 				queue[qn++] = next;
 			next++;
 		}
-		/* One scheduling pass: FIFO with greedy backfill. */
+		/* One scheduling pass: FIFO, then backfill (greedy: every job
+		 * that fits; EASY: the first blocked job gets a reservation
+		 * that later jobs may not delay). */
+		int res_node = -1, res_extra = 0;
+		int64_t shadow = 0;
+
 		for (size_t q = 0; q < qn; q++) {
 			size_t j = queue[q];
-			int k = jobs[j].gpus, node = -1;
+			int k = jobs[j].gpus, node = -1, skip = -1;
 			struct aiss_placement pl;
 
-			if (k < min_failed)
+			if (res_node >= 0 && now + jobs[j].duration > shadow &&
+			    k > res_extra)
+				skip = res_node;
+			if (easy || k < min_failed)
 				node = choose(model, free_mask, nnodes, k,
-					      policy, best_fit, &pl,
+					      policy, best_fit, skip, &pl,
 					      &res->decisions);
 			if (node < 0) {
-				if (k < min_failed)
+				int fits = 0;
+
+				for (int n = 0; n < nnodes && !fits; n++)
+					fits = __builtin_popcount(
+						       free_mask[n]) >= k;
+				if (k < min_failed && !fits)
 					min_failed = k;
-				if (total_free >= k) {
+				/* Fragmentation: enough GPUs free in the
+				 * cluster, but on no single node. */
+				if (!fits && total_free >= k) {
 					if (!frag[j])
 						res->frag_waited++;
 					frag[j] = 2;
 				} else if (frag[j] == 2) {
 					frag[j] = 1;
 				}
+				if (easy && res_node < 0 &&
+				    reserve(&heap, free_mask, nnodes, k,
+					    &shadow, &res_node,
+					    &res_extra) < 0)
+					res_node = -1;
 				queue[keep++] = j;
 				continue;
 			}
+			if (frag[j] == 2)
+				frag[j] = 1;
+			if (node == res_node && now + jobs[j].duration > shadow)
+				res_extra -= k;
 			free_mask[node] &= ~pl.gpus;
 			total_free -= k;
 			heap_push(&heap, (struct running){now + jobs[j].duration,

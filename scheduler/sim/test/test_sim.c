@@ -174,6 +174,38 @@ static void test_node_choice(void **state)
 	aiss_node_destroy(n);
 }
 
+/* One node: A holds 4 GPUs until t=100; the 8-GPU job B (t=1) is
+ * blocked; C (2 GPUs, t=2, 1000 s) fits now. Greedy starts C and B waits
+ * until C ends (t=1002); EASY reserves the node for B at t=100, so C
+ * waits and B starts at t=100. */
+static void test_easy_backfill(void **state)
+{
+	const struct aiss_sim_job jobs[] = {
+		{0, 100, 4}, {1, 10, 8}, {2, 1000, 2}, {3, 50, 2}};
+	aiss_node *n = test_hgx_node();
+	struct aiss_sim_options o = {AISS_PLACE_TOPO, AISS_SIM_NODE_DEFAULT,
+				     AISS_SIM_BACKFILL_GREEDY};
+	struct aiss_sim_result greedy, easy;
+
+	(void)state;
+	assert_int_equal(aiss_sim_run_opts(n, 1, jobs, 4, &o, &greedy), 0);
+	o.backfill = AISS_SIM_BACKFILL_EASY;
+	assert_int_equal(aiss_sim_run_opts(n, 1, jobs, 4, &o, &easy), 0);
+	assert_int_equal(greedy.jobs, 4);
+	assert_int_equal(easy.jobs, 4);
+	/* 8-GPU job: greedy waits 1002 - 1 (C, then D ends earlier). */
+	assert_true(greedy.wait_by_size_s[8] > 1000.0);
+	assert_true(easy.wait_by_size_s[8] > 98.9 &&
+		    easy.wait_by_size_s[8] < 99.1);
+	/* D (50 s, t=3) ends before the reservation: EASY backfills it. */
+	assert_int_equal(easy.by_size[2], 2);
+	/* C waits 108 s (100 + B's 10 - 2), D none: mean 54 s. */
+	assert_true(easy.wait_by_size_s[2] > 53.9 &&
+		    easy.wait_by_size_s[2] < 54.1);
+	assert_int_equal(aiss_sim_run_opts(n, 1, jobs, 4, NULL, &easy), -1);
+	aiss_node_destroy(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_fragmentation_wait),
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_node_choice),
+		cmocka_unit_test(test_easy_backfill),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
