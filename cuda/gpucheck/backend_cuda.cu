@@ -26,6 +26,7 @@
 
 #include "gpucheck_arith.h"
 #include "gpucheck_cuda.h"
+#include "gpucheck_gemm_layout.h"
 #include "gpucheck_verify.h"
 
 namespace {
@@ -262,7 +263,8 @@ __global__ void k_plant(uint32_t *buf, uint64_t i)
 
 // ---- tensor-core GEMM (mma.sync m16n8k16, FP32 accumulate) -------------
 
-constexpr int BM = 128, BN = 128, BK = 32, STAGES = 4, GTHREADS = 128;
+constexpr int BM = GPUCHECK_BM, BN = GPUCHECK_BN, BK = GPUCHECK_BK;
+constexpr int STAGES = GPUCHECK_GEMM_STAGES, GTHREADS = GPUCHECK_GEMM_THREADS;
 constexpr size_t GEMM_SMEM = (size_t)STAGES * (BM + BN) * BK * 2;
 
 __device__ __forceinline__ void cp_async16(void *smem, const void *gmem)
@@ -311,12 +313,9 @@ __device__ __forceinline__ void mma16816(float d[4], const unsigned a[4],
 			       "r"(b[0]), "r"(b[1]));
 }
 
-// Shared-memory offset (in elements) of 16-byte chunk @ch of tile row
-// @row: rows are 64 bytes, chunks XOR-swizzled so that ldmatrix's eight
-// rows hit eight different bank groups.
 __device__ __forceinline__ int swz(int row, int ch)
 {
-	return row * BK + ((ch ^ ((row >> 1) & 3)) << 3);
+	return gpucheck_gemm_swz(row, ch);
 }
 
 __device__ __forceinline__ void gemm_load_stage(uint16_t *as, uint16_t *bs,
@@ -326,8 +325,8 @@ __device__ __forceinline__ void gemm_load_stage(uint16_t *as, uint16_t *bs,
 {
 #pragma unroll
 	for (int i = 0; i < 4; i++) {
-		int c = tid + i * GTHREADS; // 512 chunks per operand tile
-		int row = c >> 2, ch = c & 3;
+		int row, ch;
+		gpucheck_gemm_load_chunk(tid, i, &row, &ch);
 		cp_async16(as + swz(row, ch), ag + (size_t)row * K + ch * 8);
 		cp_async16(bs + swz(row, ch), bg + (size_t)row * K + ch * 8);
 	}
@@ -384,16 +383,17 @@ __global__ void __launch_bounds__(GTHREADS)
 			unsigned af[4][4], bf[8][2];
 #pragma unroll
 			for (int mi = 0; mi < 4; mi++) {
-				int row = wm * 64 + mi * 16 + (lane & 15);
-				int ch = kk * 2 + (lane >> 4);
+				int row, ch;
+				gpucheck_gemm_ldm_a(lane, wm, mi, kk, &row,
+						    &ch);
 				ldmatrix_x4(af[mi], as + swz(row, ch));
 			}
 #pragma unroll
 			for (int nj = 0; nj < 4; nj++) {
 				unsigned r[4];
-				int row = wn * 64 + nj * 16 + (lane & 7) +
-					  ((lane >> 4) << 3);
-				int ch = kk * 2 + ((lane >> 3) & 1);
+				int row, ch;
+				gpucheck_gemm_ldm_b(lane, wn, nj, kk, &row,
+						    &ch);
 				ldmatrix_x4(r, bs + swz(row, ch));
 				bf[2 * nj][0] = r[0];
 				bf[2 * nj][1] = r[1];
@@ -410,18 +410,19 @@ __global__ void __launch_bounds__(GTHREADS)
 	}
 	cp_async_wait<0>();
 
-	const int g = lane >> 2, tig = lane & 3;
 #pragma unroll
 	for (int mi = 0; mi < 4; mi++) {
 #pragma unroll
 		for (int ni = 0; ni < 8; ni++) {
-			size_t row = (size_t)blockIdx.y * BM + wm * 64 +
-				     mi * 16 + g;
-			size_t col = (size_t)blockIdx.x * BN + wn * 64 +
-				     ni * 8 + tig * 2;
-			*reinterpret_cast<float2 *>(&C[row * N + col]) =
+			int row, col;
+			gpucheck_gemm_c_coord(lane, wm, wn, mi, ni, 0, &row,
+					      &col);
+			size_t r0 = (size_t)blockIdx.y * BM + row;
+			size_t c0 = (size_t)blockIdx.x * BN + col;
+			// Elements 0,1 at (row, col..col+1); 2,3 eight rows down.
+			*reinterpret_cast<float2 *>(&C[r0 * N + c0]) =
 				make_float2(acc[mi][ni][0], acc[mi][ni][1]);
-			*reinterpret_cast<float2 *>(&C[(row + 8) * N + col]) =
+			*reinterpret_cast<float2 *>(&C[(r0 + 8) * N + c0]) =
 				make_float2(acc[mi][ni][2], acc[mi][ni][3]);
 		}
 	}
