@@ -235,7 +235,8 @@ static void test_lifecycle(void **state)
 	r->u.settle.end = W0 + 86400 + 1800;
 	snprintf(r->u.settle.end_state, AISS_STATE_MAX, "COMPLETED");
 	aiss_request settle = *r;
-	assert_int_equal(rpc(F->slurm, r, &rep), AISS_OK);
+	if (rpc(F->slurm, r, &rep) != AISS_OK)
+		fail_msg("settle: %s", rep.message);
 	assert_int_equal(rep.u.charge.charge.subsidy, 8400);
 	int64_t seq = rep.u.charge.journal_seq;
 	/* idempotent: the same answer again */
@@ -505,6 +506,49 @@ static void test_group_commit(void **state)
 	aiss_ledger_close(l2);
 }
 
+/* One turn never takes more than batch_max requests; the rest wait for
+ * the next turn and are all answered. */
+static void test_turn_bounded(void **state)
+{
+	(void)state;
+	aissd_stats a, b;
+	aissd_server_stats(F->srv, &a);
+	int conns[3] = {F->admin, F->alice, F->fin};
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < 40; i++)
+			send_req(conns[k], req(AISS_OP_SCHEME_GET));
+	aissd_server_step(F->srv, 100);
+	aissd_server_stats(F->srv, &b);
+	assert_int_equal(b.requests - a.requests, 64); /* batch_max */
+	aiss_reply rep;
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < 40; i++) {
+			assert_int_equal(read_reply(conns[k], &rep), 0);
+			assert_int_equal(rep.status, AISS_OK);
+		}
+	aissd_server_stats(F->srv, &b);
+	assert_int_equal(b.requests - a.requests, 120);
+}
+
+/* A TCP-style connection without a MUNGE credential is refused per
+ * request, and the connection stays usable. */
+static void test_tcp_without_credential(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(aissd_server_add_conn(F->srv, sv[0], NULL, 1), 0);
+	aiss_reply rep;
+	assert_int_equal(rpc(sv[1], req(AISS_OP_SCHEME_GET), &rep),
+			 AISS_E_PERMISSION);
+	assert_non_null(strstr(rep.message, "MUNGE"));
+	aiss_request *r = req(AISS_OP_SCHEME_GET);
+	snprintf(r->credential, sizeof(r->credential), "MUNGE:not-a-cred:");
+	r->cred_len = strlen(r->credential);
+	assert_int_equal(rpc(sv[1], r, &rep), AISS_E_PERMISSION);
+	close(sv[1]);
+}
+
 static void test_config(void **state)
 {
 	(void)state;
@@ -566,6 +610,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_turn_bounded, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_without_credential,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
