@@ -984,7 +984,8 @@ int aiss_request_decode(const uint8_t *payload, size_t len, aiss_request *out,
 		out->version = q->version;
 		out->id = q->id;
 		rc = aiss_error_set(err, AISS_E_PROTOCOL,
-				    "request names no operation");
+				    "request names no operation this aissd "
+				    "knows (is the client newer?)");
 	} else if (request_from(q, out)) {
 		rc = aiss_error_set(err, AISS_E_PROTOCOL,
 				    "request has a field longer than allowed");
