@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* spank/aiss_bind: binds each task's CPUs, memory, NICs and GPU order near its GPUs. */
+/* spank/aiss_bind: binds each task's CPUs, memory, NICs near its GPUs. */
 /*
  * Thin: the decisions are aiss_bind_plan_make() (scheduler/place) on the
  * node model from aiss_topo_load() (scheduler/topo). plugstack.conf:
@@ -38,11 +38,11 @@ static int opt_bind(int val, const char *optarg, int remote)
 }
 
 struct spank_option spank_options[] = {
-	{"aiss-bind", "none|auto",
-	 "Bind each task's CPUs, memory and NICs near its GPUs and order "
-	 "CUDA_VISIBLE_DEVICES by locality (aiss; default auto)",
-	 2, 0, opt_bind},
-	SPANK_OPTIONS_TABLE_END};
+    {"aiss-bind", "none|auto",
+     "Bind each task's CPUs, memory and NICs near its GPUs and order "
+     "CUDA_VISIBLE_DEVICES by locality (aiss; default auto)",
+     2, 0, opt_bind},
+    SPANK_OPTIONS_TABLE_END};
 
 int slurm_spank_init(spank_t sp, int ac, char **av)
 {
@@ -58,8 +58,7 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 }
 
 /* Sets @var for the task; @overwrite 0 keeps a value the user chose. */
-static void set_env(spank_t sp, const char *var, const char *val,
-		    int overwrite)
+static void set_env(spank_t sp, const char *var, const char *val, int overwrite)
 {
 	if (!val || !*val)
 		return;
@@ -80,19 +79,18 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	if (!spank_remote(sp) || !bind_enabled)
 		return 0;
 	if (spank_getenv(sp, "SLURM_STEP_GPUS", gpus, sizeof(gpus)) !=
-		    ESPANK_SUCCESS &&
+		ESPANK_SUCCESS &&
 	    spank_getenv(sp, "SLURM_JOB_GPUS", gpus, sizeof(gpus)) !=
-		    ESPANK_SUCCESS)
+		ESPANK_SUCCESS)
 		return 0; /* no GPUs: nothing to bind */
-	have_cvd = spank_getenv(sp, "CUDA_VISIBLE_DEVICES", cvd,
-				sizeof(cvd)) == ESPANK_SUCCESS;
+	have_cvd = spank_getenv(sp, "CUDA_VISIBLE_DEVICES", cvd, sizeof(cvd)) ==
+		   ESPANK_SUCCESS;
 	node = aiss_topo_load(topology_path, err, sizeof(err));
 	if (!node) {
 		slurm_error("aiss_bind: %s; task not bound", err);
 		return 0; /* never fail a job for a missing binding */
 	}
-	if (aiss_bind_plan_make(node, gpus, have_cvd ? cvd : NULL, &plan) <
-	    0) {
+	if (aiss_bind_plan_make(node, gpus, have_cvd ? cvd : NULL, &plan) < 0) {
 		slurm_error("aiss_bind: GPUs '%s' do not match node %s; task "
 			    "not bound",
 			    gpus, aiss_node_name(node));

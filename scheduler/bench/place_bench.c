@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* aiss-place-bench: ns per placement decision for each policy, as ratios to first-fit. */
+/* aiss-place-bench: ns per placement decision, as ratios to first-fit. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,20 +63,20 @@ static void bench_case(const aiss_node *node, const char *label,
 
 	for (int round = 0; round < ROUNDS; round++)
 		for (int p = 0; p < 3; p++) {
-			double t = run(node, in, n, reps,
-				       (enum aiss_place_policy)p);
+			double t =
+			    run(node, in, n, reps, (enum aiss_place_policy)p);
 
 			if (t < ns[p])
 				ns[p] = t;
 		}
 	printf("%-10s %-34s %10.0f %10.0f %10.0f %8.2fx %8.2fx\n",
-	       aiss_node_name(node), label, ns[0], ns[1], ns[2],
-	       ns[1] / ns[0], ns[2] / ns[0]);
+	       aiss_node_name(node), label, ns[0], ns[1], ns[2], ns[1] / ns[0],
+	       ns[2] / ns[0]);
 }
 
 /* Random free masks with at least k free, k drawn from @ks. */
-static size_t random_inputs(const aiss_node *node, struct input *in,
-			    size_t n, const int *ks, int nks)
+static size_t random_inputs(const aiss_node *node, struct input *in, size_t n,
+			    const int *ks, int nks)
 {
 	uint32_t all = aiss_node_all_gpus(node);
 
@@ -145,9 +145,10 @@ int main(int argc, char **argv)
 	aiss_node *node;
 
 	printf("ns per decision (mean over the inputs, best of %d rounds); "
-	       "ratios against first-fit in the same run\n%-10s %-34s %10s %10s %10s %9s %9s\n",
-	       ROUNDS, "node", "case", "first-fit", "pairwise", "topo",
-	       "pw/ff", "topo/ff");
+	       "ratios against first-fit in the same run\n%-10s %-34s %10s "
+	       "%10s %10s %9s %9s\n",
+	       ROUNDS, "node", "case", "first-fit", "pairwise", "topo", "pw/ff",
+	       "topo/ff");
 	node = aiss_topo_load(AISS_DEFAULT_TOPOLOGY, err, sizeof(err));
 	if (!node) {
 		fprintf(stderr, "aiss-place-bench: %s\n", err);

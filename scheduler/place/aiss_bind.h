@@ -7,11 +7,11 @@
 
 /* The binding of one task: CPUs, memory, NICs and GPU order. */
 struct aiss_bind_plan {
-	uint32_t gpus;		  /* model GPU indices of the task */
-	aiss_cpuset cpus;	  /* CPUs to bind to */
-	uint64_t mems;		  /* NUMA nodes (OS indices) to bind memory to */
-	char cuda_visible[256];	  /* CUDA_VISIBLE_DEVICES, locality order */
-	char nccl_ib_hca[256];	  /* NCCL_IB_HCA ("=mlx5_0,mlx5_1"), or "" */
+	uint32_t gpus;          /* model GPU indices of the task */
+	aiss_cpuset cpus;       /* CPUs to bind to */
+	uint64_t mems;          /* NUMA nodes (OS indices) to bind memory to */
+	char cuda_visible[256]; /* CUDA_VISIBLE_DEVICES, locality order */
+	char nccl_ib_hca[256];  /* NCCL_IB_HCA ("=mlx5_0,mlx5_1"), or "" */
 	char ucx_net_devices[256]; /* UCX_NET_DEVICES ("mlx5_0:1,..."), or "" */
 };
 

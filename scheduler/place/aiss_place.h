@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* aiss_place: a plain-C model of one GPU node and GPU/core/NIC placement on it. */
+/* aiss_place: plain-C model of a GPU node; GPU/core/NIC placement on it. */
 #ifndef AISS_PLACE_H
 #define AISS_PLACE_H
 
@@ -21,11 +21,11 @@
 /* Locality levels, nearest first. A set of GPUs "spans" the nearest level
  * whose one domain holds all of them. */
 enum aiss_level {
-	AISS_LVL_SWITCH = 0,	 /* same PCIe switch */
+	AISS_LVL_SWITCH = 0,     /* same PCIe switch */
 	AISS_LVL_HOSTBRIDGE = 1, /* same PCIe host bridge (root complex) */
-	AISS_LVL_NUMA = 2,	 /* same NUMA node */
-	AISS_LVL_PACKAGE = 3,	 /* same CPU socket */
-	AISS_LVL_NODE = 4,	 /* anywhere in the node */
+	AISS_LVL_NUMA = 2,       /* same NUMA node */
+	AISS_LVL_PACKAGE = 3,    /* same CPU socket */
+	AISS_LVL_NODE = 4,       /* anywhere in the node */
 	AISS_LVL__COUNT = 5
 };
 
@@ -53,9 +53,9 @@ int aiss_cpuset_parse(aiss_cpuset *s, const char *text);
 
 /* One PCI device of the node: a GPU or a NIC. */
 struct aiss_device_desc {
-	char name[32];	/* OS device: "nvml0", "cuda0", "mlx5_0" */
-	char busid[16]; /* "0000:34:00.0" */
-	char model[64]; /* "NVIDIA H100 80GB HBM3", "ConnectX-7" */
+	char name[32];   /* OS device: "nvml0", "cuda0", "mlx5_0" */
+	char busid[16];  /* "0000:34:00.0" */
+	char model[64];  /* "NVIDIA H100 80GB HBM3", "ConnectX-7" */
 	char netdev[16]; /* NIC: network interface ("ib0"), or "" */
 	/* Domain ids at AISS_LVL_SWITCH..AISS_LVL_PACKAGE: equal ids mean the
 	 * same switch/host bridge/NUMA node/package; -1 when unknown (the
@@ -92,7 +92,8 @@ int aiss_node_add_gpu(aiss_node *node, const struct aiss_device_desc *gpu);
  * Un-finalizes the node. */
 int aiss_node_add_nic(aiss_node *node, const struct aiss_device_desc *nic);
 
-/* Adds a package (copied). Returns its index, or -1 with errno ENOSPC/EINVAL. */
+/* Adds a package (copied). Returns its index, or -1 with errno ENOSPC/EINVAL.
+ */
 int aiss_node_add_package(aiss_node *node, const struct aiss_package_desc *pkg);
 
 /* Sets the NVLink bandwidth in MB/s between GPUs @a and @b (both ways).
@@ -127,7 +128,7 @@ uint32_t aiss_node_all_gpus(const aiss_node *node);
 enum aiss_place_policy {
 	AISS_PLACE_FIRST_FIT = 0, /* lowest free indices (Slurm w/o hints) */
 	AISS_PLACE_PAIRWISE = 1,  /* max sum of pair scores (go-gpuallocator) */
-	AISS_PLACE_TOPO = 2,	  /* aiss: locality, then least fragmentation */
+	AISS_PLACE_TOPO = 2,      /* aiss: locality, then least fragmentation */
 };
 
 /* Short name of @p ("first-fit", "pairwise", "topo"). */
@@ -135,14 +136,14 @@ const char *aiss_place_policy_name(enum aiss_place_policy p);
 
 /* A placement decision. */
 struct aiss_placement {
-	uint32_t gpus;		   /* chosen GPUs (mask) */
-	int ngpus;		   /* = popcount(gpus) */
-	int order[AISS_MAX_GPUS];  /* chosen GPUs in locality order */
-	uint32_t nics;		   /* the NICs nearest the chosen GPUs */
+	uint32_t gpus;                /* chosen GPUs (mask) */
+	int ngpus;                    /* = popcount(gpus) */
+	int order[AISS_MAX_GPUS];     /* chosen GPUs in locality order */
+	uint32_t nics;                /* the NICs nearest the chosen GPUs */
 	int nic_order[AISS_MAX_NICS]; /* those NICs, nearest GPU order */
 	int nnics;
-	aiss_cpuset cpus;	   /* CPUs near the chosen GPUs */
-	enum aiss_level span;	   /* nearest level holding all the GPUs */
+	aiss_cpuset cpus;     /* CPUs near the chosen GPUs */
+	enum aiss_level span; /* nearest level holding all the GPUs */
 };
 
 /*

@@ -125,15 +125,15 @@ int aiss_bind_plan_make(const aiss_node *node, const char *step_gpus,
 	}
 	for (int i = 0; i < pl.nnics; i++) {
 		const struct aiss_device_desc *nic =
-			aiss_node_nic(node, pl.nic_order[i]);
+		    aiss_node_nic(node, pl.nic_order[i]);
 
 		/* "=" asks NCCL for exact names (mlx5_1 must not match
 		 * mlx5_10). */
 		append(plan->nccl_ib_hca, sizeof(plan->nccl_ib_hca),
 		       i ? "," : "", i ? nic->name : "=");
 		if (!i)
-			append(plan->nccl_ib_hca, sizeof(plan->nccl_ib_hca),
-			       "", nic->name);
+			append(plan->nccl_ib_hca, sizeof(plan->nccl_ib_hca), "",
+			       nic->name);
 		snprintf(item, sizeof(item), "%s:1", nic->name);
 		append(plan->ucx_net_devices, sizeof(plan->ucx_net_devices),
 		       ",", item);

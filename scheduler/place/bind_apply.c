@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* aiss_bind_apply: applies a bind plan to the calling process (affinity, mempolicy). */
+/* aiss_bind_apply: applies a bind plan to this process (affinity, memory). */
 #include "aiss_bind.h"
 
 #include <errno.h>
@@ -21,8 +21,7 @@ static int numa_node_exists(int n)
 	return access(path, F_OK) == 0;
 }
 
-int aiss_bind_apply(const struct aiss_bind_plan *plan, char *why,
-		    size_t whylen)
+int aiss_bind_apply(const struct aiss_bind_plan *plan, char *why, size_t whylen)
 {
 	cpu_set_t now, want;
 	int done = 0, n = 0;
@@ -46,8 +45,9 @@ int aiss_bind_apply(const struct aiss_bind_plan *plan, char *why,
 			return -1;
 		done |= AISS_BIND_APPLIED_CPUS;
 	} else if (why && whylen) {
-		snprintf(why, whylen, "none of the GPUs' CPUs is usable here; "
-				      "CPU affinity left as it was. ");
+		snprintf(why, whylen,
+			 "none of the GPUs' CPUs is usable here; "
+			 "CPU affinity left as it was. ");
 	}
 	if (plan->mems) {
 		int all = 1;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char *const level_names[AISS_LVL__COUNT] = {
-	"switch", "hostbridge", "numa", "package", "node"};
+    "switch", "hostbridge", "numa", "package", "node"};
 
 const char *aiss_level_name(enum aiss_level lvl)
 {
@@ -113,7 +113,7 @@ static void build_tree(aiss_node *node)
 				    parent)
 					node->nested = 0;
 			node->child[l][parent][node->nchild[l][parent]++] =
-				(uint8_t)e;
+			    (uint8_t)e;
 		}
 	}
 }
@@ -207,8 +207,7 @@ int aiss_node_finalize(aiss_node *node)
 		errno = EINVAL;
 		return -1;
 	}
-	node->all = node->ngpus == 32 ? 0xffffffffU
-				       : (1U << node->ngpus) - 1;
+	node->all = node->ngpus == 32 ? 0xffffffffU : (1U << node->ngpus) - 1;
 	build_domains(node);
 	build_tree(node);
 	for (int a = 0; a < node->ngpus; a++) {
@@ -216,9 +215,8 @@ int aiss_node_finalize(aiss_node *node)
 			uint32_t bw = node->nvlink[a][b];
 
 			node->pair_level[a][b] =
-				a == b ? AISS_LVL_SWITCH
-				       : dev_level(&node->gpus[a],
-						   &node->gpus[b]);
+			    a == b ? AISS_LVL_SWITCH
+				   : dev_level(&node->gpus[a], &node->gpus[b]);
 			if (a >= b)
 				continue;
 			if (!any) {
@@ -234,7 +232,7 @@ int aiss_node_finalize(aiss_node *node)
 		}
 		for (int n = 0; n < node->nnics; n++)
 			node->nic_level[a][n] =
-				dev_level(&node->gpus[a], &node->nics[n]);
+			    dev_level(&node->gpus[a], &node->nics[n]);
 	}
 	if (all20 && nonzero)
 		unit = 20000;
@@ -243,7 +241,7 @@ int aiss_node_finalize(aiss_node *node)
 	for (int a = 0; a < node->ngpus; a++)
 		for (int b = 0; b < node->ngpus; b++)
 			node->score[a][b] =
-				a == b ? 0 : (int16_t)pair_score(node, a, b);
+			    a == b ? 0 : (int16_t)pair_score(node, a, b);
 	assign_nics(node);
 	node->finalized = 1;
 	return 0;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* aiss_place: choosing k GPUs on a node (first-fit, pairwise score, topology). */
+/* aiss_place: choosing k GPUs on a node (first-fit, pairwise, topology). */
 #include "place_internal.h"
 
 #include <errno.h>
@@ -9,7 +9,8 @@ static const char *const policy_names[] = {"first-fit", "pairwise", "topo"};
 
 const char *aiss_place_policy_name(enum aiss_place_policy p)
 {
-	if ((int)p < 0 || (size_t)p >= sizeof(policy_names) / sizeof(*policy_names))
+	if ((int)p < 0 ||
+	    (size_t)p >= sizeof(policy_names) / sizeof(*policy_names))
 		return "?";
 	return policy_names[p];
 }
@@ -107,7 +108,8 @@ static struct topo_key topo_cost(const aiss_node *node, uint32_t s,
 			int a = __builtin_ctz(m);
 
 			for (uint32_t m2 = m & (m - 1); m2; m2 &= m2 - 1) {
-				uint32_t bw = node->nvlink[a][__builtin_ctz(m2)];
+				uint32_t bw =
+				    node->nvlink[a][__builtin_ctz(m2)];
 
 				nvsum += bw;
 				if (bw < nvmin)
@@ -127,11 +129,10 @@ static struct topo_key topo_cost(const aiss_node *node, uint32_t s,
 		 (uint64_t)__builtin_popcount(touched[1]) << 42 |
 		 (uint64_t)__builtin_popcount(touched[0]) << 36 |
 		 (uint64_t)(UINT32_MAX - nvmin);
-	key.k2 = (uint64_t)(32 - whole[3]) << 58 |
-		 (uint64_t)(32 - whole[2]) << 52 |
-		 (uint64_t)(32 - whole[1]) << 46 |
-		 (uint64_t)(32 - whole[0]) << 40 |
-		 ((1ULL << 40) - 1 - (nvsum & ((1ULL << 40) - 1)));
+	key.k2 =
+	    (uint64_t)(32 - whole[3]) << 58 | (uint64_t)(32 - whole[2]) << 52 |
+	    (uint64_t)(32 - whole[1]) << 46 | (uint64_t)(32 - whole[0]) << 40 |
+	    ((1ULL << 40) - 1 - (nvsum & ((1ULL << 40) - 1)));
 	return key;
 }
 
@@ -217,8 +218,7 @@ static void dp_solve(const aiss_node *node, int l, int d, uint32_t free_mask,
 		out->cost[c] += own_cost(node, l, d, free_mask, c);
 }
 
-static uint32_t choose_topo_dp(const aiss_node *node, uint32_t free_mask,
-			       int k)
+static uint32_t choose_topo_dp(const aiss_node *node, uint32_t free_mask, int k)
 {
 	for (int l = 0; l < AISS_LVL__COUNT; l++) {
 		uint64_t best_cost = UINT64_MAX;
@@ -241,7 +241,8 @@ static uint32_t choose_topo_dp(const aiss_node *node, uint32_t free_mask,
 				cost += own_cost(node, u, node->gpu_dom[u][g],
 						 free_mask, k);
 			if (!best || cost < best_cost ||
-			    (cost == best_cost && lex_before(t.mask[k], best))) {
+			    (cost == best_cost &&
+			     lex_before(t.mask[k], best))) {
 				best_cost = cost;
 				best = t.mask[k];
 			}
@@ -268,7 +269,7 @@ uint32_t aiss_place_topo_enumerate(const aiss_node *node, uint32_t free_mask,
 			subset_init(&it, cand, k);
 			while (subset_next(&it, &s)) {
 				struct topo_key key =
-					topo_cost(node, s, free_mask, l);
+				    topo_cost(node, s, free_mask, l);
 
 				if (!best || key_less(&key, &best_key) ||
 				    (key.k1 == best_key.k1 &&
@@ -381,7 +382,8 @@ int aiss_place(const aiss_node *node, uint32_t free_mask, int k,
 		return -1;
 	}
 	if (__builtin_popcount(free_mask) == k)
-		return aiss_place_describe(node, free_mask, out); /* no choice */
+		return aiss_place_describe(node, free_mask,
+					   out); /* no choice */
 	switch (policy) {
 	case AISS_PLACE_FIRST_FIT:
 		s = choose_first_fit(free_mask, k);

@@ -17,16 +17,16 @@ struct aiss_node {
 
 	/* Tables built by aiss_node_finalize(). */
 	int finalized;
-	uint32_t all;				  /* mask of all GPUs */
-	int ndom[AISS_LVL__COUNT];		  /* domains per level */
+	uint32_t all;              /* mask of all GPUs */
+	int ndom[AISS_LVL__COUNT]; /* domains per level */
 	uint32_t dom_mask[AISS_LVL__COUNT][AISS_MAX_GPUS]; /* GPUs per domain */
 	uint8_t gpu_dom[AISS_LVL__COUNT][AISS_MAX_GPUS];   /* domain of GPU */
 	uint8_t pair_level[AISS_MAX_GPUS][AISS_MAX_GPUS];
 	uint8_t nic_level[AISS_MAX_GPUS][AISS_MAX_NICS];
-	int gpu_nic[AISS_MAX_GPUS]; /* nearest NIC, -1: none */
+	int gpu_nic[AISS_MAX_GPUS];                  /* nearest NIC, -1: none */
 	int16_t score[AISS_MAX_GPUS][AISS_MAX_GPUS]; /* pairwise scores */
-	uint32_t nv_unit;	/* MB/s of one NVLink */
-	int nv_uniform;		/* all GPU pairs have the same bandwidth */
+	uint32_t nv_unit;                            /* MB/s of one NVLink */
+	int nv_uniform; /* all GPU pairs have the same bandwidth */
 	/* Domain tree (switch < host bridge < NUMA < package < node) for
 	 * the dynamic-programming search; valid when nested is set. */
 	int nested;

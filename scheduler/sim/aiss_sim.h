@@ -10,19 +10,19 @@
 
 /* One job of the trace: whole GPUs on one node for a fixed time. */
 struct aiss_sim_job {
-	int64_t submit;	  /* seconds from trace start */
+	int64_t submit;   /* seconds from trace start */
 	int64_t duration; /* seconds (at least 1) */
-	int gpus;	  /* 1..8 */
+	int gpus;         /* 1..8 */
 };
 
 /* What loading a trace kept and dropped. */
 struct aiss_sim_trace_stats {
-	size_t rows;	    /* data rows read */
-	size_t kept;	    /* GPU jobs kept */
-	size_t cpu_only;    /* num_gpu == 0: dropped */
-	size_t never_ran;   /* no scheduled_time (Pending): dropped */
-	size_t shared_gpu;  /* gpu_milli < 1000: kept as one whole GPU */
-	size_t multi;	    /* kept jobs with more than one GPU */
+	size_t rows;       /* data rows read */
+	size_t kept;       /* GPU jobs kept */
+	size_t cpu_only;   /* num_gpu == 0: dropped */
+	size_t never_ran;  /* no scheduled_time (Pending): dropped */
+	size_t shared_gpu; /* gpu_milli < 1000: kept as one whole GPU */
+	size_t multi;      /* kept jobs with more than one GPU */
 };
 
 /*
@@ -39,22 +39,22 @@ int aiss_sim_load_trace(const char *path, struct aiss_sim_job **jobs,
 
 /* Results of one replay. */
 struct aiss_sim_result {
-	size_t jobs;		/* jobs run */
-	size_t multi;		/* jobs with > 1 GPU */
-	size_t multi_switch;	/* ... all GPUs under one PCIe switch */
-	size_t multi_numa;	/* ... all GPUs in one NUMA node */
-	size_t by_size[AISS_MAX_GPUS + 1];	  /* jobs per GPU count */
+	size_t jobs;         /* jobs run */
+	size_t multi;        /* jobs with > 1 GPU */
+	size_t multi_switch; /* ... all GPUs under one PCIe switch */
+	size_t multi_numa;   /* ... all GPUs in one NUMA node */
+	size_t by_size[AISS_MAX_GPUS + 1];        /* jobs per GPU count */
 	size_t by_size_switch[AISS_MAX_GPUS + 1]; /* ... in one switch */
-	size_t by_size_numa[AISS_MAX_GPUS + 1];	  /* ... in one NUMA node */
-	size_t waited;		/* jobs that did not start at submit */
-	size_t frag_waited;	/* jobs that waited while the cluster had
-				   enough free GPUs in total, but no node */
+	size_t by_size_numa[AISS_MAX_GPUS + 1];   /* ... in one NUMA node */
+	size_t waited;              /* jobs that did not start at submit */
+	size_t frag_waited;         /* jobs that waited while the cluster had
+				       enough free GPUs in total, but no node */
 	double frag_wait_gpu_hours; /* GPU-hours of that waiting */
-	double mean_wait_s;	/* mean submit-to-start time */
+	double mean_wait_s;         /* mean submit-to-start time */
 	double wait_by_size_s[AISS_MAX_GPUS + 1]; /* mean wait per GPU count */
-	int64_t makespan_s;	/* last job end */
-	size_t decisions;	/* aiss_place() calls */
-	size_t too_big;		/* jobs wanting more GPUs than a node has */
+	int64_t makespan_s;                       /* last job end */
+	size_t decisions;                         /* aiss_place() calls */
+	size_t too_big; /* jobs wanting more GPUs than a node has */
 };
 
 /* How a node is chosen for a job. */
@@ -73,7 +73,7 @@ enum aiss_sim_backfill {
 };
 
 struct aiss_sim_options {
-	enum aiss_place_policy policy;	/* GPUs inside a node */
+	enum aiss_place_policy policy;   /* GPUs inside a node */
 	enum aiss_sim_node_choice nodes; /* which node */
 	enum aiss_sim_backfill backfill;
 };

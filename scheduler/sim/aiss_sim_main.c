@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* aiss-sim: replay the Alibaba GPU trace on HGX nodes under three placement policies. */
+/* aiss-sim: replay the Alibaba GPU trace on HGX nodes under 3 policies. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,7 +13,8 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: aiss-sim [--trace CSV] [--topology XML] [--nodes N[,N...]]\n"
+	fputs("usage: aiss-sim [--trace CSV] [--topology XML] [--nodes "
+	      "N[,N...]]\n"
 	      "                [--backfill easy|greedy]\n"
 	      "  Replays the trace on N copies of the node (default: the\n"
 	      "  project's HGX H100 description; N default 6,7,8,10) with the\n"
@@ -44,12 +45,12 @@ static void print_size(const struct aiss_sim_result *r, int k, int numa)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"trace", required_argument, NULL, 't'},
-		{"topology", required_argument, NULL, 'x'},
-		{"nodes", required_argument, NULL, 'n'},
-		{"backfill", required_argument, NULL, 'b'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	    {"trace", required_argument, NULL, 't'},
+	    {"topology", required_argument, NULL, 'x'},
+	    {"nodes", required_argument, NULL, 'n'},
+	    {"backfill", required_argument, NULL, 'b'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 	const char *trace = NULL, *xml = AISS_DEFAULT_TOPOLOGY;
 	const char *nodes_arg = "6,7,8,10";
 	enum aiss_sim_backfill backfill = AISS_SIM_BACKFILL_EASY;
@@ -133,19 +134,19 @@ int main(int argc, char **argv)
 		       n * aiss_node_gpu_count(model));
 		printf("%-10s %7s %8s %8s %15s %15s %7s %11s %12s %10s "
 		       "%10s %10s %10s %10s\n",
-		       "policy", "multi", "1-switch", "1-NUMA", "2-GPU 1-switch",
-		       "4-GPU 1-NUMA", "waited", "frag-waited",
-		       "frag GPU-h", "mean wait", "wait 1GPU", "wait 2GPU",
-		       "wait 4GPU", "wait 8GPU");
+		       "policy", "multi", "1-switch", "1-NUMA",
+		       "2-GPU 1-switch", "4-GPU 1-NUMA", "waited",
+		       "frag-waited", "frag GPU-h", "mean wait", "wait 1GPU",
+		       "wait 2GPU", "wait 4GPU", "wait 8GPU");
 		for (int row = 0; row < 4; row++) {
 			struct aiss_sim_result r;
 			int pol = row < 3 ? row : AISS_PLACE_TOPO;
 			enum aiss_sim_node_choice nc =
-				row < 3 ? AISS_SIM_NODE_DEFAULT
-					: AISS_SIM_NODE_FIRST_FIT;
+			    row < 3 ? AISS_SIM_NODE_DEFAULT
+				    : AISS_SIM_NODE_FIRST_FIT;
 
 			struct aiss_sim_options o = {
-				(enum aiss_place_policy)pol, nc, backfill};
+			    (enum aiss_place_policy)pol, nc, backfill};
 
 			if (aiss_sim_run_opts(model, (int)n, jobs, njobs, &o,
 					      &r) < 0) {
@@ -156,7 +157,7 @@ int main(int argc, char **argv)
 			}
 			printf("%-10s %7zu %7.1f%% %7.1f%%",
 			       row < 3 ? aiss_place_policy_name(
-						 (enum aiss_place_policy)pol)
+					     (enum aiss_place_policy)pol)
 				       : "topo/ff-nd",
 			       r.multi, pct(r.multi_switch, r.multi),
 			       pct(r.multi_numa, r.multi));

@@ -7,8 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { COL_NAME, COL_CPU, COL_MEM, COL_NGPU, COL_GPU_MILLI, COL_SPEC, COL_QOS,
-       COL_PHASE, COL_CREATE, COL_DELETE, COL_SCHED, COL__COUNT };
+enum {
+	COL_NAME,
+	COL_CPU,
+	COL_MEM,
+	COL_NGPU,
+	COL_GPU_MILLI,
+	COL_SPEC,
+	COL_QOS,
+	COL_PHASE,
+	COL_CREATE,
+	COL_DELETE,
+	COL_SCHED,
+	COL__COUNT
+};
 
 static int cmp_submit(const void *x, const void *y)
 {
@@ -176,10 +188,9 @@ static struct running heap_pop(struct heap *h)
 
 /* Picks a node (never @skip_node) and GPUs for a @k-GPU job; returns the
  * node or -1. */
-static int choose(const aiss_node *model, const uint32_t *free_mask,
-		  int nnodes, int k, enum aiss_place_policy policy,
-		  int best_fit, int skip_node, struct aiss_placement *out,
-		  size_t *decisions)
+static int choose(const aiss_node *model, const uint32_t *free_mask, int nnodes,
+		  int k, enum aiss_place_policy policy, int best_fit,
+		  int skip_node, struct aiss_placement *out, size_t *decisions)
 {
 	int best = -1, best_left = 0;
 	enum aiss_level best_span = AISS_LVL__COUNT;
@@ -212,8 +223,8 @@ static int choose(const aiss_node *model, const uint32_t *free_mask,
  * (*@shadow) a node (*@node, lowest index on ties) will have @k GPUs free
  * as running jobs end, and how many GPUs beyond @k it will have then
  * (*@extra). Returns 0, or -1 when no node ever will. */
-static int reserve(const struct heap *h, const uint32_t *free_mask,
-		   int nnodes, int k, int64_t *shadow, int *node, int *extra)
+static int reserve(const struct heap *h, const uint32_t *free_mask, int nnodes,
+		   int k, int64_t *shadow, int *node, int *extra)
 {
 	*node = -1;
 	for (int n = 0; n < nnodes; n++) {
@@ -315,8 +326,8 @@ int aiss_sim_run_opts(const aiss_node *model, int nnodes,
 		for (size_t q = 0; q < qn; q++)
 			if (frag[queue[q]] == 2)
 				res->frag_wait_gpu_hours +=
-					(double)(now - prev) *
-					jobs[queue[q]].gpus / 3600.0;
+				    (double)(now - prev) * jobs[queue[q]].gpus /
+				    3600.0;
 		prev = now;
 		while (heap.n && heap.v[0].end == now) {
 			struct running r = heap_pop(&heap);
@@ -354,7 +365,7 @@ int aiss_sim_run_opts(const aiss_node *model, int nnodes,
 
 				for (int n = 0; n < nnodes && !fits; n++)
 					fits = __builtin_popcount(
-						       free_mask[n]) >= k;
+						   free_mask[n]) >= k;
 				if (k < min_failed && !fits)
 					min_failed = k;
 				/* Fragmentation: enough GPUs free in the
@@ -368,8 +379,7 @@ int aiss_sim_run_opts(const aiss_node *model, int nnodes,
 				}
 				if (easy && res_node < 0 &&
 				    reserve(&heap, free_mask, nnodes, k,
-					    &shadow, &res_node,
-					    &res_extra) < 0)
+					    &shadow, &res_node, &res_extra) < 0)
 					res_node = -1;
 				queue[keep++] = j;
 				continue;
@@ -380,14 +390,16 @@ int aiss_sim_run_opts(const aiss_node *model, int nnodes,
 				res_extra -= k;
 			free_mask[node] &= ~pl.gpus;
 			total_free -= k;
-			heap_push(&heap, (struct running){now + jobs[j].duration,
-							  node, pl.gpus});
+			heap_push(&heap,
+				  (struct running){now + jobs[j].duration, node,
+						   pl.gpus});
 			res->jobs++;
 			res->by_size[k]++;
 			if (now > jobs[j].submit)
 				res->waited++;
 			wait_sum += (double)(now - jobs[j].submit);
-			res->wait_by_size_s[k] += (double)(now - jobs[j].submit);
+			res->wait_by_size_s[k] +=
+			    (double)(now - jobs[j].submit);
 			if (now + jobs[j].duration > res->makespan_s)
 				res->makespan_s = now + jobs[j].duration;
 			if (k > 1) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* aiss_topo: builds the plain-C node model from hwloc (live or recorded XML). */
+/* aiss_topo: builds the plain-C node model from hwloc (live or XML). */
 #ifndef AISS_TOPO_H
 #define AISS_TOPO_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* aiss-topo: show a GPU node's topology, write its gres.conf, try placements. */
+/* aiss-topo: show a GPU node, write its gres.conf, try placements. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -10,18 +10,20 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: aiss-topo [--xml FILE] [--nvsmi FILE] [--type NAME]\n"
-	      "                 [--nodename NAME] [--dev-prefix PATH]\n"
-	      "                 [--policy first-fit|pairwise|topo]\n"
-	      "                 show | gres | place K [FREE]\n"
-	      "  show        GPU/NIC/NUMA/core map of the node\n"
-	      "  gres        gres.conf lines (Name=gpu Type= File= Cores= Links=);\n"
-	      "              File= is PATH<N> (default /dev/nvidia<N>)\n"
-	      "  place K     choose K GPUs among FREE (e.g. 1-3,6; default all)\n"
-	      "Without --xml the machine hwloc sees is used (HWLOC_XMLFILE is\n"
-	      "honoured). --nvsmi FILE takes NVLink counts from the text of\n"
-	      "`nvidia-smi topo -m`.\n",
-	      f);
+	fputs(
+	    "usage: aiss-topo [--xml FILE] [--nvsmi FILE] [--type NAME]\n"
+	    "                 [--nodename NAME] [--dev-prefix PATH]\n"
+	    "                 [--policy first-fit|pairwise|topo]\n"
+	    "                 show | gres | place K [FREE]\n"
+	    "  show        GPU/NIC/NUMA/core map of the node\n"
+	    "  gres        gres.conf lines (Name=gpu Type= File= Cores= "
+	    "Links=);\n"
+	    "              File= is PATH<N> (default /dev/nvidia<N>)\n"
+	    "  place K     choose K GPUs among FREE (e.g. 1-3,6; default all)\n"
+	    "Without --xml the machine hwloc sees is used (HWLOC_XMLFILE is\n"
+	    "honoured). --nvsmi FILE takes NVLink counts from the text of\n"
+	    "`nvidia-smi topo -m`.\n",
+	    f);
 }
 
 static char *read_file(const char *path)
@@ -99,14 +101,14 @@ static int do_place(aiss_node *node, int argc, char **argv,
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"xml", required_argument, NULL, 'x'},
-		{"nvsmi", required_argument, NULL, 'n'},
-		{"type", required_argument, NULL, 't'},
-		{"nodename", required_argument, NULL, 'N'},
-		{"dev-prefix", required_argument, NULL, 'd'},
-		{"policy", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	    {"xml", required_argument, NULL, 'x'},
+	    {"nvsmi", required_argument, NULL, 'n'},
+	    {"type", required_argument, NULL, 't'},
+	    {"nodename", required_argument, NULL, 'N'},
+	    {"dev-prefix", required_argument, NULL, 'd'},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 	const char *xml = NULL, *nvsmi = NULL, *type = NULL, *nodename = NULL;
 	const char *dev_prefix = NULL;
 	enum aiss_place_policy pol = AISS_PLACE_TOPO;
@@ -114,7 +116,8 @@ int main(int argc, char **argv)
 	aiss_node *node;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "x:n:t:N:d:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "x:n:t:N:d:p:h", opts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'x':
 			xml = optarg;
@@ -164,8 +167,9 @@ int main(int argc, char **argv)
 		char *text = read_file(nvsmi);
 
 		if (!text || aiss_topo_apply_nvsmi(node, text, 0) < 0) {
-			fprintf(stderr, "aiss-topo: cannot use %s as "
-					"`nvidia-smi topo -m` output\n",
+			fprintf(stderr,
+				"aiss-topo: cannot use %s as "
+				"`nvidia-smi topo -m` output\n",
 				nvsmi);
 			free(text);
 			aiss_node_destroy(node);

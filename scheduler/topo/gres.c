@@ -70,14 +70,15 @@ int aiss_topo_write_gres(const aiss_node *node, const char *type,
 		errno = EINVAL;
 		return -1;
 	}
-	fprintf(out, "# gres.conf for %s by aiss-topo: %d GPUs; Cores= is the "
-		     "GPU's whole socket, Links= counts NVLinks (%u MB/s "
-		     "each, NVSwitch paths included)\n",
+	fprintf(out,
+		"# gres.conf for %s by aiss-topo: %d GPUs; Cores= is the "
+		"GPU's whole socket, Links= counts NVLinks (%u MB/s "
+		"each, NVSwitch paths included)\n",
 		aiss_node_name(node), n, unit);
 	for (int g = 0; g < n; g++) {
 		const struct aiss_device_desc *d = aiss_node_gpu(node, g);
 		const struct aiss_package_desc *p =
-			package_of(node, d->dom[AISS_LVL_PACKAGE]);
+		    package_of(node, d->dom[AISS_LVL_PACKAGE]);
 
 		if (type)
 			snprintf(tbuf, sizeof(tbuf), "%s", type);
@@ -124,8 +125,8 @@ static int ordinal(const aiss_node *node, int lvl, int id)
 
 		for (int i = 0; i < cnt; i++) {
 			const struct aiss_device_desc *d =
-				pass ? aiss_node_nic(node, i)
-				     : aiss_node_gpu(node, i);
+			    pass ? aiss_node_nic(node, i)
+				 : aiss_node_gpu(node, i);
 			int v = d->dom[lvl], k;
 
 			if (v < 0)
@@ -153,9 +154,8 @@ static void dom_text(const aiss_node *node, const struct aiss_device_desc *d,
 		snprintf(buf, len, "%s%d", prefix, o);
 }
 
-static void show_device(const aiss_node *node,
-			const struct aiss_device_desc *d, int idx,
-			const char *extra, FILE *out)
+static void show_device(const aiss_node *node, const struct aiss_device_desc *d,
+			int idx, const char *extra, FILE *out)
 {
 	char sw[16], hb[16], numa[16], pkg[16], cpus[256];
 
@@ -178,8 +178,7 @@ static void show_device(const aiss_node *node,
 int aiss_topo_write_show(const aiss_node *node, FILE *out)
 {
 	int n = aiss_node_gpu_count(node), nn = aiss_node_nic_count(node);
-	static const char lvl_char[AISS_LVL__COUNT] = {'S', 'H', 'N', 'P',
-						       'X'};
+	static const char lvl_char[AISS_LVL__COUNT] = {'S', 'H', 'N', 'P', 'X'};
 
 	if (!node || !out) {
 		errno = EINVAL;
@@ -193,11 +192,12 @@ int aiss_topo_write_show(const aiss_node *node, FILE *out)
 
 		aiss_cpuset_format(&p->cpus, cpus, sizeof(cpus));
 		fprintf(out, "package %d: cores %d-%d (%d), cpus %s\n", p->id,
-			p->core_first, p->core_first + p->ncores - 1,
-			p->ncores, cpus);
+			p->core_first, p->core_first + p->ncores - 1, p->ncores,
+			cpus);
 	}
-	fprintf(out, "\nGPUs:\n  %-3s %-12s %-12s %-6s %-5s %-4s %-7s %-20s "
-		     "%-8s %s\n",
+	fprintf(out,
+		"\nGPUs:\n  %-3s %-12s %-12s %-6s %-5s %-4s %-7s %-20s "
+		"%-8s %s\n",
 		"#", "name", "pci", "switch", "hbr", "numa", "package", "cpus",
 		"nic", "model");
 	for (int g = 0; g < n; g++) {
@@ -210,19 +210,21 @@ int aiss_topo_write_show(const aiss_node *node, FILE *out)
 		show_device(node, aiss_node_gpu(node, g), g, nic, out);
 	}
 	if (nn) {
-		fprintf(out, "\nNICs:\n  %-3s %-12s %-12s %-6s %-5s %-4s %-7s "
-			     "%-20s %-8s %s\n",
+		fprintf(out,
+			"\nNICs:\n  %-3s %-12s %-12s %-6s %-5s %-4s %-7s "
+			"%-20s %-8s %s\n",
 			"#", "name", "pci", "switch", "hbr", "numa", "package",
 			"cpus", "netdev", "model");
 		for (int i = 0; i < nn; i++) {
 			const struct aiss_device_desc *d =
-				aiss_node_nic(node, i);
+			    aiss_node_nic(node, i);
 			show_device(node, d, i, d->netdev[0] ? d->netdev : "-",
 				    out);
 		}
 	}
-	fprintf(out, "\nGPU pairs: locality (S switch, H host bridge, N NUMA, "
-		     "P package, X node) and NVLinks (x %u MB/s)\n      ",
+	fprintf(out,
+		"\nGPU pairs: locality (S switch, H host bridge, N NUMA, "
+		"P package, X node) and NVLinks (x %u MB/s)\n      ",
 		aiss_node_nvlink_unit(node));
 	for (int h = 0; h < n; h++)
 		fprintf(out, " GPU%-3d", h);
@@ -233,11 +235,11 @@ int aiss_topo_write_show(const aiss_node *node, FILE *out)
 			if (g == h)
 				fprintf(out, "  %-5s", "-");
 			else
-				fprintf(out, "  %c%-4u",
-					lvl_char[aiss_node_pair_level(node, g,
-								      h)],
-					aiss_node_nvlink(node, g, h) /
-						aiss_node_nvlink_unit(node));
+				fprintf(
+				    out, "  %c%-4u",
+				    lvl_char[aiss_node_pair_level(node, g, h)],
+				    aiss_node_nvlink(node, g, h) /
+					aiss_node_nvlink_unit(node));
 		}
 		fputc('\n', out);
 	}

@@ -41,8 +41,7 @@ static int gpu_label(const char *t)
 	return v < AISS_MAX_GPUS ? (int)v : -1;
 }
 
-int aiss_topo_apply_nvsmi(aiss_node *node, const char *text,
-			  unsigned link_mbps)
+int aiss_topo_apply_nvsmi(aiss_node *node, const char *text, unsigned link_mbps)
 {
 	char *copy, *save = NULL, *tok[128];
 	int cols[128], ncols = -1, rows = 0, ngpu;
@@ -88,7 +87,7 @@ int aiss_topo_apply_nvsmi(aiss_node *node, const char *text,
 			if (!strncmp(tok[i], "NV", 2) &&
 			    isdigit((unsigned char)tok[i][2]))
 				links[row][col] =
-					(uint32_t)strtoul(tok[i] + 2, NULL, 10);
+				    (uint32_t)strtoul(tok[i] + 2, NULL, 10);
 		}
 		seen[row] = 1;
 		rows++;
@@ -99,8 +98,8 @@ int aiss_topo_apply_nvsmi(aiss_node *node, const char *text,
 		for (int b = a + 1; b < ngpu; b++)
 			if (seen[a] && seen[b]) {
 				uint32_t l = links[a][b] > links[b][a]
-						     ? links[a][b]
-						     : links[b][a];
+						 ? links[a][b]
+						 : links[b][a];
 
 				aiss_node_set_nvlink(node, a, b, l * link_mbps);
 			}

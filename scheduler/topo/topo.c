@@ -19,7 +19,7 @@ struct found {
 };
 
 static void set_err(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_err(char *err, size_t len, const char *fmt, ...)
 {
@@ -118,17 +118,16 @@ static void locate(hwloc_topology_t t, hwloc_obj_t pci,
 	cpus_from(&d->cpus, anc->cpuset);
 	if (anc->nodeset && hwloc_bitmap_weight(anc->nodeset) == 1) {
 		int os = hwloc_bitmap_first(anc->nodeset);
-		hwloc_obj_t numa = hwloc_get_numanode_obj_by_os_index(
-			t, (unsigned)os);
+		hwloc_obj_t numa =
+		    hwloc_get_numanode_obj_by_os_index(t, (unsigned)os);
 
 		d->dom[AISS_LVL_NUMA] = os;
 		if (numa && numa->cpuset && !hwloc_bitmap_iszero(numa->cpuset))
 			cpus_from(&d->cpus, numa->cpuset);
 	}
 	pkg = anc->type == HWLOC_OBJ_PACKAGE
-		      ? anc
-		      : hwloc_get_ancestor_obj_by_type(t, HWLOC_OBJ_PACKAGE,
-						       anc);
+		  ? anc
+		  : hwloc_get_ancestor_obj_by_type(t, HWLOC_OBJ_PACKAGE, anc);
 	if (pkg)
 		d->dom[AISS_LVL_PACKAGE] = (int)pkg->logical_index;
 }
@@ -210,8 +209,7 @@ static void load_nvlink(hwloc_topology_t t, aiss_node *node,
 	uint64_t direct[AISS_MAX_GPUS][AISS_MAX_GPUS];
 
 	memset(direct, 0, sizeof(direct));
-	if (hwloc_distances_get_by_name(t, "NVLinkBandwidth", &nr, dist, 0) <
-	    0)
+	if (hwloc_distances_get_by_name(t, "NVLinkBandwidth", &nr, dist, 0) < 0)
 		return;
 	if (nr > 4)
 		nr = 4;
@@ -240,8 +238,9 @@ static void load_nvlink(hwloc_topology_t t, aiss_node *node,
 	}
 	for (int a = 0; a < ngpus; a++)
 		for (int b = a + 1; b < ngpus; b++) {
-			uint64_t bw = direct[a][b] > direct[b][a] ? direct[a][b]
-								  : direct[b][a];
+			uint64_t bw = direct[a][b] > direct[b][a]
+					  ? direct[a][b]
+					  : direct[b][a];
 
 			if (sw_bw[a] && sw_bw[b])
 				bw += sw_bw[a] < sw_bw[b] ? sw_bw[a] : sw_bw[b];
@@ -257,17 +256,17 @@ static void load_packages(hwloc_topology_t t, aiss_node *node)
 	int n = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_PACKAGE);
 
 	for (int i = 0; i < n; i++) {
-		hwloc_obj_t pkg = hwloc_get_obj_by_type(t, HWLOC_OBJ_PACKAGE,
-							(unsigned)i);
+		hwloc_obj_t pkg =
+		    hwloc_get_obj_by_type(t, HWLOC_OBJ_PACKAGE, (unsigned)i);
 		hwloc_obj_t core = hwloc_get_next_obj_inside_cpuset_by_type(
-			t, pkg->cpuset, HWLOC_OBJ_CORE, NULL);
+		    t, pkg->cpuset, HWLOC_OBJ_CORE, NULL);
 		struct aiss_package_desc p;
 
 		memset(&p, 0, sizeof(p));
 		p.id = (int)pkg->logical_index;
 		p.core_first = core ? (int)core->logical_index : 0;
 		p.ncores = hwloc_get_nbobjs_inside_cpuset_by_type(
-			t, pkg->cpuset, HWLOC_OBJ_CORE);
+		    t, pkg->cpuset, HWLOC_OBJ_CORE);
 		cpus_from(&p.cpus, pkg->cpuset);
 		aiss_node_add_package(node, &p);
 	}
@@ -300,10 +299,9 @@ aiss_node *aiss_topo_load(const char *xml_path, char *err, size_t errlen)
 	struct found *gpus = NULL, *nics = NULL;
 	int ngpus = 0, nnics = 0, saved;
 	char host[256];
-	const char *src = xml_path ? xml_path
-				   : getenv("HWLOC_XMLFILE")
-					     ? getenv("HWLOC_XMLFILE")
-					     : "this machine";
+	const char *src = xml_path                  ? xml_path
+			  : getenv("HWLOC_XMLFILE") ? getenv("HWLOC_XMLFILE")
+						    : "this machine";
 
 	if (hwloc_topology_init(&t) < 0) {
 		set_err(err, errlen, "hwloc: cannot initialise: %s",

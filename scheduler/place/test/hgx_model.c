@@ -25,8 +25,8 @@ aiss_node *test_hgx_node(void)
 	char name[32];
 
 	for (int p = 0; p < 2; p++) {
-		struct aiss_package_desc pkg = {.id = p, .core_first = 56 * p,
-						.ncores = 56};
+		struct aiss_package_desc pkg = {
+		    .id = p, .core_first = 56 * p, .ncores = 56};
 
 		for (int c = 56 * p; c < 56 * p + 56; c++)
 			aiss_cpuset_set(&pkg.cpus, c);

@@ -124,11 +124,11 @@ static void test_apply(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_option),
-		cmocka_unit_test(test_plan_socket1),
-		cmocka_unit_test(test_plan_cross_socket),
-		cmocka_unit_test(test_plan_errors),
-		cmocka_unit_test(test_apply),
+	    cmocka_unit_test(test_option),
+	    cmocka_unit_test(test_plan_socket1),
+	    cmocka_unit_test(test_plan_cross_socket),
+	    cmocka_unit_test(test_plan_errors),
+	    cmocka_unit_test(test_apply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,13 +88,13 @@ static void test_errors(void **state)
 	assert_int_equal(aiss_place(n, M(0, 1), 3, AISS_PLACE_TOPO, &pl), -1);
 	assert_int_equal(errno, ENOSPC);
 	/* Bits beyond the node's GPUs do not count as free. */
-	assert_int_equal(aiss_place(n, 0xff00U | M(0), 2, AISS_PLACE_TOPO,
-				    &pl), -1);
+	assert_int_equal(aiss_place(n, 0xff00U | M(0), 2, AISS_PLACE_TOPO, &pl),
+			 -1);
 	assert_int_equal(errno, ENOSPC);
 	assert_int_equal(aiss_place(n, 0xff, 0, AISS_PLACE_TOPO, &pl), -1);
 	assert_int_equal(errno, EINVAL);
-	assert_int_equal(aiss_place(n, 0xff, 1, (enum aiss_place_policy)9,
-				    &pl), -1);
+	assert_int_equal(aiss_place(n, 0xff, 1, (enum aiss_place_policy)9, &pl),
+			 -1);
 	assert_int_equal(errno, EINVAL);
 	/* Not finalized. */
 	assert_int_equal(aiss_place(empty, 1, 1, AISS_PLACE_TOPO, &pl), -1);
@@ -139,8 +139,8 @@ static void test_topo_locality(void **state)
 	/* Socket 0 has 3 free, socket 1 has 4: take socket 1. */
 	assert_int_equal(place(n, 0xfe, 4, AISS_PLACE_TOPO), M(4, 5, 6, 7));
 	/* No socket has 4 free: 2+2 as whole switches beats 3+1. */
-	assert_int_equal(aiss_place(n, M(0, 1, 2, 4, 5, 6), 4,
-				    AISS_PLACE_TOPO, &pl), 0);
+	assert_int_equal(
+	    aiss_place(n, M(0, 1, 2, 4, 5, 6), 4, AISS_PLACE_TOPO, &pl), 0);
 	assert_int_equal(pl.span, AISS_LVL_NODE);
 	assert_int_equal(__builtin_popcount(pl.gpus & 0x0f), 2);
 	aiss_node_destroy(n);
@@ -178,8 +178,7 @@ static void test_nvlink(void **state)
 	/* 1 and 2 share nothing but the node; 2,3 are NVLinked on one
 	 * socket. */
 	assert_int_equal(place(n, M(1, 2, 3), 2, AISS_PLACE_TOPO), M(2, 3));
-	assert_int_equal(place(n, M(1, 2, 3), 2, AISS_PLACE_PAIRWISE),
-			 M(2, 3));
+	assert_int_equal(place(n, M(1, 2, 3), 2, AISS_PLACE_PAIRWISE), M(2, 3));
 	assert_int_equal(place(n, M(1, 2, 3), 2, AISS_PLACE_FIRST_FIT),
 			 M(1, 2));
 	assert_int_equal(aiss_place(n, 0xf, 2, AISS_PLACE_TOPO, &pl), 0);
@@ -280,13 +279,14 @@ static void test_topo_optimal_exhaustive(void **state)
 				assert_true(wp <= wg);
 				ws = ref_whole(n, free_mask & ~s, 0);
 				wgs = ref_whole(n, free_mask & ~got, 0);
-				if (wp == wg && __builtin_popcount(s & 0xf) ==
-				    __builtin_popcount(got & 0xf))
+				if (wp == wg &&
+				    __builtin_popcount(s & 0xf) ==
+					__builtin_popcount(got & 0xf))
 					assert_true(ws <= wgs);
 			}
 			/* Deterministic. */
-			assert_int_equal(place(n, free_mask, k,
-					       AISS_PLACE_TOPO), got);
+			assert_int_equal(
+			    place(n, free_mask, k, AISS_PLACE_TOPO), got);
 		}
 	}
 	aiss_node_destroy(n);
@@ -299,15 +299,15 @@ static void test_pairwise_max(void **state)
 	(void)state;
 	for (uint32_t free_mask = 1; free_mask < 256; free_mask++) {
 		for (int k = 2; k <= __builtin_popcount(free_mask); k++) {
-			uint32_t got = place(n, free_mask, k,
-					     AISS_PLACE_PAIRWISE);
+			uint32_t got =
+			    place(n, free_mask, k, AISS_PLACE_PAIRWISE);
 			int gs = 0;
 
 			for (int a = 0; a < 8; a++)
 				for (int b = a + 1; b < 8; b++)
 					if ((got >> a & 1) && (got >> b & 1))
 						gs += aiss_place_pair_score(
-							n, a, b);
+						    n, a, b);
 			for (uint32_t s = 1; s < 256; s++) {
 				int ss = 0;
 
@@ -318,7 +318,8 @@ static void test_pairwise_max(void **state)
 					for (int b = a + 1; b < 8; b++)
 						if ((s >> a & 1) &&
 						    (s >> b & 1))
-							ss += aiss_place_pair_score(
+							ss +=
+							    aiss_place_pair_score(
 								n, a, b);
 				assert_true(ss <= gs);
 			}
@@ -339,8 +340,8 @@ static void test_dp_matches_enumeration(void **state)
 	for (uint32_t free_mask = 1; free_mask < 256; free_mask++)
 		for (int k = 1; k <= __builtin_popcount(free_mask); k++)
 			assert_int_equal(
-				place(n, free_mask, k, AISS_PLACE_TOPO),
-				aiss_place_topo_enumerate(n, free_mask, k));
+			    place(n, free_mask, k, AISS_PLACE_TOPO),
+			    aiss_place_topo_enumerate(n, free_mask, k));
 	for (int i = 0; i < 3000; i++) {
 		uint32_t free_mask;
 		int k;
@@ -349,8 +350,8 @@ static void test_dp_matches_enumeration(void **state)
 		free_mask = (uint32_t)(x >> 40) & 0xffff;
 		if (!free_mask)
 			continue;
-		k = 1 + (int)((x >> 20) % (uint64_t)__builtin_popcount(
-						      free_mask));
+		k = 1 +
+		    (int)((x >> 20) % (uint64_t)__builtin_popcount(free_mask));
 		assert_int_equal(place(big, free_mask, k, AISS_PLACE_TOPO),
 				 aiss_place_topo_enumerate(big, free_mask, k));
 	}
@@ -364,17 +365,17 @@ static void test_dp_matches_enumeration(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cpuset),
-		cmocka_unit_test(test_model),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_first_fit),
-		cmocka_unit_test(test_topo_locality),
-		cmocka_unit_test(test_topo_fragmentation),
-		cmocka_unit_test(test_nvlink),
-		cmocka_unit_test(test_describe),
-		cmocka_unit_test(test_topo_optimal_exhaustive),
-		cmocka_unit_test(test_pairwise_max),
-		cmocka_unit_test(test_dp_matches_enumeration),
+	    cmocka_unit_test(test_cpuset),
+	    cmocka_unit_test(test_model),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_first_fit),
+	    cmocka_unit_test(test_topo_locality),
+	    cmocka_unit_test(test_topo_fragmentation),
+	    cmocka_unit_test(test_nvlink),
+	    cmocka_unit_test(test_describe),
+	    cmocka_unit_test(test_topo_optimal_exhaustive),
+	    cmocka_unit_test(test_pairwise_max),
+	    cmocka_unit_test(test_dp_matches_enumeration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,12 +36,11 @@ static char *write_trace(const char *body)
 
 static void test_load(void **state)
 {
-	char *path = write_trace(
-		"p0,1000,1,1,460,,LS,Running,50,100,60\n"
-		"p1,1000,1,0,0,,LS,Running,10,20,10\n"
-		"p2,1000,1,2,1000,,LS,Pending,5,,\n"
-		"p3,1000,1,4,1000,,LS,Failed,7,9,7\n"
-		"p4,1000,1,1,1000,,LS,Succeeded,8,8,8\n");
+	char *path = write_trace("p0,1000,1,1,460,,LS,Running,50,100,60\n"
+				 "p1,1000,1,0,0,,LS,Running,10,20,10\n"
+				 "p2,1000,1,2,1000,,LS,Pending,5,,\n"
+				 "p3,1000,1,4,1000,,LS,Failed,7,9,7\n"
+				 "p4,1000,1,1,1000,,LS,Succeeded,8,8,8\n");
 	struct aiss_sim_job *jobs;
 	struct aiss_sim_trace_stats st;
 	size_t n;
@@ -70,8 +69,8 @@ static void test_load(void **state)
 	assert_int_equal(errno, EINVAL);
 	unlink(path);
 	free(path);
-	assert_int_equal(aiss_sim_load_trace("/nonexistent.csv", &jobs, &n,
-					     &st), -1);
+	assert_int_equal(
+	    aiss_sim_load_trace("/nonexistent.csv", &jobs, &n, &st), -1);
 }
 
 /* One node. A 2-GPU job takes switch 0 and ends; a long 1-GPU job sits on
@@ -81,15 +80,17 @@ static void test_load(void **state)
 static void test_locality(void **state)
 {
 	const struct aiss_sim_job jobs[] = {
-		{0, 10, 2}, {1, 1000, 1}, {11, 1000, 1}, {12, 1000, 2}};
+	    {0, 10, 2}, {1, 1000, 1}, {11, 1000, 1}, {12, 1000, 2}};
 	aiss_node *n = test_hgx_node();
 	struct aiss_sim_result ff, pw, topo;
 
 	(void)state;
 	assert_int_equal(aiss_sim_run(n, 1, jobs, 4, AISS_PLACE_FIRST_FIT,
-				      AISS_SIM_NODE_DEFAULT, &ff), 0);
+				      AISS_SIM_NODE_DEFAULT, &ff),
+			 0);
 	assert_int_equal(aiss_sim_run(n, 1, jobs, 4, AISS_PLACE_PAIRWISE,
-				      AISS_SIM_NODE_DEFAULT, &pw), 0);
+				      AISS_SIM_NODE_DEFAULT, &pw),
+			 0);
 	assert_int_equal(aiss_sim_run(n, 1, jobs, 4, AISS_PLACE_TOPO,
 				      AISS_SIM_NODE_DEFAULT, &topo),
 			 0);
@@ -111,7 +112,7 @@ static void test_locality(void **state)
 static void test_fragmentation_wait(void **state)
 {
 	const struct aiss_sim_job jobs[] = {
-		{0, 100, 6}, {0, 200, 6}, {10, 50, 4}, {20, 5, 8}};
+	    {0, 100, 6}, {0, 200, 6}, {10, 50, 4}, {20, 5, 8}};
 	aiss_node *n = test_hgx_node();
 	struct aiss_sim_result r;
 
@@ -141,11 +142,13 @@ static void test_too_big(void **state)
 
 	(void)state;
 	assert_int_equal(aiss_sim_run(n, 1, jobs, 2, AISS_PLACE_TOPO,
-				      AISS_SIM_NODE_DEFAULT, &r), 0);
+				      AISS_SIM_NODE_DEFAULT, &r),
+			 0);
 	assert_int_equal(r.too_big, 1);
 	assert_int_equal(r.jobs, 1);
 	assert_int_equal(aiss_sim_run(n, 0, jobs, 2, AISS_PLACE_TOPO,
-				      AISS_SIM_NODE_DEFAULT, &r), -1);
+				      AISS_SIM_NODE_DEFAULT, &r),
+			 -1);
 	aiss_node_destroy(n);
 }
 
@@ -156,15 +159,17 @@ static void test_too_big(void **state)
 static void test_node_choice(void **state)
 {
 	const struct aiss_sim_job jobs[] = {
-		{0, 10, 8}, {0, 1000, 6}, {11, 1000, 1}, {12, 100, 8}};
+	    {0, 10, 8}, {0, 1000, 6}, {11, 1000, 1}, {12, 100, 8}};
 	aiss_node *n = test_hgx_node();
 	struct aiss_sim_result ff, bf;
 
 	(void)state;
 	assert_int_equal(aiss_sim_run(n, 2, jobs, 4, AISS_PLACE_TOPO,
-				      AISS_SIM_NODE_FIRST_FIT, &ff), 0);
+				      AISS_SIM_NODE_FIRST_FIT, &ff),
+			 0);
 	assert_int_equal(aiss_sim_run(n, 2, jobs, 4, AISS_PLACE_TOPO,
-				      AISS_SIM_NODE_BEST_FIT, &bf), 0);
+				      AISS_SIM_NODE_BEST_FIT, &bf),
+			 0);
 	assert_int_equal(ff.jobs, 4);
 	assert_int_equal(bf.jobs, 4);
 	assert_int_equal(ff.waited, 1);
@@ -181,7 +186,7 @@ static void test_node_choice(void **state)
 static void test_easy_backfill(void **state)
 {
 	const struct aiss_sim_job jobs[] = {
-		{0, 100, 4}, {1, 10, 8}, {2, 1000, 2}, {3, 50, 2}};
+	    {0, 100, 4}, {1, 10, 8}, {2, 1000, 2}, {3, 50, 2}};
 	aiss_node *n = test_hgx_node();
 	struct aiss_sim_options o = {AISS_PLACE_TOPO, AISS_SIM_NODE_DEFAULT,
 				     AISS_SIM_BACKFILL_GREEDY};
@@ -209,12 +214,12 @@ static void test_easy_backfill(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_load),
-		cmocka_unit_test(test_locality),
-		cmocka_unit_test(test_fragmentation_wait),
-		cmocka_unit_test(test_too_big),
-		cmocka_unit_test(test_node_choice),
-		cmocka_unit_test(test_easy_backfill),
+	    cmocka_unit_test(test_load),
+	    cmocka_unit_test(test_locality),
+	    cmocka_unit_test(test_fragmentation_wait),
+	    cmocka_unit_test(test_too_big),
+	    cmocka_unit_test(test_node_choice),
+	    cmocka_unit_test(test_easy_backfill),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

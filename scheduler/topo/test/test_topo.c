@@ -24,8 +24,8 @@ static const char *shared_topology(const char *name)
 
 	if (!dir || !*dir)
 		return NULL;
-	snprintf(shared_path, sizeof(shared_path), "%s/data/topologies/%s",
-		 dir, name);
+	snprintf(shared_path, sizeof(shared_path), "%s/data/topologies/%s", dir,
+		 name);
 	f = fopen(shared_path, "r");
 	if (!f)
 		return NULL;
@@ -48,8 +48,8 @@ static char *gres_text(const aiss_node *n)
 static void test_hgx(void **state)
 {
 	char err[256], cpus[256];
-	aiss_node *n = aiss_topo_load(AISS_DATA_DIR "/hgx-h100.xml", err,
-				      sizeof(err));
+	aiss_node *n =
+	    aiss_topo_load(AISS_DATA_DIR "/hgx-h100.xml", err, sizeof(err));
 	struct aiss_placement pl;
 	char *g;
 
@@ -86,8 +86,9 @@ static void test_hgx(void **state)
 	assert_int_equal(pl.nnics, 2);
 	assert_string_equal(aiss_node_nic(n, pl.nic_order[0])->name, "mlx5_2");
 	g = gres_text(n);
-	assert_non_null(strstr(g, "Name=gpu Type=h100 File=/dev/nvidia0 "
-				  "Cores=0-55 Links=-1,18,18,18,18,18,18,18\n"));
+	assert_non_null(strstr(g,
+			       "Name=gpu Type=h100 File=/dev/nvidia0 "
+			       "Cores=0-55 Links=-1,18,18,18,18,18,18,18\n"));
 	assert_non_null(strstr(g, "Name=gpu Type=h100 File=/dev/nvidia4 "
 				  "Cores=56-111 Links=18,18,18,18,-1,18,18,"
 				  "18\n"));
@@ -97,8 +98,9 @@ static void test_hgx(void **state)
 		size_t len = 0;
 		FILE *f = open_memstream(&buf, &len);
 
-		assert_int_equal(aiss_topo_write_gres(n, "h100x", "gn1",
-						      "/tmp/d/nvidia", f), 0);
+		assert_int_equal(
+		    aiss_topo_write_gres(n, "h100x", "gn1", "/tmp/d/nvidia", f),
+		    0);
 		fclose(f);
 		assert_non_null(strstr(buf, "\nNodeName=gn1 Name=gpu "
 					    "Type=h100x File=/tmp/d/nvidia3 "
@@ -196,26 +198,26 @@ static void test_errors(void **state)
 /* Recorded `nvidia-smi topo -m` output of a DGX H100 (shape of the real
  * thing, trimmed to the GPU and two NIC columns). */
 static const char nvsmi_text[] =
-	"\tGPU0\tGPU1\tGPU2\tGPU3\tGPU4\tGPU5\tGPU6\tGPU7\tNIC0\tNIC1\t"
-	"CPU Affinity\tNUMA Affinity\tGPU NUMA ID\n"
-	"GPU0\t X \tNV18\tNV18\tNV18\tNV18\tNV18\tNV18\tNV18\tPXB\tNODE\t"
-	"0-55,112-167\t0\t\tN/A\n"
-	"GPU1\tNV18\t X \tNV18\tNV18\tNV18\tNV18\tNV18\tNV18\tNODE\tNODE\t"
-	"0-55,112-167\t0\t\tN/A\n"
-	"GPU2\tNV18\tNV18\t X \tNV18\tNV18\tNV18\tNV18\tNV18\tNODE\tNODE\t"
-	"0-55,112-167\t0\t\tN/A\n"
-	"GPU3\tNV18\tNV18\tNV18\t X \tNV18\tNV18\tNV18\tNV18\tNODE\tPXB\t"
-	"0-55,112-167\t0\t\tN/A\n"
-	"GPU4\tNV18\tNV18\tNV18\tNV18\t X \tNV18\tNV18\tNV18\tSYS\tSYS\t"
-	"56-111,168-223\t1\t\tN/A\n"
-	"GPU5\tNV18\tNV18\tNV18\tNV18\tNV18\t X \tNV18\tNV18\tSYS\tSYS\t"
-	"56-111,168-223\t1\t\tN/A\n"
-	"GPU6\tNV18\tNV18\tNV18\tNV18\tNV18\tNV18\t X \tNV4\tSYS\tSYS\t"
-	"56-111,168-223\t1\t\tN/A\n"
-	"GPU7\tNV18\tNV18\tNV18\tNV18\tNV18\tNV18\tNV4\t X \tSYS\tSYS\t"
-	"56-111,168-223\t1\t\tN/A\n"
-	"\nLegend:\n\n  X    = Self\n  SYS  = Connection traversing PCIe\n"
-	"  NV#  = Connection traversing a bonded set of # NVLinks\n";
+    "\tGPU0\tGPU1\tGPU2\tGPU3\tGPU4\tGPU5\tGPU6\tGPU7\tNIC0\tNIC1\t"
+    "CPU Affinity\tNUMA Affinity\tGPU NUMA ID\n"
+    "GPU0\t X \tNV18\tNV18\tNV18\tNV18\tNV18\tNV18\tNV18\tPXB\tNODE\t"
+    "0-55,112-167\t0\t\tN/A\n"
+    "GPU1\tNV18\t X \tNV18\tNV18\tNV18\tNV18\tNV18\tNV18\tNODE\tNODE\t"
+    "0-55,112-167\t0\t\tN/A\n"
+    "GPU2\tNV18\tNV18\t X \tNV18\tNV18\tNV18\tNV18\tNV18\tNODE\tNODE\t"
+    "0-55,112-167\t0\t\tN/A\n"
+    "GPU3\tNV18\tNV18\tNV18\t X \tNV18\tNV18\tNV18\tNV18\tNODE\tPXB\t"
+    "0-55,112-167\t0\t\tN/A\n"
+    "GPU4\tNV18\tNV18\tNV18\tNV18\t X \tNV18\tNV18\tNV18\tSYS\tSYS\t"
+    "56-111,168-223\t1\t\tN/A\n"
+    "GPU5\tNV18\tNV18\tNV18\tNV18\tNV18\t X \tNV18\tNV18\tSYS\tSYS\t"
+    "56-111,168-223\t1\t\tN/A\n"
+    "GPU6\tNV18\tNV18\tNV18\tNV18\tNV18\tNV18\t X \tNV4\tSYS\tSYS\t"
+    "56-111,168-223\t1\t\tN/A\n"
+    "GPU7\tNV18\tNV18\tNV18\tNV18\tNV18\tNV18\tNV4\t X \tSYS\tSYS\t"
+    "56-111,168-223\t1\t\tN/A\n"
+    "\nLegend:\n\n  X    = Self\n  SYS  = Connection traversing PCIe\n"
+    "  NV#  = Connection traversing a bonded set of # NVLinks\n";
 
 static void test_nvsmi(void **state)
 {
@@ -264,9 +266,9 @@ static void test_gpu_type(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hgx),    cmocka_unit_test(test_dgx2),
-		cmocka_unit_test(test_power8), cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_nvsmi),  cmocka_unit_test(test_gpu_type),
+	    cmocka_unit_test(test_hgx),    cmocka_unit_test(test_dgx2),
+	    cmocka_unit_test(test_power8), cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_nvsmi),  cmocka_unit_test(test_gpu_type),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
