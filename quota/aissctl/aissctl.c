@@ -74,6 +74,21 @@ static const ctl_command commands[] = {
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* Commands that read the whole ledger (the journal, every charge) get this
+ * default bound instead of AISS_DEFAULT_TIMEOUT_MS. */
+#define CTL_SLOW_TIMEOUT_MS 300000
+
+static bool command_is_slow(const char *group)
+{
+	static const char *const slow[] = {"journal", "statement", "charges",
+					   "report",  "usage",     "reconcile"};
+
+	for (size_t i = 0; i < sizeof(slow) / sizeof(slow[0]); i++)
+		if (strcmp(group, slow[i]) == 0)
+			return true;
+	return false;
+}
+
 static const char *const finance_commands[] = {"report", "usage", "reconcile"};
 
 static void print_help(FILE *f)
@@ -113,8 +128,11 @@ aiss_client *ctl_client(ctl_ctx *x)
 	if (x->client)
 		return x->client;
 	aiss_error_clear(&err);
-	x->client =
-	    aiss_client_connect(ctl_socket_path(x), x->timeout_ms, &err);
+	x->client = aiss_client_connect(ctl_socket_path(x),
+					x->timeout_ms ? x->timeout_ms
+					: x->slow     ? CTL_SLOW_TIMEOUT_MS
+						      : AISS_DEFAULT_TIMEOUT_MS,
+					&err);
 	if (!x->client)
 		ctl_fail(x, "connect", &err);
 	return x->client;
@@ -257,6 +275,7 @@ int main(int argc, char **argv)
 		rest[nrest++] = argv[k];
 	}
 
+	x.slow = command_is_slow(rest[0]);
 	rc = -1;
 	for (size_t k = 0; k < sizeof(finance_commands) / sizeof(char *); k++)
 		if (strcmp(rest[0], finance_commands[k]) == 0)

@@ -135,7 +135,8 @@ char *ctl_rate(int64_t bp, char *buf, size_t len);
 typedef struct ctl_ctx {
 	const char *prog;
 	const char *socket; /* as given, or NULL */
-	int timeout_ms;
+	int timeout_ms;     /* 0: the default for the command */
+	bool slow;          /* a whole-ledger read: longer default timeout */
 	int json;
 	aiss_client *client;
 	const char *usage; /* the running command's usage line */

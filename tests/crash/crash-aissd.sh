@@ -60,7 +60,7 @@ start_aissd
 "$LOAD" --socket "$SOCK" --grants "$GRANTS" setup >/dev/null || {
 	echo "FAIL: setup"; exit 1; }
 
-total_acked=0
+recovery_kills=0
 for r in $(seq 1 "$ROUNDS"); do
 	# Load with job numbers unique to this round.
 	"$LOAD" --socket "$SOCK" --grants "$GRANTS" --conns "$CONNS" \
@@ -76,6 +76,15 @@ for r in $(seq 1 "$ROUNDS"); do
 	wait "$LPID"
 	LPID=
 	start_aissd
+	# Now and then, crash it again while it recovers (opening the ledger,
+	# replaying the WAL), before anything is checked.
+	if [ $((RANDOM % 3)) = 0 ]; then
+		sleep "0.0$((RANDOM % 4))"
+		kill -9 "$PID"
+		wait "$PID" 2>/dev/null
+		recovery_kills=$((recovery_kills + 1))
+		start_aissd
+	fi
 	if ! out=$("$LOAD" --socket "$SOCK" --grants "$GRANTS" \
 		--ackdir "$ACKS" check 2>&1); then
 		echo "FAIL: round $r (killed after ${delay_ms} ms): $out"
@@ -99,4 +108,4 @@ if "$LOAD" --socket "$SOCK" --grants "$GRANTS" --ackdir "$ACKS" check \
 	exit 1
 fi
 grep -q "lost=1" "$T/fake.out" || { echo "FAIL: check did not count the lost settle: $(cat "$T/fake.out")"; exit 1; }
-echo "crash-aissd: $ROUNDS kill -9 rounds passed; the checker catches a lost settle"
+echo "crash-aissd: $ROUNDS kill -9 rounds under load (and $recovery_kills more during recovery) passed; the checker catches a lost settle"

@@ -254,6 +254,27 @@ if "$AISSCTL" --help | grep -q "^  report fy"; then
 	expect 2 "report bad usage" -- report fy not-a-year
 fi
 
+# ---- roles: an ordinary user sees only its grants and may not administer ----
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
+	chmod 755 "$T"
+	CHECKS=$((CHECKS + 1))
+	runuser -u nobody -- "$AISSCTL" --socket "$SOCK" --json balance >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ $rc = 0 ]; then
+		OUT=$(cat "$T/out")
+		jqt "nobody sees no grant" 'length == 0'
+	elif [ $rc != 1 ]; then
+		fail "balance as nobody: exit $rc: $(cat "$T/err")"
+	fi
+	CHECKS=$((CHECKS + 1))
+	runuser -u nobody -- "$AISSCTL" --socket "$SOCK" grant suspend $G --reason x \
+		>"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc = 1 ] || fail "grant suspend as nobody: exit $rc, wanted 1 (permission)"
+	grep -q "permission" "$T/err" || fail "no permission refusal: $(cat "$T/err")"
+	chmod 700 "$T"
+fi
+
 # ---- scheme init with the default window (three years from 2024-12-01 HKT) ----
 expect 0 "scheme init default window" -- scheme init --commitment 3000000000.00
 expect 0 "scheme show json" -- scheme show --json
