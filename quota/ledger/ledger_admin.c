@@ -446,6 +446,7 @@ void ledger_grant_from_row(sqlite3_stmt *st, ledger_grant *out)
 	out->n_runs = sqlite3_column_int64(st, 20);
 	out->n_liens = sqlite3_column_int64(st, 21);
 	g->inst_type = (aiss_inst_type)sqlite3_column_int(st, 22);
+	out->last_end = sqlite3_column_int64(st, 23);
 }
 
 int ledger_grant_read(aiss_ledger *l, enum ledger_stmt_id id, const char *key,

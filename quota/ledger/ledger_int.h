@@ -73,7 +73,17 @@
 	X(S_GRANT_CHARGE,                                                      \
 	  "UPDATE grants SET charged = charged + ?2, list_cost = list_cost + ?3," \
 	  " copay = copay + ?4, used_gpu_seconds = used_gpu_seconds + ?5,"     \
-	  " n_runs = n_runs + 1 WHERE id = ?1")                                \
+	  " n_runs = n_runs + 1, last_end = max(last_end, ?6) WHERE id = ?1")  \
+	X(S_GRANT_CORRECT,                                                     \
+	  "UPDATE grants SET charged = charged + ?2, copay = copay - ?2"       \
+	  " WHERE id = ?1")                                                    \
+	X(S_CORRECTION_INSERT,                                                 \
+	  "INSERT INTO charge_correction(cluster, job_id, run_start,"          \
+	  " journal_seq, delta) VALUES (?1, ?2, ?3, ?4, ?5)")                  \
+	X(S_CHARGE_LATER,                                                      \
+	  "SELECT " CHARGE_COLS " FROM charge WHERE grant_id = ?4 AND"         \
+	  " (end, cluster, job_id, run_start) > (?5, ?1, ?2, ?3)"              \
+	  " ORDER BY end, cluster, job_id, run_start")                         \
 	X(S_GRANT_ADJUST,                                                      \
 	  "UPDATE grants SET adjustments = adjustments + ?2 WHERE id = ?1")    \
 	X(S_ACCOUNT_OWNER, "SELECT grant_id FROM account WHERE name = ?1")     \
@@ -112,8 +122,9 @@
 	  " user, gpu_type, institution, inst_type, gpus, end, end_state,"     \
 	  " price, rate_bp, gpu_seconds, run_seconds, in_window_seconds,"      \
 	  " list_cost, in_window_cost, subsidy, copay, capped, settled_at,"    \
-	  " journal_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11," \
-	  " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)") \
+	  " journal_seq, full_subsidy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"  \
+	  " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"    \
+	  " ?22, ?23, ?24, ?25)")                                              \
 	X(S_CHARGE_EXPORT,                                                     \
 	  "SELECT " CHARGE_COLS " FROM charge WHERE end >= ?1 AND end < ?2"    \
 	  " ORDER BY end, cluster, job_id, run_start")                         \
@@ -135,9 +146,11 @@
 	  " coalesce(sum(held_gpus), 0), coalesce(sum(n_liens), 0),"           \
 	  " coalesce(sum(adjustments), 0) FROM grants")                        \
 	X(S_AUDIT_POSTINGS,                                                    \
-	  "SELECT (SELECT coalesce(sum(subsidy), 0) FROM charge),"             \
+	  "SELECT (SELECT coalesce(sum(subsidy), 0) FROM charge)"              \
+	  " + (SELECT coalesce(sum(delta), 0) FROM charge_correction),"        \
 	  " (SELECT coalesce(sum(list_cost), 0) FROM charge),"                 \
-	  " (SELECT coalesce(sum(copay), 0) FROM charge),"                     \
+	  " (SELECT coalesce(sum(copay), 0) FROM charge)"                      \
+	  " - (SELECT coalesce(sum(delta), 0) FROM charge_correction),"        \
 	  " (SELECT coalesce(sum(gpu_seconds), 0) FROM charge),"               \
 	  " (SELECT count(*) FROM charge),"                                    \
 	  " (SELECT coalesce(sum(held), 0) FROM lien WHERE state = 1),"        \
@@ -155,7 +168,8 @@
 	" g.approved_gpu_seconds, g.approved_subsidy, g.window_start,"         \
 	" g.window_end, g.max_concurrent_gpus, g.state, g.charged, g.held,"    \
 	" g.adjustments, g.list_cost, g.copay, g.used_gpu_seconds,"            \
-	" g.held_gpus, g.held_gpu_seconds, g.n_runs, g.n_liens, i.type"
+	" g.held_gpus, g.held_gpu_seconds, g.n_runs, g.n_liens, i.type,"       \
+	" g.last_end"
 #define GRANT_INST " JOIN institution i ON i.name = g.institution"
 #define GRANT_FROM "grants g" GRANT_INST
 #define LIEN_COLS                                                              \
@@ -165,7 +179,10 @@
 	"cluster, job_id, run_start, grant_id, account, user, gpu_type,"       \
 	" institution, inst_type, gpus, end, end_state, price, rate_bp,"       \
 	" gpu_seconds, run_seconds, in_window_seconds, list_cost,"             \
-	" in_window_cost, subsidy, copay, capped, settled_at, journal_seq"
+	" in_window_cost, subsidy, copay, capped, settled_at, journal_seq,"    \
+	" full_subsidy, (SELECT coalesce(sum(x.delta), 0)"                     \
+	" FROM charge_correction x WHERE x.cluster = charge.cluster"           \
+	" AND x.job_id = charge.job_id AND x.run_start = charge.run_start)"
 
 #define LEDGER_STMT_ENUM(name, sql) name,
 enum ledger_stmt_id { LEDGER_STMTS(LEDGER_STMT_ENUM) S__COUNT };
@@ -199,6 +216,7 @@ typedef struct ledger_grant {
 	aiss_grant g;
 	aiss_cents_t charged, held, adjustments, list_cost, copay;
 	int64_t used_gpu_seconds, held_gpus, held_gpu_seconds, n_runs, n_liens;
+	aiss_time_t last_end; /* latest end of a charged run */
 } ledger_grant;
 
 /* The translation of SQLite result codes into aiss_status (the only one). */

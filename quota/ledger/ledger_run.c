@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ledger_int.h"
@@ -415,8 +416,13 @@ static int lien_read(aiss_ledger *l, const aiss_run_key *k, lien_row *out,
 	return ledger_sql_error(l, rc, "reading the lien", err);
 }
 
-static void charge_from_row(sqlite3_stmt *st, aiss_charge_rec *r)
+/* Fills @r from a row of CHARGE_COLS, with its corrections applied (the
+ * charge as it stands); *full (may be NULL) gets the uncapped subsidy. */
+static void charge_from_row(sqlite3_stmt *st, aiss_charge_rec *r,
+			    aiss_cents_t *full)
 {
+	aiss_cents_t uncapped, corr;
+
 	memset(r, 0, sizeof(*r));
 	ledger_col_text(st, 0, r->key.cluster, sizeof(r->key.cluster));
 	r->key.job_id = (uint64_t)sqlite3_column_int64(st, 1);
@@ -443,6 +449,15 @@ static void charge_from_row(sqlite3_stmt *st, aiss_charge_rec *r)
 	r->charge.capped = sqlite3_column_int(st, 21) != 0;
 	r->settled_at = sqlite3_column_int64(st, 22);
 	r->journal_seq = sqlite3_column_int64(st, 23);
+	uncapped = sqlite3_column_int64(st, 24);
+	corr = sqlite3_column_int64(st, 25);
+	if (corr) {
+		r->charge.subsidy += corr;
+		r->charge.copay -= corr;
+		r->charge.capped = r->charge.subsidy < uncapped;
+	}
+	if (full)
+		*full = uncapped;
 }
 
 /* 1 found, 0 not, -1 error. */
@@ -457,7 +472,7 @@ static int charge_read(aiss_ledger *l, const aiss_run_key *k,
 	bind_key(st, k);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		charge_from_row(st, out);
+		charge_from_row(st, out, NULL);
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return 1;
@@ -715,7 +730,7 @@ static int check_settle(const aiss_settle_req *r, aiss_error *err)
 }
 
 static int charge_insert(aiss_ledger *l, const aiss_charge_rec *r,
-			 aiss_error *err)
+			 aiss_cents_t full, aiss_error *err)
 {
 	sqlite3_stmt *st = ledger_stmt(l, S_CHARGE_INSERT, err);
 
@@ -743,7 +758,119 @@ static int charge_insert(aiss_ledger *l, const aiss_charge_rec *r,
 	sqlite3_bind_int(st, 22, r->charge.capped ? 1 : 0);
 	sqlite3_bind_int64(st, 23, r->settled_at);
 	sqlite3_bind_int64(st, 24, r->journal_seq);
+	sqlite3_bind_int64(st, 25, full);
 	return ledger_step_done(l, st, "storing the charge", err);
+}
+
+/* A charge of the same grant that comes after the run being settled in
+ * charge order (end, then run key). */
+typedef struct later_run {
+	aiss_run_key key;
+	aiss_cents_t subsidy; /* as it stands */
+} later_run;
+
+typedef struct later_list {
+	later_run *v;
+	size_t n, cap;
+	aiss_cents_t sum;
+} later_list;
+
+/* Collects the charges of @grant_id after (@end, @key) in charge order. */
+static int later_collect(aiss_ledger *l, const char *grant_id,
+			 const aiss_run_key *key, aiss_time_t end,
+			 later_list *out, aiss_error *err)
+{
+	sqlite3_stmt *st = ledger_stmt(l, S_CHARGE_LATER, err);
+	aiss_charge_rec r;
+	int rc;
+
+	if (!st)
+		return -1;
+	bind_key(st, key);
+	sqlite3_bind_text(st, 4, grant_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, end);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->n == out->cap) {
+			size_t cap = out->cap ? out->cap * 2 : 64;
+			later_run *v = realloc(out->v, cap * sizeof(*v));
+
+			if (!v) {
+				sqlite3_reset(st);
+				return aiss_error_set(err, AISS_E_INTERNAL,
+						      "ledger: out of memory");
+			}
+			out->v = v;
+			out->cap = cap;
+		}
+		charge_from_row(st, &r, NULL);
+		out->v[out->n].key = r.key;
+		out->v[out->n].subsidy = r.charge.subsidy;
+		out->sum += r.charge.subsidy;
+		out->n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return ledger_sql_error(l, rc, "reading later charges", err);
+	return 0;
+}
+
+/*
+ * Policy item 8: runs are charged in the order they end. Run @r (just
+ * charged with cap @before, what was left before it in that order) ended
+ * before the runs in @later that were charged first; what they received
+ * beyond what is left after @r is taken back, in order, each as a
+ * correction (a journal entry and a charge_correction row; the charge rows
+ * themselves are never edited).
+ */
+static int later_correct(aiss_ledger *l, const aiss_charge_rec *r,
+			 aiss_cents_t before, const later_list *later,
+			 const char *actor, aiss_error *err)
+{
+	aiss_cents_t running = before - r->charge.subsidy;
+	char keybuf[AISS_ID_MAX + 48], rkey[AISS_ID_MAX + 48];
+	char detail[AISS_TEXT_MAX], m1[AISS_MONEY_BUFSZ], m2[AISS_MONEY_BUFSZ];
+	sqlite3_stmt *st;
+	int64_t seq;
+
+	aiss_run_key_format(&r->key, rkey, sizeof(rkey));
+	for (size_t i = 0; i < later->n; i++) {
+		const later_run *lr = &later->v[i];
+		aiss_cents_t allowed = running > 0 ? running : 0;
+		aiss_cents_t now = lr->subsidy < allowed ? lr->subsidy : allowed;
+		aiss_cents_t delta = now - lr->subsidy;
+
+		running -= now;
+		if (delta == 0)
+			continue;
+		aiss_run_key_format(&lr->key, keybuf, sizeof(keybuf));
+		ledger_fmt(detail, sizeof(detail),
+			   "run=%s subsidy=%s->%s reason=run %s ended earlier "
+			   "and was settled later; the grant's cap binds in "
+			   "charge order (policy item 8)",
+			   keybuf,
+			   aiss_money_format(lr->subsidy, false, m1, sizeof(m1)),
+			   aiss_money_format(now, false, m2, sizeof(m2)), rkey);
+		if (ledger_journal_append(l, actor, "charge.correct",
+					  r->grant_id, -delta, detail, &seq,
+					  err))
+			return -1;
+		st = ledger_stmt(l, S_CORRECTION_INSERT, err);
+		if (!st)
+			return -1;
+		bind_key(st, &lr->key);
+		sqlite3_bind_int64(st, 4, seq);
+		sqlite3_bind_int64(st, 5, delta);
+		if (ledger_step_done(l, st, "storing a correction", err))
+			return -1;
+		st = ledger_stmt(l, S_GRANT_CORRECT, err);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, r->grant_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, delta);
+		if (ledger_step_done(l, st, "updating the grant", err))
+			return -1;
+	}
+	return 0;
 }
 
 int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
@@ -756,6 +883,9 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 	aiss_charge_rec r;
 	aiss_grant_terms terms;
 	aiss_run_usage usage;
+	aiss_charge uncapped;
+	aiss_cents_t limit, before;
+	later_list later = {0};
 	ledger_grant g;
 	lien_row n;
 	sqlite3_stmt *st;
@@ -828,8 +958,20 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 	usage.node_fail = strncmp(r.end_state, "NODE_FAIL", 9) == 0;
 	/* The run's own lien is released in this transaction, so the cap is
 	 * what is left after charges and adjustments only. */
-	terms = grant_terms(&g, g.g.approved_subsidy - g.charged +
-					g.adjustments);
+	limit = g.g.approved_subsidy + g.adjustments;
+	before = limit - g.charged;
+	terms = grant_terms(&g, INT64_MAX);
+	if (aiss_policy_charge(&usage, r.price, &terms, &uncapped, err))
+		goto fail;
+	/* Settled after runs that end later, with the cap binding: the cap
+	 * is what was left before this run in charge order. */
+	if (g.n_runs > 0 && r.end <= g.last_end && uncapped.subsidy > 0 &&
+	    g.charged + uncapped.subsidy > limit) {
+		if (later_collect(l, g.g.id, &r.key, r.end, &later, err))
+			goto fail;
+		before = limit - (g.charged - later.sum);
+	}
+	terms.remaining_subsidy = before;
 	if (aiss_policy_charge(&usage, r.price, &terms, &r.charge, err))
 		goto fail;
 	ledger_fmt(detail, sizeof(detail),
@@ -852,7 +994,9 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 				  -r.charge.subsidy, detail, &r.journal_seq,
 				  err))
 		goto fail;
-	if (charge_insert(l, &r, err))
+	if (charge_insert(l, &r, uncapped.subsidy, err))
+		goto fail;
+	if (later.n && later_correct(l, &r, before, &later, actor, err))
 		goto fail;
 	if (have_lien) {
 		if (lien_set_state(l, &req->key, AISS_LIEN_SETTLED, err))
@@ -871,13 +1015,16 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 	sqlite3_bind_int64(st, 3, r.charge.list_cost);
 	sqlite3_bind_int64(st, 4, r.charge.copay);
 	sqlite3_bind_int64(st, 5, r.charge.gpu_seconds);
+	sqlite3_bind_int64(st, 6, r.end);
 	if (ledger_step_done(l, st, "updating the grant's charges", err))
 		goto fail;
+	free(later.v);
 	if (ledger_op_end(l, 1, err))
 		return -1;
 	*out = r;
 	return 0;
 fail:
+	free(later.v);
 	return ledger_op_end(l, 0, err);
 }
 
@@ -966,7 +1113,7 @@ int aiss_ledger_charge_export(aiss_ledger *l, aiss_time_t from, aiss_time_t to,
 	sqlite3_bind_int64(st, 1, from);
 	sqlite3_bind_int64(st, 2, to ? to : INT64_MAX);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		charge_from_row(st, &r);
+		charge_from_row(st, &r, NULL);
 		if (cb(&r, arg)) {
 			rc = SQLITE_DONE;
 			break;

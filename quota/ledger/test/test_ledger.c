@@ -1013,6 +1013,13 @@ static void assert_audit_ok(fixture *f)
 		fail_msg("journal: %s", v.reason);
 }
 
+static int count_corrections(const aiss_journal_entry *e, void *arg)
+{
+	if (strcmp(e->kind, "charge.correct") == 0)
+		(*(int *)arg)++;
+	return 0;
+}
+
 /* ---- crash safety: kill -9 in the middle of batches ---- */
 
 #define CRASH_BATCH 10
@@ -1243,6 +1250,61 @@ static void test_scheme_required(void **state)
 	unlink(path);
 }
 
+/* Policy item 8: the cap binds the same way whether runs are settled in
+ * the order they end (live) or imported later in any order. */
+static void test_charge_order(void **state)
+{
+	fixture *f = *state;
+	aiss_grant ga = base_grant("AISS-2025-0006", "ordered");
+	aiss_grant gb = base_grant("AISS-2025-0007", "reversed");
+	aiss_time_t t = W0 + 86400;
+	aiss_charge_rec c, ca, cb;
+	aiss_settle_req s;
+	aiss_error err;
+	int corrections = 0;
+	const aiss_cents_t expect[6] = {2100, 2100, 2100, 2100, 1600, 0};
+
+	ga.approved_subsidy = gb.approved_subsidy = 10000;
+	assert_int_equal(aiss_ledger_grant_add(f->l, &ga, "admin", &err), 0);
+	assert_int_equal(aiss_ledger_grant_add(f->l, &gb, "admin", &err), 0);
+	/* six one-GPU-hour runs (HK$21 subsidy each) ending an hour apart */
+	for (int i = 0; i < 6; i++) {
+		s = sreq(300 + i, t + i * HOUR, 1, t + (i + 1) * HOUR,
+			 "COMPLETED");
+		snprintf(s.account, sizeof(s.account), "ordered");
+		assert_int_equal(aiss_ledger_settle(f->l, &s, "i", &c, &err),
+				 0);
+		assert_int_equal(c.charge.subsidy, expect[i]);
+	}
+	/* the same runs imported latest-ending first */
+	for (int i = 5; i >= 0; i--) {
+		s = sreq(400 + i, t + i * HOUR, 1, t + (i + 1) * HOUR,
+			 "COMPLETED");
+		snprintf(s.account, sizeof(s.account), "reversed");
+		assert_int_equal(aiss_ledger_settle(f->l, &s, "i", &c, &err),
+				 0);
+	}
+	for (int i = 0; i < 6; i++) {
+		aiss_run_key ka = sreq(300 + i, t + i * HOUR, 1, 0, "").key;
+		aiss_run_key kb = sreq(400 + i, t + i * HOUR, 1, 0, "").key;
+
+		assert_int_equal(aiss_ledger_charge_get(f->l, &ka, &ca, &err), 0);
+		assert_int_equal(aiss_ledger_charge_get(f->l, &kb, &cb, &err), 0);
+		assert_int_equal(cb.charge.subsidy, expect[i]);
+		assert_int_equal(cb.charge.subsidy, ca.charge.subsidy);
+		assert_int_equal(cb.charge.copay, ca.charge.copay);
+		assert_int_equal(cb.charge.capped, ca.charge.capped);
+	}
+	assert_int_equal(bal(f, "AISS-2025-0007").charged_subsidy, 10000);
+	assert_int_equal(bal(f, "AISS-2025-0007").copay,
+			 bal(f, "AISS-2025-0006").copay);
+	assert_int_equal(aiss_ledger_statement(f->l, "AISS-2025-0007",
+					       count_corrections, &corrections,
+					       &err), 0);
+	assert_true(corrections >= 2);
+	assert_audit_ok(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1268,6 +1330,7 @@ int main(void)
 		T(test_admin_paths),
 		T(test_scheme_required),
 		T(test_crash_kill9),
+		T(test_charge_order),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
