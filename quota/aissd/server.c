@@ -64,6 +64,7 @@ struct aissd_server {
 	size_t pfd_cap;
 	aissd_stats stats;
 	munge_ctx_t munge;
+	size_t rr; /* connection to take requests from first */
 };
 
 static int set_nonblock(int fd)
@@ -701,9 +702,12 @@ int aissd_server_step(aissd_server *s, int timeout_ms)
 	if (lt >= 0 && (s->pfds[lt].revents & POLLIN))
 		accept_some(s, s->tcp_fd, 1);
 
-	/* Gather complete requests from every connection, bounded. */
+	/* Gather complete requests from every connection, bounded; the
+	 * starting connection rotates so none waits behind busy ones. */
 	for (size_t i = 0; i < nc && s->n_batch < s->batch_cap; i++)
-		take_frames(s, s->conns[i]);
+		take_frames(s, s->conns[(s->rr + i) % nc]);
+	if (nc)
+		s->rr = (s->rr + 1) % nc;
 	if (s->n_batch)
 		run_batch(s);
 	for (size_t i = 0; i < nc; i++) {
