@@ -52,7 +52,8 @@ static prep_callbacks_t cb;
 static bool in_ctld;
 
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;	/* worker */
+static pthread_cond_t poll_cond = PTHREAD_COND_INITIALIZER; /* poller */
 static work *q_head, *q_tail;
 static bool stopping;
 static pthread_t worker_tid, poller_tid;
@@ -414,7 +415,7 @@ static void *poller_main(void *arg)
 
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += pconf.poll_interval_s;
-		pthread_cond_timedwait(&q_cond, &q_lock, &until);
+		pthread_cond_timedwait(&poll_cond, &q_lock, &until);
 		if (stopping)
 			break;
 		pthread_mutex_unlock(&q_lock);
@@ -469,6 +470,7 @@ AISS_EXPORT extern void fini(void)
 	pthread_mutex_lock(&q_lock);
 	stopping = true;
 	pthread_cond_broadcast(&q_cond);
+	pthread_cond_broadcast(&poll_cond);
 	pthread_mutex_unlock(&q_lock);
 	pthread_join(worker_tid, NULL);
 	pthread_join(poller_tid, NULL);

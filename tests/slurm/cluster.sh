@@ -16,6 +16,9 @@
 : "${AISS_CLUSTER_EXTRA_CONF:=}"  # extra slurm.conf lines
 : "${AISS_CLUSTER_PLUGSTACK:=}"	  # plugstack.conf lines (SPANK plugins)
 : "${AISS_CLUSTER_EXTRA_PLUGIN_DIRS:=}" # prepended to PluginDir (colon list)
+: "${AISS_CLUSTER_GPUS:=8}"	  # fake GPUs per node
+: "${AISS_CLUSTER_CPUS:=16}"	  # CPUs per node (as configured, not real)
+: "${AISS_CLUSTER_STATS_EVERY:=500}" # aiss.conf StatsEvery (latency log)
 : "${AISS_CLUSTER_KEEP:=0}"	  # 1: keep the temp dir after stop
 
 AISS_SLURM_PLUGIN_DIR=${AISS_SLURM_PLUGIN_DIR:-/usr/lib/x86_64-linux-gnu/slurm-wlm}
@@ -134,11 +137,11 @@ CONF
 	for i in $(seq 1 "$AISS_CLUSTER_NODES"); do
 		type=$(_aiss_node_gpu_type "$i")
 		mkdir -p "$T/dev/gn$i" "$T/spool/gn$i"
-		for g in 0 1 2 3 4 5 6 7; do
+		for g in $(seq 0 $((AISS_CLUSTER_GPUS - 1))); do
 			[ -e "$T/dev/gn$i/nvidia$g" ] || mknod "$T/dev/gn$i/nvidia$g" c 1 3
 		done
-		echo "NodeName=gn$i NodeAddr=127.0.0.1 NodeHostname=gn$i Port=$((base + 1 + i)) CPUs=16 Boards=1 SocketsPerBoard=2 CoresPerSocket=8 ThreadsPerCore=1 RealMemory=16000 Gres=gpu:$type:8 State=UNKNOWN" >>"$T/etc/slurm.conf"
-		echo "NodeName=gn$i Name=gpu Type=$type File=$T/dev/gn$i/nvidia[0-7]" >>"$T/etc/gres.conf"
+		echo "NodeName=gn$i NodeAddr=127.0.0.1 NodeHostname=gn$i Port=$((base + 1 + i)) CPUs=$AISS_CLUSTER_CPUS Boards=1 SocketsPerBoard=2 CoresPerSocket=$((AISS_CLUSTER_CPUS / 2)) ThreadsPerCore=1 RealMemory=16000 Gres=gpu:$type:$AISS_CLUSTER_GPUS State=UNKNOWN" >>"$T/etc/slurm.conf"
+		echo "NodeName=gn$i Name=gpu Type=$type File=$T/dev/gn$i/nvidia[0-$((AISS_CLUSTER_GPUS - 1))]" >>"$T/etc/gres.conf"
 		nodes="$nodes${nodes:+,}gn$i"
 	done
 	echo "PartitionName=gpu Nodes=$nodes Default=YES DefaultTime=00:10:00 MaxTime=1-00:00:00 State=UP" >>"$T/etc/slurm.conf"
@@ -151,7 +154,7 @@ SettleTimeoutMs=1000
 FailOpen=$AISS_CLUSTER_FAIL_OPEN
 SpoolDir=$T/aiss-spool
 PollInterval=1
-StatsEvery=500
+StatsEvery=$AISS_CLUSTER_STATS_EVERY
 CONF
 }
 
@@ -159,7 +162,7 @@ CONF
 aiss_aissd_start() {
 	local T=$AISS_CLUSTER_DIR
 	"$AISS_BUILD_DIR/quota/aissd/aissd" --db "$T/aiss.db" \
-		--socket "$T/run/aissd.sock" >>"$T/log/aissd.log" 2>&1 &
+		--socket "$T/run/aissd.sock" --foreground >>"$T/log/aissd.log" 2>&1 &
 	AISS_AISSD_PID=$!
 	AISS_CLUSTER_PIDS+=("$AISS_AISSD_PID")
 	aiss_wait_for 30 aissctl balance >/dev/null ||
@@ -192,8 +195,8 @@ aiss_cluster_start() {
 	chmod 755 "$AISS_CLUSTER_DIR"
 	export AISS_CLUSTER_DIR
 	local T=$AISS_CLUSTER_DIR base i
-	mkdir -p "$T"/{etc,state,spool,run,log,munge,dev,aiss-spool}
-	chmod 700 "$T/munge"
+	mkdir -p "$T"/{etc,state,spool,run,log,munge,munge-key,dev,aiss-spool}
+	chmod 700 "$T/munge-key"
 	trap aiss_cluster_stop EXIT
 	base=$(_aiss_free_ports) || { aiss_log "no free ports"; return 1; }
 	_aiss_write_conf "$base"
@@ -201,11 +204,11 @@ aiss_cluster_start() {
 	export AISS_PLUGIN_CONF=$T/etc/aiss.conf
 	export AISS_SOCKET=$T/run/aissd.sock
 
-	dd if=/dev/urandom of="$T/munge/munge.key" bs=1024 count=1 status=none
-	chmod 400 "$T/munge/munge.key"
-	munged --force -F --key-file="$T/munge/munge.key" \
+	dd if=/dev/urandom of="$T/munge-key/munge.key" bs=1024 count=1 status=none
+	chmod 400 "$T/munge-key/munge.key"
+	munged --force -F --key-file="$T/munge-key/munge.key" \
 		--socket="$T/munge/munge.socket.2" --pid-file="$T/run/munged.pid" \
-		--log-file="$T/log/munged.log" --seed-file="$T/munge/seed" \
+		--log-file="$T/log/munged.log" --seed-file="$T/munge-key/seed" \
 		>>"$T/log/munged.out" 2>&1 &
 	AISS_CLUSTER_PIDS+=($!)
 	aiss_wait_for 10 test -S "$T/munge/munge.socket.2" ||
