@@ -386,6 +386,10 @@ static int parse_row(aiss_sacct *s, char **f, size_t nf, const int *col,
 		return bad_row(s, line, "job %" PRIu64 ": End %.40s is before "
 				 "Start %.40s",
 				 r.job_id, end, start);
+	if (r.end - r.start > AISS_DURATION_LIMIT)
+		return bad_row(s, line, "job %" PRIu64 ": runs from %.40s to "
+				 "%.40s, longer than ten years",
+				 r.job_id, start, end);
 	if (sl == 0 || sl >= AISS_STATE_MAX)
 		return bad_row(s, line, "job %" PRIu64 ": State '%.40s' is "
 				 "not a Slurm state",

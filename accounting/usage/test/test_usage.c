@@ -72,6 +72,9 @@ static const char *const SACCT =
 	"2025-07-01T00:40:00|cpu=4,mem=8G,node=1|00:10:00\n"
 	/* 18: bad: ends before it starts */
 	"601|601|aisc|gpu|proj-a|alice|COMPLETED|2025-07-01T00:30:00|"
+	"2025-07-01T00:20:00|gres/gpu=1|00:10:00\n"
+	/* 19: bad: longer than ten years */
+	"602|602|aisc|gpu|proj-a|alice|COMPLETED|2001-07-01T00:30:00|"
 	"2025-07-01T00:20:00|gres/gpu=1|00:10:00\n";
 
 static aiss_sacct *parse(const char *doc, int zone, const char *cluster)
@@ -109,8 +112,8 @@ static void test_sacct_rows(void **state)
 	assert_int_equal(st->running, 1);
 	assert_int_equal(st->no_gpu, 1);
 	assert_int_equal(st->duplicates, 1);
-	assert_int_equal(st->bad, 4);
-	assert_int_equal(st->rows, 16);
+	assert_int_equal(st->bad, 5);
+	assert_int_equal(st->rows, 17);
 
 	/* Hong Kong time: 00:30 HKT on 1 July is 16:30 UTC on 30 June */
 	const aiss_usage_run *r = find(s, 100, utc("2025-06-30T16:30:00"));
@@ -145,7 +148,7 @@ static void test_sacct_rows(void **state)
 
 	/* bad rows named by line, in order */
 	const aiss_usage_bad *b = aiss_sacct_bad(s, &n);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	assert_int_equal(b[0].line, 12);
 	assert_non_null(strstr(b[0].reason, "fields"));
 	assert_int_equal(b[1].line, 13);
@@ -154,6 +157,8 @@ static void test_sacct_rows(void **state)
 	assert_non_null(strstr(b[2].reason, "GPU"));
 	assert_int_equal(b[3].line, 18);
 	assert_non_null(strstr(b[3].reason, "before"));
+	assert_int_equal(b[4].line, 19);
+	assert_non_null(strstr(b[4].reason, "ten years"));
 	aiss_sacct_destroy(s);
 }
 
