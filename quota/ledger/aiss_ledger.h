@@ -217,16 +217,22 @@ int aiss_ledger_adjust(aiss_ledger *l, const aiss_adjustment *a,
 		       const char *actor, aiss_adjustment *out,
 		       aiss_error *err);
 
-/* Recomputes the whole hash chain. A broken chain is not an error: out->ok
- * is 0 and first_bad_seq / reason say where. -1 only on storage failure. */
+/* Recomputes the whole hash chain, then runs aiss_ledger_audit_totals()
+ * (stored charges, adjustments and corrections against their journal
+ * entries; running totals against the postings). A broken chain or a
+ * mismatch is not an error: out->ok is 0 and first_bad_seq (the journal
+ * entry concerned; 0 for a totals mismatch) and reason say where.
+ * n_entries is the number of journal entries. -1 only on storage failure. */
 int aiss_ledger_journal_verify(aiss_ledger *l, aiss_verify_result *out,
 			       aiss_error *err);
 
-/* Checks that the grants' running totals (charged, list cost, co-payments,
- * GPU-seconds, runs, held subsidy and GPUs, open liens, adjustments), summed
- * over all grants, equal the sums of the stored charges, open liens and
- * adjustments. out->ok 0 with out->reason on a mismatch (first_bad_seq is
- * 0; n_entries is the number of charges). -1 only on storage failure. */
+/* Checks that every stored charge, adjustment and charge correction agrees
+ * with the journal entry that recorded it (first_bad_seq names that entry),
+ * and that the grants' running totals (charged, list cost, co-payments,
+ * GPU-seconds, runs, held subsidy and GPUs, open liens, adjustments),
+ * summed over all grants, equal the sums of the postings (first_bad_seq 0).
+ * out->ok 0 with out->reason on a mismatch; n_entries is the number of
+ * charges. -1 only on storage failure. */
 int aiss_ledger_audit_totals(aiss_ledger *l, aiss_verify_result *out,
 			     aiss_error *err);
 

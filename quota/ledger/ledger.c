@@ -723,8 +723,22 @@ int aiss_ledger_journal_verify(aiss_ledger *l, aiss_verify_result *out,
 	free(e);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return ledger_sql_error(l, rc, "reading the journal", err);
-	if (out->first_bad_seq)
+	if (out->first_bad_seq) {
 		out->ok = 0;
+		return 0;
+	}
+	/* The chain holds: the stored postings and totals must agree too. */
+	{
+		aiss_verify_result a;
+
+		if (aiss_ledger_audit_totals(l, &a, err))
+			return -1;
+		if (!a.ok) {
+			out->ok = 0;
+			out->first_bad_seq = a.first_bad_seq;
+			memcpy(out->reason, a.reason, sizeof(out->reason));
+		}
+	}
 	return 0;
 }
 
@@ -755,10 +769,41 @@ int aiss_ledger_audit_totals(aiss_ledger *l, aiss_verify_result *out,
 		"GPU-seconds used", "runs",	 "subsidy held",
 		"GPUs held",	    "open liens", "adjustments",
 	};
+	static const struct {
+		enum ledger_stmt_id id;
+		const char *what;
+	} cross[] = {
+		{S_AUDIT_CHARGE_JOURNAL, "charge"},
+		{S_AUDIT_ADJ_JOURNAL, "adjustment"},
+		{S_AUDIT_CORR_JOURNAL, "charge correction"},
+	};
 	int64_t kept[9], posted[9];
 
 	memset(out, 0, sizeof(*out));
 	out->ok = 1;
+	/* every stored posting agrees with the journal entry that recorded it */
+	for (size_t i = 0; i < sizeof(cross) / sizeof(cross[0]); i++) {
+		sqlite3_stmt *st = ledger_stmt(l, cross[i].id, err);
+		int rc;
+
+		if (!st)
+			return -1;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			out->ok = 0;
+			out->first_bad_seq = sqlite3_column_int64(st, 0);
+			snprintf(out->reason, sizeof(out->reason),
+				 "the %s recorded by journal entry %" PRId64
+				 " differs from that entry (edited behind the "
+				 "service's back?)",
+				 cross[i].what, out->first_bad_seq);
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return ledger_sql_error(l, rc, "auditing postings", err);
+		if (!out->ok)
+			return 0;
+	}
 	if (audit_row(l, S_AUDIT_GRANTS, kept, err) ||
 	    audit_row(l, S_AUDIT_POSTINGS, posted, err))
 		return -1;

@@ -665,6 +665,7 @@ static int grant_put(aiss_ledger *l, const aiss_grant *g, int insert,
 	char detail[AISS_TEXT_MAX], what[AISS_ID_MAX + 32];
 	int found;
 
+	memset(&cur, 0, sizeof(cur));
 	if (grant_validate(g, err))
 		return -1;
 	if (ledger_op_begin(l, err))
@@ -704,9 +705,19 @@ static int grant_put(aiss_ledger *l, const aiss_grant *g, int insert,
 				     (insert ? 0 : cur.g.approved_subsidy),
 			     0, -1, what, err))
 		goto fail;
-	if (grant_store(l, g, insert, err))
-		goto fail;
-	grant_detail(g, insert ? "add" : "modify", detail, sizeof(detail));
+	if (!insert && !g->state) { /* state 0: keep the current one */
+		aiss_grant keep = *g;
+
+		keep.state = cur.g.state;
+		if (grant_store(l, &keep, 0, err))
+			goto fail;
+		grant_detail(&keep, "modify", detail, sizeof(detail));
+	} else {
+		if (grant_store(l, g, insert, err))
+			goto fail;
+		grant_detail(g, insert ? "add" : "modify", detail,
+			     sizeof(detail));
+	}
 	if (ledger_journal_append(l, actor, insert ? "grant.add" : "grant.modify",
 				  g->id, 0, detail, NULL, err))
 		goto fail;

@@ -157,6 +157,21 @@
 	  " (SELECT coalesce(sum(gpus), 0) FROM lien WHERE state = 1),"        \
 	  " (SELECT count(*) FROM lien WHERE state = 1),"                      \
 	  " (SELECT coalesce(sum(amount), 0) FROM adjustment)")                \
+	X(S_AUDIT_CHARGE_JOURNAL,                                              \
+	  "SELECT c.journal_seq FROM charge c LEFT JOIN journal j"             \
+	  " ON j.seq = c.journal_seq WHERE j.seq IS NULL OR j.kind != 'charge'" \
+	  " OR j.grant_id != c.grant_id OR j.amount != -c.subsidy"             \
+	  " ORDER BY c.journal_seq LIMIT 1")                                   \
+	X(S_AUDIT_ADJ_JOURNAL,                                                 \
+	  "SELECT a.journal_seq FROM adjustment a LEFT JOIN journal j"         \
+	  " ON j.seq = a.journal_seq WHERE j.seq IS NULL OR j.kind != 'adjust'" \
+	  " OR j.grant_id != a.grant_id OR j.amount != a.amount"               \
+	  " ORDER BY a.journal_seq LIMIT 1")                                   \
+	X(S_AUDIT_CORR_JOURNAL,                                                \
+	  "SELECT x.journal_seq FROM charge_correction x LEFT JOIN journal j"  \
+	  " ON j.seq = x.journal_seq WHERE j.seq IS NULL"                      \
+	  " OR j.kind != 'charge.correct' OR j.amount != -x.delta"             \
+	  " ORDER BY x.journal_seq LIMIT 1")                                   \
 	X(S_CAP_LIST,                                                          \
 	  "SELECT node, at, pass, n_gpus, bf16_gflops, summary FROM capacity"  \
 	  " ORDER BY node")

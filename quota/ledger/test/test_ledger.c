@@ -143,6 +143,9 @@ static aiss_settle_req sreq(uint64_t job, aiss_time_t start, int64_t gpus,
 	return r;
 }
 
+static void assert_audit_ok(fixture *f);
+static void tamper(const char *path, const char *sql);
+
 static aiss_balance bal(fixture *f, const char *id)
 {
 	aiss_balance b;
@@ -881,6 +884,43 @@ static void test_journal_delete_detected(void **state)
 	assert_int_equal(v.first_bad_seq, 2);
 }
 
+
+static void test_charge_edit_detected(void **state)
+{
+	fixture *f = *state;
+	aiss_time_t t = W0 + 86400;
+	aiss_settle_req s = sreq(81, t, 1, t + HOUR, "COMPLETED");
+	aiss_verify_result v;
+	aiss_charge_rec c;
+	aiss_grant g;
+	aiss_error err;
+
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
+	/* modify with state 0 keeps a suspended grant suspended */
+	assert_int_equal(aiss_ledger_grant_set_state(f->l, "AISS-2025-0001",
+						     AISS_GRANT_SUSPENDED,
+						     "audit", "admin", &err), 0);
+	assert_int_equal(aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g,
+					       &err), 0);
+	g.state = 0;
+	g.approved_subsidy += 100;
+	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
+	assert_int_equal(aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g,
+					       &err), 0);
+	assert_int_equal(g.state, AISS_GRANT_SUSPENDED);
+	assert_audit_ok(f);
+	aiss_ledger_close(f->l);
+	/* the charge row edited, the journal left alone */
+	tamper(f->path, "DROP TRIGGER charge_no_update;"
+			"UPDATE charge SET subsidy = subsidy - 100 "
+			"WHERE job_id = 81;");
+	open_ledger(f);
+	assert_int_equal(aiss_ledger_journal_verify(f->l, &v, &err), 0);
+	assert_int_equal(v.ok, 0);
+	assert_int_equal(v.first_bad_seq, c.journal_seq);
+	assert_non_null(strstr(v.reason, "charge"));
+}
+
 /* ---- group commit ---- */
 
 static void test_batch_rollback_of_one(void **state)
@@ -1324,6 +1364,7 @@ int main(void)
 		T(test_adjust_and_export),
 		T(test_journal_tamper),
 		T(test_journal_delete_detected),
+		T(test_charge_edit_detected),
 		T(test_batch_rollback_of_one),
 		T(test_reopen_keeps_everything),
 		T(test_member_views),
