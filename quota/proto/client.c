@@ -308,6 +308,13 @@ static int roundtrip(aiss_client *c, aiss_request *req, aiss_reply *rep,
 		     aiss_error *err)
 {
 	memset(rep, 0, sizeof(*rep));
+	/* Between calls nothing may arrive: a readable socket means aissd
+	 * closed it (restarted). Nothing was sent yet, so reconnect. */
+	if (c->fd >= 0) {
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		if (poll(&p, 1, 0) > 0)
+			drop(c);
+	}
 	if (c->fd < 0 && reopen(c, err))
 		return -1;
 	int64_t deadline = now_ms() + c->timeout_ms;

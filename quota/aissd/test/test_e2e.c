@@ -110,19 +110,11 @@ static aiss_client *connect_retry(void)
 	return NULL;
 }
 
-static int start(void **state)
+static void spawn_aissd(void)
 {
-	(void)state;
 	const char *bin = getenv("AISSD_BIN");
 	if (!bin)
 		bin = "quota/aissd/aissd";
-	snprintf(dir, sizeof(dir), "/tmp/test_e2e.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	chmod(dir, 0755); /* the MUNGE test runs a client as nobody */
-	snprintf(sock, sizeof(sock), "%s/aissd.sock", dir);
-	snprintf(db, sizeof(db), "%s/ledger.db", dir);
-	start_munged();
-	tcp_port = free_port();
 	char tcp[64];
 	snprintf(tcp, sizeof(tcp), "127.0.0.1:%d", tcp_port);
 	pid = fork();
@@ -133,6 +125,19 @@ static int start(void **state)
 		perror("exec aissd");
 		_exit(127);
 	}
+}
+
+static int start(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_e2e.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	chmod(dir, 0755); /* the MUNGE test runs a client as nobody */
+	snprintf(sock, sizeof(sock), "%s/aissd.sock", dir);
+	snprintf(db, sizeof(db), "%s/ledger.db", dir);
+	start_munged();
+	tcp_port = free_port();
+	spawn_aissd();
 	aiss_client_close(connect_retry());
 	return 0;
 }
@@ -560,6 +565,26 @@ static void test_client_faults(void **state)
 	close(l);
 }
 
+/* aissd restarts under a connected client: the handle reconnects on its
+ * next call, and everything acknowledged before is still there. */
+static void test_restart_reconnect(void **state)
+{
+	(void)state;
+	aiss_error e;
+	aiss_client *c = connect_retry();
+	aiss_balance before, after;
+	assert_int_equal(aiss_client_balance(c, GRANT, &before, &e), 0);
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	spawn_aissd();
+	aiss_client_close(connect_retry()); /* wait until it is back */
+	assert_int_equal(aiss_client_balance(c, GRANT, &after, &e), 0);
+	assert_int_equal(after.charged_subsidy, before.charged_subsidy);
+	assert_int_equal(after.adjustments, before.adjustments);
+	assert_int_equal(after.n_runs, before.n_runs);
+	aiss_client_close(c);
+}
+
 static void test_sigterm(void **state)
 {
 	(void)state;
@@ -582,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input_others_served),
 		cmocka_unit_test(test_tcp_needs_munge),
 		cmocka_unit_test(test_client_faults),
+		cmocka_unit_test(test_restart_reconnect),
 		cmocka_unit_test(test_sigterm),
 	};
 	return cmocka_run_group_tests(tests, start, stop);
