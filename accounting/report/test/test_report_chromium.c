@@ -304,6 +304,29 @@ int main(void)
 	if (colours < 5)
 		FAIL("screenshot has only %d colours: charts missing", colours);
 
+	/* The control: an empty page must measure as blank, or the check
+	 * above could not have failed. */
+	char blank[256];
+	snprintf(blank, sizeof(blank), "%s/blank.html", dir);
+	f = fopen(blank, "w");
+	if (!f || fputs("<!DOCTYPE html><html><body></body></html>\n", f) < 0 ||
+	    fclose(f))
+		FAIL("writing %s", blank);
+	snprintf(cmd, sizeof(cmd),
+		 "HOME=%s timeout 120 '%s' %s --user-data-dir=%s/profile "
+		 "--screenshot=%s --window-size=1200,2000 file://%s "
+		 ">>%s/chromium.log 2>&1",
+		 dir, chromium, flags, dir, png, blank, dir);
+	if (system(cmd) != 0)
+		FAIL("chromium screenshot of the blank page failed");
+	p = (unsigned char *)slurp(png, &len);
+	if (!p || png_measure(p, len, &w, &h, &ink, &colours) < 0)
+		FAIL("%s (blank) is not a readable PNG", png);
+	free(p);
+	if (ink >= 0.02)
+		FAIL("an empty page measured %.2f%% drawn: the check is broken",
+		     ink * 100);
+
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
