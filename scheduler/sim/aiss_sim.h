@@ -4,6 +4,7 @@
 #define AISS_SIM_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "aiss_place.h"
@@ -36,6 +37,10 @@ struct aiss_sim_trace_stats {
  */
 int aiss_sim_load_trace(const char *path, struct aiss_sim_job **jobs,
 			size_t *njobs, struct aiss_sim_trace_stats *stats);
+
+/* The same from an open stream @f (not closed). */
+int aiss_sim_read_trace(FILE *f, struct aiss_sim_job **jobs, size_t *njobs,
+			struct aiss_sim_trace_stats *stats);
 
 /* Results of one replay. */
 struct aiss_sim_result {

@@ -29,6 +29,8 @@ static int cmp_submit(const void *x, const void *y)
 	return (a->submit > b->submit) - (a->submit < b->submit);
 }
 
+/* Trace numbers are non-negative and below 10^12 (seconds, milli-GPUs,
+ * counts): anything else is malformed, which also keeps sums in range. */
 static int parse_i64(const char *s, int64_t *out)
 {
 	char *end;
@@ -36,7 +38,7 @@ static int parse_i64(const char *s, int64_t *out)
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (end == s || *end || errno)
+	if (end == s || *end || errno || v < 0 || v > 1000000000000LL)
 		return -1;
 	*out = v;
 	return 0;
@@ -46,20 +48,36 @@ int aiss_sim_load_trace(const char *path, struct aiss_sim_job **jobs,
 			size_t *njobs, struct aiss_sim_trace_stats *stats)
 {
 	FILE *f;
+	int rc, saved;
+
+	if (!path || !jobs || !njobs) {
+		errno = EINVAL;
+		return -1;
+	}
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	rc = aiss_sim_read_trace(f, jobs, njobs, stats);
+	saved = errno;
+	fclose(f);
+	errno = saved;
+	return rc;
+}
+
+int aiss_sim_read_trace(FILE *f, struct aiss_sim_job **jobs, size_t *njobs,
+			struct aiss_sim_trace_stats *stats)
+{
 	char line[1024];
 	struct aiss_sim_job *v = NULL;
 	size_t n = 0, cap = 0;
 	struct aiss_sim_trace_stats st;
 	int first = 1, saved = EINVAL;
 
-	if (!path || !jobs || !njobs) {
+	if (!f || !jobs || !njobs) {
 		errno = EINVAL;
 		return -1;
 	}
 	memset(&st, 0, sizeof(st));
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
 	while (fgets(line, sizeof(line), f)) {
 		char *col[COL__COUNT], *p = line;
 		int nc = 0;
@@ -122,7 +140,6 @@ int aiss_sim_load_trace(const char *path, struct aiss_sim_job **jobs,
 			st.multi++;
 		n++;
 	}
-	fclose(f);
 	qsort(v, n, sizeof(*v), cmp_submit);
 	st.kept = n;
 	*jobs = v;
@@ -131,7 +148,6 @@ int aiss_sim_load_trace(const char *path, struct aiss_sim_job **jobs,
 		*stats = st;
 	return 0;
 error:
-	fclose(f);
 	free(v);
 	errno = saved;
 	return -1;

@@ -69,6 +69,12 @@ static void test_load(void **state)
 	assert_int_equal(errno, EINVAL);
 	unlink(path);
 	free(path);
+	path = write_trace("p0,1000,1,1,460,,LS,Running,50,"
+			   "9223372036854775807,-60\n");
+	assert_int_equal(aiss_sim_load_trace(path, &jobs, &n, &st), -1);
+	assert_int_equal(errno, EINVAL);
+	unlink(path);
+	free(path);
 	assert_int_equal(
 	    aiss_sim_load_trace("/nonexistent.csv", &jobs, &n, &st), -1);
 }
