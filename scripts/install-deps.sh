@@ -10,7 +10,7 @@ PKGS=(build-essential cmake pkg-config clang clang-format
       slurmctld slurmd slurm-client libslurm-dev
       libcmocka-dev postgresql postgresql-contrib
       libssl-dev dpkg-dev chromium valgrind jq bc util-linux procps
-      fonts-wqy-zenhei zlib1g-dev)
+      fonts-wqy-zenhei zlib1g-dev python3)
 
 missing=()
 for p in "${PKGS[@]}"; do
