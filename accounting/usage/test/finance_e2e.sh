@@ -141,5 +141,40 @@ CHECKS=$((CHECKS + 1))
 grep -q 'data-cents="277233">2,772.33' "$T/r.html" || fail "HTML lacks the year's expenditure"
 run 2 "bad quarter" -- report fy 2025-26 --quarter Q5
 
+# The published figure (Head 47 item 805), through the real ledger: a
+# fresh ledger, one grant at 50%, HK$1,000 per GPU-hour, one run of 1,000
+# GPUs for 1,810 hours in 2024-25 = HK$905,000,000.00 of subsidy.
+kill "$PID"; wait "$PID" 2>/dev/null
+"$AISSD" --foreground --db "$T/ledger2.db" --socket "$SOCK" 2>>"$T/aissd.log" &
+PID=$!
+for _ in $(seq 1 100); do
+	[ -S "$SOCK" ] && ctl scheme show >/dev/null 2>&1 && break
+	sleep 0.1
+done
+run 0 setup2 -- scheme init --commitment 3,000,000,000 --name AISS \
+	--start 2024-04-01 --end 2027-04-01 || exit 1
+run 0 setup2 -- institution add "HKUST 香港科技大學" --type university
+run 0 setup2 -- price set h800 1000 --from 2024-04-01
+run 0 setup2 -- grant add BIG --institution "HKUST 香港科技大學" \
+	--account big --members dana --gpu-types h800 --rate 50% \
+	--gpu-hours 2,000,000 --subsidy 1,000,000,000 --start 2024-04-01 \
+	--end 2027-04-01
+cat >"$T/big.txt" <<EOT
+$H
+9|9|aisc|big|dana|2024-12-01T00:00:00|2025-02-14T10:00:00|COMPLETED|gres/gpu:h800=1000,node=125
+EOT
+run 0 "import 905m" -- --json usage import "$T/big.txt"
+has "import 905m" '"imported":1,'
+run 0 "report 905m" -- --json report fy 2025-26
+has "report 905m" '"cumulative_before_cents":90500000000,'
+has "report 905m" '"fy_expenditure_cents":0,'
+has "report 905m" '"balance_cents":209500000000,'
+run 0 "report 905m table" -- report fy 2025-26
+has "report 905m table" "905,000,000.00"
+has "report 905m table" "2,095,000,000.00"
+run 0 "report 2024-25" -- --json report fy 2024-25
+has "report 2024-25" '"fy_expenditure_cents":90500000000,'
+has "report 2024-25" '"balance_cents":209500000000,'
+
 echo "finance_e2e: $CHECKS checks, $FAILS failed"
 [ "$FAILS" = 0 ]
