@@ -235,6 +235,24 @@ jqt "now admitted" '.admitted'
 expect 0 "balance after top-up" -- balance $G --json
 jqt "approved raised" '.approved_subsidy_cents == 200000 and .remaining_cents == 194500'
 
+# ---- job arrays: each element's worst case counts ----
+expect 1 "array too big" -- quote "${SHAPE[@]}" --gpus 1 --time 1:00:00 --array 100 --json
+jqt "array fit" '.count == 100 and .worst.subsidy_cents == 2100 and .worst_subsidy_total_cents == 210000 and .fit_count == 92'
+expect 1 "array human" -- quote "${SHAPE[@]}" --gpus 1 --time 1:00:00 --array 100
+has "array suggestion" "--array 92"
+expect 0 "array fits" -- quote "${SHAPE[@]}" --gpus 1 --time 1:00:00 --array 92
+
+# ---- every read command's --json parses ----
+for cmd in "scheme show" "earmark list" "institution list" "grant list" \
+	"grant show $G" "price list" "balance" "balance $G" "statement $G" \
+	"charges" "journal verify" "capacity"; do
+	# shellcheck disable=SC2086
+	expect 0 "json of $cmd" -- $cmd --json
+	jqt "json of $cmd parses" 'type == "object" or type == "array"'
+done
+expect 0 "earmark list" -- earmark list --json
+jqt "earmark json" '.[0].amount_cents == 100000000000 and .[0].name == "Reserve for expansion"'
+
 # ---- statement, charges, journal, capacity ----
 expect 0 "statement json" -- statement $G --json
 jqt "statement" '(.entries | length) >= 8 and .balance.grant == "'$G'" and (.entries | map(.hash | length == 64) | all)'
@@ -289,6 +307,15 @@ jqt "same balance" '.remaining_cents == 194500 and .runs == 3'
 expect 0 "settle after restart (idempotent)" -- settle "${K1[@]}" --end "2026-06-01 10:30" --gpus 8 --json
 jqt "still first answer" '.subsidy_cents == 8400'
 expect 0 "journal verify after restart" -- journal verify
+
+# ---- closing: no new jobs, but runs that happened are still charged ----
+expect 0 "close" -- grant close $G
+expect 1 "reserve on a closed grant" -- reserve --cluster aisc --job 106 --start "2026-06-06 10:00" "${SHAPE[@]}" --gpus 1 --time 60
+has "closed refusal names grant" "$G"
+expect 0 "import settle on a closed grant" -- settle --cluster aisc --job 107 --start "2026-06-07 10:00" --end "2026-06-07 11:00" --gpus 1 "${SHAPE[@]}" --gpu-type h100 --json
+jqt "charged though closed" '.subsidy_cents == 2100'
+expect 0 "grant show closed" -- grant show $G --json
+jqt "closed state" '.state == "closed" and .balance.runs == 4'
 
 echo "aissctl e2e: $CHECKS checks, $FAILS failed"
 [ "$FAILS" = 0 ]
