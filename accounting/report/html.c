@@ -75,15 +75,26 @@ static void totals_head(FILE *out, const char *en, const char *zh)
 		en, zh);
 }
 
-/* "HK$1,234m" for chart axes: whole millions of dollars. */
-static void millions(aiss_cents_t c, char *buf, size_t len)
+/* An axis label for @c on an axis up to @top: "HK$1,234m" (whole millions)
+ * when the axis reaches HK$10m, "HK$12.5m" from HK$1m, else whole dollars
+ * "HK$12,345". */
+static void axis_label(aiss_cents_t c, aiss_cents_t top, char *buf,
+		       size_t len)
 {
 	char m[AISS_MONEY_BUFSZ];
-	aiss_money_format(c / 100000000 * 100, true, m, sizeof(m));
-	char *dot = strchr(m, '.');
-	if (dot)
-		*dot = 0;
-	snprintf(buf, len, "HK$%sm", m);
+	if (top >= 1000000000) {
+		aiss_money_format(c / 100000000 * 100, true, m, sizeof(m));
+		m[strcspn(m, ".")] = 0;
+		snprintf(buf, len, "HK$%sm", m);
+	} else if (top >= 100000000) {
+		int64_t tenths = c / 10000000; /* HK$0.1m units */
+		snprintf(buf, len, "HK$%" PRId64 ".%" PRId64 "m", tenths / 10,
+			 tenths % 10);
+	} else {
+		aiss_money_format(c / 100 * 100, true, m, sizeof(m));
+		m[strcspn(m, ".")] = 0;
+		snprintf(buf, len, "HK$%s", m);
+	}
 }
 
 /* ---- chart 1: the commitment burning down over the scheme's life ---- */
@@ -115,15 +126,15 @@ static void chart_burndown(const aiss_report *r, FILE *out)
 	char lab[64];
 
 	fputs("<svg id=\"burndown\" xmlns=\"http://www.w3.org/2000/svg\" "
-	      "width=\"1000\" height=\"340\" viewBox=\"0 0 1000 340\" "
+	      "width=\"1000\" height=\"360\" viewBox=\"0 0 1000 360\" "
 	      "role=\"img\"><title>Commitment burn-down 承擔額消耗</title>\n"
-	      "<rect x=\"0\" y=\"0\" width=\"1000\" height=\"340\" "
+	      "<rect x=\"0\" y=\"0\" width=\"1000\" height=\"360\" "
 	      "fill=\"#ffffff\"/>\n",
 	      out);
 	for (int i = 0; i <= 4; i++) {
 		aiss_cents_t v = top / 4 * i;
 		double y = burn_y(v, top);
-		millions(v, lab, sizeof(lab));
+		axis_label(v, top, lab, sizeof(lab));
 		fprintf(out,
 			"<line x1=\"70\" x2=\"970\" y1=\"%.1f\" y2=\"%.1f\" "
 			"stroke=\"#dddddd\"/><text x=\"66\" y=\"%.1f\" "
@@ -174,14 +185,14 @@ static void chart_burndown(const aiss_report *r, FILE *out)
 		"y2=\"%.1f\" stroke=\"#6a1b9a\" stroke-width=\"2\" "
 		"stroke-dasharray=\"2 4\"/>\n",
 		lx, ly, ex, burn_y(s->commitment - f->burn_projection, top));
-	fputs("<rect x=\"700\" y=\"24\" width=\"12\" height=\"4\" "
-	      "fill=\"#c62828\"/><text x=\"716\" y=\"30\" font-size=\"11\">"
+	fputs("<rect x=\"70\" y=\"340\" width=\"12\" height=\"4\" "
+	      "fill=\"#c62828\"/><text x=\"86\" y=\"346\" font-size=\"11\">"
 	      "Remaining commitment 剩餘承擔額</text>\n"
-	      "<rect x=\"700\" y=\"40\" width=\"12\" height=\"4\" "
-	      "fill=\"#1565c0\"/><text x=\"716\" y=\"46\" font-size=\"11\">"
+	      "<rect x=\"330\" y=\"340\" width=\"12\" height=\"4\" "
+	      "fill=\"#1565c0\"/><text x=\"346\" y=\"346\" font-size=\"11\">"
 	      "Forecast from grants 按資助項目預測</text>\n"
-	      "<rect x=\"700\" y=\"56\" width=\"12\" height=\"4\" "
-	      "fill=\"#6a1b9a\"/><text x=\"716\" y=\"62\" font-size=\"11\">"
+	      "<rect x=\"600\" y=\"340\" width=\"12\" height=\"4\" "
+	      "fill=\"#6a1b9a\"/><text x=\"616\" y=\"346\" font-size=\"11\">"
 	      "Forecast at trailing rate 按近期速率預測</text>\n</svg>\n",
 	      out);
 }
@@ -209,7 +220,7 @@ static void chart_quarters(const aiss_report *r, FILE *out)
 	for (int i = 0; i <= 4; i++) {
 		aiss_cents_t v = max / 4 * i;
 		double y = 280.0 - (double)v / (double)max * 250.0;
-		millions(v, lab, sizeof(lab));
+		axis_label(v, max, lab, sizeof(lab));
 		fprintf(out,
 			"<line x1=\"80\" x2=\"700\" y1=\"%.1f\" y2=\"%.1f\" "
 			"stroke=\"#dddddd\"/><text x=\"76\" y=\"%.1f\" "
