@@ -14,7 +14,9 @@
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda.h>
 #include <cuda_runtime.h>
+#include <cudaTypedefs.h>
 #include <cublas_v2.h>
 
 #include <errno.h>
@@ -428,6 +430,266 @@ __global__ void __launch_bounds__(GTHREADS)
 	}
 }
 
+// ---- Hopper GEMM: TMA + wgmma (sm_90a only; opt-in with --wgmma) --------
+//
+// A block computes 128 x 256 of C: warpgroup 0 issues TMA loads of 128x64
+// A and 256x64 Bt tiles (128-byte swizzle) into a 4-stage ring guarded by
+// mbarriers; warpgroups 1 and 2 each run wgmma.m64n256k16 on 64 rows.
+// Not yet run on a GPU: it stays behind --wgmma until a --full run on a
+// known-good H100 shows it verifies (see docs/gpucheck.md).
+
+constexpr int WG_BM = 128, WG_BN = 256, WG_BK = 64, WG_STAGES = 4;
+constexpr int WG_THREADS = 384;
+constexpr size_t WG_TILE_A = (size_t)WG_BM * WG_BK; // elements
+constexpr size_t WG_TILE_B = (size_t)WG_BN * WG_BK;
+constexpr size_t WG_SMEM = 1024 + WG_STAGES * (WG_TILE_A + WG_TILE_B) * 2 +
+			   2 * WG_STAGES * sizeof(uint64_t);
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define GPUCHECK_HAVE_WGMMA 1
+
+__device__ __forceinline__ uint32_t smem_u32(const void *p)
+{
+	return (uint32_t)__cvta_generic_to_shared(p);
+}
+
+__device__ __forceinline__ void mbar_init(uint64_t *bar, uint32_t count)
+{
+	asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(
+			     smem_u32(bar)),
+		     "r"(count)
+		     : "memory");
+}
+
+// Returns the barrier state token (unused by the callers).
+__device__ __forceinline__ uint64_t mbar_expect_tx(uint64_t *bar,
+						   uint32_t bytes)
+{
+	uint64_t state;
+	asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 %0, [%1], %2;\n"
+		     : "=l"(state)
+		     : "r"(smem_u32(bar)), "r"(bytes)
+		     : "memory");
+	return state;
+}
+
+__device__ __forceinline__ uint64_t mbar_arrive(uint64_t *bar)
+{
+	uint64_t state;
+	asm volatile("mbarrier.arrive.shared::cta.b64 %0, [%1];\n"
+		     : "=l"(state)
+		     : "r"(smem_u32(bar))
+		     : "memory");
+	return state;
+}
+
+// Waits until the phase of parity @parity of @bar has completed.
+__device__ __forceinline__ void mbar_wait(uint64_t *bar, uint32_t parity)
+{
+	uint32_t done;
+	do {
+		asm volatile("{\n"
+			     ".reg .pred p;\n"
+			     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], "
+			     "%2;\n"
+			     "selp.u32 %0, 1, 0, p;\n"
+			     "}\n"
+			     : "=r"(done)
+			     : "r"(smem_u32(bar)), "r"(parity)
+			     : "memory");
+	} while (!done);
+}
+
+// TMA: the box at (@x = k, @y = row) of @tm into @dst, completing on @bar.
+__device__ __forceinline__ void tma_load_2d(void *dst, const CUtensorMap *tm,
+					    int x, int y, uint64_t *bar)
+{
+	asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile."
+		     "mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], "
+		     "[%4];\n" ::"r"(smem_u32(dst)),
+		     "l"((uint64_t)tm), "r"(x), "r"(y), "r"(smem_u32(bar))
+		     : "memory");
+}
+
+// Shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row core
+// groups 1024 bytes apart.
+__device__ __forceinline__ uint64_t wg_desc(const void *p)
+{
+	uint64_t a = smem_u32(p);
+	return ((a & 0x3ffff) >> 4) | ((uint64_t)(16 >> 4) << 16) |
+	       ((uint64_t)(1024 >> 4) << 32) | (1ull << 62);
+}
+
+// One wgmma.m64n256k16 (BF16 in, FP32 accumulate), both operands
+// K-major in shared memory (descriptors @da, @db): D += A x B.
+__device__ __forceinline__ void wgmma_m64n256k16_bf16(float d[16][8],
+							 uint64_t da,
+							 uint64_t db)
+{
+	asm volatile(
+		"{\n"
+		".reg .pred p;\n"
+		"setp.ne.b32 p, %130, 0;\n"
+		"wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 "
+		"{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, "
+		"%128, %129, p, 1, 1, 0, 0;\n"
+		"}\n"
+		: "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[0][4]), "+f"(d[0][5]), "+f"(d[0][6]), "+f"(d[0][7]),
+		  "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[1][4]), "+f"(d[1][5]), "+f"(d[1][6]), "+f"(d[1][7]),
+		  "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[2][4]), "+f"(d[2][5]), "+f"(d[2][6]), "+f"(d[2][7]),
+		  "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[3][4]), "+f"(d[3][5]), "+f"(d[3][6]), "+f"(d[3][7]),
+		  "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[4][4]), "+f"(d[4][5]), "+f"(d[4][6]), "+f"(d[4][7]),
+		  "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[5][4]), "+f"(d[5][5]), "+f"(d[5][6]), "+f"(d[5][7]),
+		  "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[6][4]), "+f"(d[6][5]), "+f"(d[6][6]), "+f"(d[6][7]),
+		  "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[7][4]), "+f"(d[7][5]), "+f"(d[7][6]), "+f"(d[7][7]),
+		  "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]), "+f"(d[8][4]), "+f"(d[8][5]), "+f"(d[8][6]), "+f"(d[8][7]),
+		  "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[9][4]), "+f"(d[9][5]), "+f"(d[9][6]), "+f"(d[9][7]),
+		  "+f"(d[10][0]), "+f"(d[10][1]), "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[10][4]), "+f"(d[10][5]), "+f"(d[10][6]), "+f"(d[10][7]),
+		  "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]), "+f"(d[11][3]), "+f"(d[11][4]), "+f"(d[11][5]), "+f"(d[11][6]), "+f"(d[11][7]),
+		  "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]), "+f"(d[12][4]), "+f"(d[12][5]), "+f"(d[12][6]), "+f"(d[12][7]),
+		  "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[13][4]), "+f"(d[13][5]), "+f"(d[13][6]), "+f"(d[13][7]),
+		  "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[14][4]), "+f"(d[14][5]), "+f"(d[14][6]), "+f"(d[14][7]),
+		  "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3]), "+f"(d[15][4]), "+f"(d[15][5]), "+f"(d[15][6]), "+f"(d[15][7])
+		: "l"(da), "l"(db), "r"(1)
+		: "memory");
+}
+
+// One wgmma.m64n256k16 (F16 in, FP32 accumulate), both operands
+// K-major in shared memory (descriptors @da, @db): D += A x B.
+__device__ __forceinline__ void wgmma_m64n256k16_f16(float d[16][8],
+							 uint64_t da,
+							 uint64_t db)
+{
+	asm volatile(
+		"{\n"
+		".reg .pred p;\n"
+		"setp.ne.b32 p, %130, 0;\n"
+		"wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 "
+		"{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, "
+		"%128, %129, p, 1, 1, 0, 0;\n"
+		"}\n"
+		: "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[0][4]), "+f"(d[0][5]), "+f"(d[0][6]), "+f"(d[0][7]),
+		  "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[1][4]), "+f"(d[1][5]), "+f"(d[1][6]), "+f"(d[1][7]),
+		  "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[2][4]), "+f"(d[2][5]), "+f"(d[2][6]), "+f"(d[2][7]),
+		  "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[3][4]), "+f"(d[3][5]), "+f"(d[3][6]), "+f"(d[3][7]),
+		  "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[4][4]), "+f"(d[4][5]), "+f"(d[4][6]), "+f"(d[4][7]),
+		  "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[5][4]), "+f"(d[5][5]), "+f"(d[5][6]), "+f"(d[5][7]),
+		  "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[6][4]), "+f"(d[6][5]), "+f"(d[6][6]), "+f"(d[6][7]),
+		  "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[7][4]), "+f"(d[7][5]), "+f"(d[7][6]), "+f"(d[7][7]),
+		  "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]), "+f"(d[8][4]), "+f"(d[8][5]), "+f"(d[8][6]), "+f"(d[8][7]),
+		  "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[9][4]), "+f"(d[9][5]), "+f"(d[9][6]), "+f"(d[9][7]),
+		  "+f"(d[10][0]), "+f"(d[10][1]), "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[10][4]), "+f"(d[10][5]), "+f"(d[10][6]), "+f"(d[10][7]),
+		  "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]), "+f"(d[11][3]), "+f"(d[11][4]), "+f"(d[11][5]), "+f"(d[11][6]), "+f"(d[11][7]),
+		  "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]), "+f"(d[12][4]), "+f"(d[12][5]), "+f"(d[12][6]), "+f"(d[12][7]),
+		  "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[13][4]), "+f"(d[13][5]), "+f"(d[13][6]), "+f"(d[13][7]),
+		  "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[14][4]), "+f"(d[14][5]), "+f"(d[14][6]), "+f"(d[14][7]),
+		  "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3]), "+f"(d[15][4]), "+f"(d[15][5]), "+f"(d[15][6]), "+f"(d[15][7])
+		: "l"(da), "l"(db), "r"(1)
+		: "memory");
+}
+
+#endif
+
+template <bool BF16>
+__global__ void __launch_bounds__(WG_THREADS, 1)
+	k_gemm_wgmma(const __grid_constant__ CUtensorMap tmA,
+		     const __grid_constant__ CUtensorMap tmB,
+		     float *__restrict__ C, int M, int N, int K)
+{
+#ifdef GPUCHECK_HAVE_WGMMA
+	extern __shared__ __align__(1024) uint8_t wg_smem[];
+	uint8_t *base = wg_smem + ((1024 - (smem_u32(wg_smem) & 1023)) & 1023);
+	uint16_t *sA = reinterpret_cast<uint16_t *>(base);
+	uint16_t *sB = sA + WG_STAGES * WG_TILE_A;
+	uint64_t *full = reinterpret_cast<uint64_t *>(sB + WG_STAGES * WG_TILE_B);
+	uint64_t *empty = full + WG_STAGES;
+	const int wg = threadIdx.x / 128, tid = threadIdx.x % 128;
+	const int nbn = N / WG_BN;
+	const int bm = blockIdx.x / nbn, bn = blockIdx.x % nbn;
+	const int KT = K / WG_BK;
+
+	if (threadIdx.x == 0) {
+		for (int s = 0; s < WG_STAGES; s++) {
+			mbar_init(&full[s], 1);
+			mbar_init(&empty[s], 2 * 128);
+		}
+		asm volatile("fence.mbarrier_init.release.cluster;\n" ::
+				     : "memory");
+		asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+	}
+	__syncthreads();
+
+	if (wg == 0) { // producer
+		asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
+		if (tid == 0) {
+			for (int kt = 0; kt < KT; kt++) {
+				int s = kt % WG_STAGES, r = kt / WG_STAGES;
+				if (r > 0)
+					mbar_wait(&empty[s], (r - 1) & 1);
+				mbar_expect_tx(&full[s], (uint32_t)((WG_TILE_A +
+								     WG_TILE_B) *
+								    2));
+				tma_load_2d(sA + s * WG_TILE_A, &tmA,
+					    kt * WG_BK, bm * WG_BM, &full[s]);
+				tma_load_2d(sB + s * WG_TILE_B, &tmB,
+					    kt * WG_BK, bn * WG_BN, &full[s]);
+			}
+		}
+		return;
+	}
+	asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
+	const int c = wg - 1; // rows 64c .. 64c+63 of the block tile
+	float d[16][8];
+#pragma unroll
+	for (int w = 0; w < 16; w++)
+#pragma unroll
+		for (int j = 0; j < 8; j++)
+			d[w][j] = 0.0f;
+	for (int kt = 0; kt < KT; kt++) {
+		int s = kt % WG_STAGES, r = kt / WG_STAGES;
+		mbar_wait(&full[s], r & 1);
+		asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#pragma unroll
+		for (int k16 = 0; k16 < WG_BK / 16; k16++) {
+			uint64_t da = wg_desc(sA + s * WG_TILE_A +
+					      c * 64 * WG_BK + k16 * 16);
+			uint64_t db = wg_desc(sB + s * WG_TILE_B + k16 * 16);
+			if (BF16)
+				wgmma_m64n256k16_bf16(d, da, db);
+			else
+				wgmma_m64n256k16_f16(d, da, db);
+		}
+		asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+		asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+		mbar_arrive(&empty[s]);
+	}
+	// Accumulator layout: warp w of the warpgroup holds rows 16w..16w+15;
+	// d[n16][0,1] at (g, 16 n16 + 2t), [2,3] at g + 8, [4..7] 8 columns on.
+	const int warp = tid / 32, lane = tid % 32;
+	const size_t row = (size_t)bm * WG_BM + c * 64 + warp * 16 + lane / 4;
+	const size_t col0 = (size_t)bn * WG_BN + 2 * (lane % 4);
+#pragma unroll
+	for (int w = 0; w < 16; w++) {
+		size_t col = col0 + 16 * w;
+		*reinterpret_cast<float2 *>(&C[row * N + col]) =
+			make_float2(d[w][0], d[w][1]);
+		*reinterpret_cast<float2 *>(&C[(row + 8) * N + col]) =
+			make_float2(d[w][2], d[w][3]);
+		*reinterpret_cast<float2 *>(&C[row * N + col + 8]) =
+			make_float2(d[w][4], d[w][5]);
+		*reinterpret_cast<float2 *>(&C[(row + 8) * N + col + 8]) =
+			make_float2(d[w][6], d[w][7]);
+	}
+#else
+	(void)tmA;
+	(void)tmB;
+	(void)C;
+	(void)M;
+	(void)N;
+	(void)K;
+#endif
+}
+
 // GEMM inputs: the integers of gpucheck_gemm_input() as BF16 or FP16 bits.
 template <bool BF16>
 __global__ void k_fill_gemm(uint16_t *p, size_t n, uint32_t seed)
@@ -572,6 +834,7 @@ __global__ void k_fma_verify(const T *out, size_t n, RefTable<T> ref,
 struct Dev {
 	int gpu;
 	int sms;
+	int cc_major;
 	Fail f;
 	const gpucheck_plan *plan;
 	gpucheck_measure *m;
@@ -900,6 +1163,42 @@ bool verify_gemm(Dev &d, GemmBufs &g, gpucheck_dtype t, gpucheck_metric k)
 	return true;
 }
 
+// A TMA descriptor for a @rows x @k row-major 16-bit matrix at @ptr, boxes
+// of @box_rows x 64 with 128-byte swizzle (the driver's encoder is looked
+// up at run time, so the binary needs no libcuda at link time).
+bool make_tmap(Dev &d, CUtensorMap *tm, void *ptr, int rows, int k,
+	       int box_rows, bool bf16)
+{
+	void *fn = nullptr;
+	cudaDriverEntryPointQueryResult q;
+	CK(d.f, cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn,
+						 12000, cudaEnableDefault, &q));
+	if (!fn || q != cudaDriverEntryPointSuccess) {
+		snprintf(d.f.buf, d.f.len,
+			 "cuTensorMapEncodeTiled not in this driver");
+		return false;
+	}
+	auto encode = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
+	cuuint64_t dims[2] = {(cuuint64_t)k, (cuuint64_t)rows};
+	cuuint64_t strides[1] = {(cuuint64_t)k * 2};
+	cuuint32_t box[2] = {(cuuint32_t)WG_BK, (cuuint32_t)box_rows};
+	cuuint32_t estr[2] = {1, 1};
+	CUresult r = encode(tm,
+			    bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+				 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+			    2, ptr, dims, strides, box, estr,
+			    CU_TENSOR_MAP_INTERLEAVE_NONE,
+			    CU_TENSOR_MAP_SWIZZLE_128B,
+			    CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+			    CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+	if (r != CUDA_SUCCESS) {
+		snprintf(d.f.buf, d.f.len, "cuTensorMapEncodeTiled: error %d",
+			 (int)r);
+		return false;
+	}
+	return true;
+}
+
 template <bool BF16>
 bool run_gemm_type(Dev &d, GemmBufs &g, cublasHandle_t blas)
 {
@@ -922,19 +1221,40 @@ bool run_gemm_type(Dev &d, GemmBufs &g, cublasHandle_t blas)
 							GPUCHECK_GEMM_SEED_B);
 	CK(d.f, cudaGetLastError());
 
-	// The project's kernel.
-	CK(d.f, cudaFuncSetAttribute(k_gemm_tc<BF16>,
-				     cudaFuncAttributeMaxDynamicSharedMemorySize,
-				     (int)GEMM_SMEM));
+	// The project's kernel: wgmma + TMA on Hopper when asked for, else
+	// mma.sync.
+	const bool wgmma = d.plan->wgmma && d.cc_major == 9 && N % WG_BN == 0;
+	CUtensorMap tmA, tmB;
+	if (wgmma) {
+		if (!make_tmap(d, &tmA, g.a.p, N, N, WG_BM, BF16) ||
+		    !make_tmap(d, &tmB, g.b.p, N, N, WG_BN, BF16))
+			return false;
+		CK(d.f, cudaFuncSetAttribute(
+				k_gemm_wgmma<BF16>,
+				cudaFuncAttributeMaxDynamicSharedMemorySize,
+				(int)WG_SMEM));
+	} else {
+		CK(d.f, cudaFuncSetAttribute(
+				k_gemm_tc<BF16>,
+				cudaFuncAttributeMaxDynamicSharedMemorySize,
+				(int)GEMM_SMEM));
+	}
+	snprintf(d.m->gemm_kernel, sizeof(d.m->gemm_kernel), "%s",
+		 wgmma ? "wgmma+tma" : "mma.sync");
 	dim3 grid(N / BN, N / BM);
 	best = 1e30f;
 	for (int r = 0; r <= reps; r++) {
 		CK(d.f, cudaMemsetAsync(g.c.p, 0xff, nel * 4, d.st)); // NaNs
 		if (!time_start(d, ev))
 			return false;
-		k_gemm_tc<BF16><<<grid, GTHREADS, GEMM_SMEM, d.st>>>(
-			g.a.as<uint16_t>(), g.b.as<uint16_t>(), g.c.as<float>(),
-			N, N, N);
+		if (wgmma)
+			k_gemm_wgmma<BF16>
+				<<<(N / WG_BM) * (N / WG_BN), WG_THREADS, WG_SMEM,
+				   d.st>>>(tmA, tmB, g.c.as<float>(), N, N, N);
+		else
+			k_gemm_tc<BF16><<<grid, GTHREADS, GEMM_SMEM, d.st>>>(
+				g.a.as<uint16_t>(), g.b.as<uint16_t>(),
+				g.c.as<float>(), N, N, N);
 		CK(d.f, cudaGetLastError());
 		if (!time_stop(d, ev, &ms))
 			return false;
@@ -1120,6 +1440,7 @@ bool setup(Dev &d, int gpu, const gpucheck_plan *plan, gpucheck_measure *m,
 	CK(d.f, cudaSetDevice(gpu));
 	CK(d.f, cudaGetDeviceProperties(&p, gpu));
 	d.sms = p.multiProcessorCount > 0 ? p.multiProcessorCount : 1;
+	d.cc_major = p.major;
 	CK(d.f, cudaStreamCreateWithFlags(&st.s, cudaStreamNonBlocking));
 	d.st = st.s;
 	CK(d.f, cudaMalloc(&bad.p, sizeof(unsigned long long)));

@@ -50,7 +50,7 @@ static void usage(FILE *out)
 		"usage: aiss-gpucheck [--quick | --full] [--json] [-o FILE]\n"
 		"                     [-c CONFIG] [--node NAME] [--drain | --no-drain]\n"
 		"                     [--model NAME] [--plant-fault KERNEL[:GPU]]\n"
-		"                     [--report-to SOCKET] [--list-models]\n"
+		"                     [--report-to SOCKET] [--wgmma] [--list-models]\n"
 		"Measures every GPU of this node against its model's datasheet,\n"
 		"verifies every kernel's results, and (with --quick, as Slurm's\n"
 		"HealthCheckProgram) drains the node when a GPU falls short.\n"
@@ -105,7 +105,7 @@ static int parse_plant(gpucheck_plan *p, const char *arg)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_NODE = 256, O_DRAIN, O_NO_DRAIN, O_MODEL, O_PLANT, O_REPORT,
-	       O_LIST };
+	       O_LIST, O_WGMMA };
 	static const struct option longopts[] = {
 		{"quick", no_argument, NULL, 'q'},
 		{"full", no_argument, NULL, 'f'},
@@ -119,10 +119,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"plant-fault", required_argument, NULL, O_PLANT},
 		{"report-to", required_argument, NULL, O_REPORT},
 		{"list-models", no_argument, NULL, O_LIST},
+		{"wgmma", no_argument, NULL, O_WGMMA},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	char plant[64] = "";
-	int c, mode_set = 0;
+	int c, mode_set = 0, wgmma = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->drain = -1;
@@ -177,6 +178,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_LIST:
 			list_models(stdout);
 			return 1;
+		case O_WGMMA:
+			wgmma = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -193,6 +197,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return GPUCHECK_EXIT_USAGE + 1;
 	}
 	gpucheck_plan_default(&o->plan, o->full);
+	o->plan.wgmma = wgmma;
 	if (plant[0] && parse_plant(&o->plan, plant) < 0) {
 		fprintf(stderr, "aiss-gpucheck: --plant-fault takes one of");
 		for (int i = 0; gpucheck_plant_targets[i]; i++)

@@ -589,6 +589,8 @@ static void json_gpu(gpucheck_json *j, const gpucheck_report *r, int g)
 	gpucheck_json_bool(j, r->evaluated && s->gpu_pass);
 	gpucheck_json_key(j, "error");
 	gpucheck_json_string(j, s->m.error[0] ? s->m.error : NULL);
+	gpucheck_json_key(j, "gemm_kernel");
+	gpucheck_json_string(j, s->m.gemm_kernel[0] ? s->m.gemm_kernel : NULL);
 	gpucheck_json_key(j, "metrics");
 	gpucheck_json_begin_object(j);
 	for (int k = 0; k < GPUCHECK_METRIC__COUNT; k++)

@@ -48,6 +48,7 @@ typedef struct gpucheck_measure {
 	long long checked[GPUCHECK_METRIC__COUNT];    /* elements verified */
 	long long mismatches[GPUCHECK_METRIC__COUNT]; /* wrong elements */
 	char error[256]; /* non-empty: the check could not run (CUDA error) */
+	char gemm_kernel[24]; /* which own GEMM ran: "mma.sync", "wgmma+tma" */
 } gpucheck_measure;
 
 /* What the backend knows about one GPU before measuring it. */
