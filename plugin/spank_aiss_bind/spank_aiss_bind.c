@@ -67,9 +67,45 @@ static void set_env(spank_t sp, const char *var, const char *val, int overwrite)
 		slurm_error("aiss_bind: cannot set %s", var);
 }
 
+/* The step's GPUs on this node (Slurm's gres indices), or 0 if none. */
+static int step_gpus(spank_t sp, char *buf, int len)
+{
+	return spank_getenv(sp, "SLURM_STEP_GPUS", buf, len) ==
+		   ESPANK_SUCCESS ||
+	       spank_getenv(sp, "SLURM_JOB_GPUS", buf, len) == ESPANK_SUCCESS;
+}
+
+/* The node model, loaded once per step in slurmstepd (user_init, before
+ * the tasks are forked) and inherited by every task. */
+static aiss_node *step_node;
+
+static aiss_node *load_node(void)
+{
+	char err[512];
+
+	if (!step_node) {
+		step_node = aiss_topo_load(topology_path, err, sizeof(err));
+		if (!step_node)
+			slurm_error("aiss_bind: %s; tasks not bound", err);
+	}
+	return step_node;
+}
+
+int slurm_spank_user_init(spank_t sp, int ac, char **av)
+{
+	char gpus[256];
+
+	(void)ac;
+	(void)av;
+	if (spank_remote(sp) && bind_enabled &&
+	    step_gpus(sp, gpus, sizeof(gpus)))
+		load_node();
+	return 0;
+}
+
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
-	char gpus[256], cvd[256], err[512], cpus[1024], why[256];
+	char gpus[256], cvd[256], cpus[1024], why[256];
 	int have_cvd, rc;
 	aiss_node *node;
 	struct aiss_bind_plan plan;
@@ -78,27 +114,19 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	(void)av;
 	if (!spank_remote(sp) || !bind_enabled)
 		return 0;
-	if (spank_getenv(sp, "SLURM_STEP_GPUS", gpus, sizeof(gpus)) !=
-		ESPANK_SUCCESS &&
-	    spank_getenv(sp, "SLURM_JOB_GPUS", gpus, sizeof(gpus)) !=
-		ESPANK_SUCCESS)
+	if (!step_gpus(sp, gpus, sizeof(gpus)))
 		return 0; /* no GPUs: nothing to bind */
 	have_cvd = spank_getenv(sp, "CUDA_VISIBLE_DEVICES", cvd, sizeof(cvd)) ==
 		   ESPANK_SUCCESS;
-	node = aiss_topo_load(topology_path, err, sizeof(err));
-	if (!node) {
-		slurm_error("aiss_bind: %s; task not bound", err);
+	node = load_node();
+	if (!node)
 		return 0; /* never fail a job for a missing binding */
-	}
 	if (aiss_bind_plan_make(node, gpus, have_cvd ? cvd : NULL, &plan) < 0) {
 		slurm_error("aiss_bind: GPUs '%s' do not match node %s; task "
 			    "not bound",
 			    gpus, aiss_node_name(node));
-		aiss_node_destroy(node);
 		return 0;
 	}
-	aiss_node_destroy(node);
-
 	set_env(sp, "CUDA_VISIBLE_DEVICES", plan.cuda_visible, 1);
 	set_env(sp, "NCCL_IB_HCA", plan.nccl_ib_hca, 0);
 	set_env(sp, "UCX_NET_DEVICES", plan.ucx_net_devices, 0);
@@ -112,5 +140,15 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	slurm_verbose("aiss_bind: GPUs %s -> CUDA_VISIBLE_DEVICES=%s cpus=%s "
 		      "NCCL_IB_HCA=%s",
 		      gpus, plan.cuda_visible, cpus, plan.nccl_ib_hca);
+	return 0;
+}
+
+int slurm_spank_exit(spank_t sp, int ac, char **av)
+{
+	(void)sp;
+	(void)ac;
+	(void)av;
+	aiss_node_destroy(step_node);
+	step_node = NULL;
 	return 0;
 }

@@ -22,13 +22,14 @@ static void usage(FILE *f)
 	    "  place K     choose K GPUs among FREE (e.g. 1-3,6; default all)\n"
 	    "Without --xml the machine hwloc sees is used (HWLOC_XMLFILE is\n"
 	    "honoured). --nvsmi FILE takes NVLink counts from the text of\n"
-	    "`nvidia-smi topo -m`.\n",
+	    "`nvidia-smi topo -m` (\"-\": standard input).\n",
 	    f);
 }
 
+/* Reads all of @path ("-": standard input); NULL on error. */
 static char *read_file(const char *path)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	char *buf = NULL;
 	size_t len = 0, cap = 0, n;
 
@@ -40,7 +41,8 @@ static char *read_file(const char *path)
 
 			if (!nb) {
 				free(buf);
-				fclose(f);
+				if (f != stdin)
+					fclose(f);
 				return NULL;
 			}
 			buf = nb;
@@ -48,7 +50,8 @@ static char *read_file(const char *path)
 		n = fread(buf + len, 1, cap - len - 1, f);
 		len += n;
 	} while (n > 0);
-	fclose(f);
+	if (f != stdin)
+		fclose(f);
 	buf[len] = '\0';
 	return buf;
 }
