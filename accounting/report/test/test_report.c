@@ -591,6 +591,108 @@ static void test_forecast(void **state)
 	aiss_report_destroy(r);
 }
 
+/* A settled run with its amounts given directly. */
+static aiss_charge_rec raw_charge(const char *grant, const char *start,
+				  const char *end, aiss_cents_t subsidy)
+{
+	aiss_charge_rec c;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.grant_id, sizeof(c.grant_id), "%s", grant);
+	c.gpus = 1;
+	c.start = c.key.run_start = hkt(start);
+	c.end = hkt(end);
+	c.charge.run_seconds = c.end - c.start;
+	c.charge.gpu_seconds = c.charge.run_seconds;
+	c.charge.subsidy = subsidy;
+	c.charge.list_cost = subsidy * 2;
+	c.charge.copay = subsidy;
+	return c;
+}
+
+static aiss_grant grant(const char *id, aiss_cents_t approved,
+			const char *from, const char *to,
+			aiss_grant_state state)
+{
+	aiss_grant g;
+	memset(&g, 0, sizeof(g));
+	snprintf(g.id, sizeof(g.id), "%s", id);
+	g.approved_subsidy = approved;
+	g.window_start = hkt(from);
+	g.window_end = hkt(to);
+	g.state = state;
+	return g;
+}
+
+/*
+ * Forecast by hand, as of 2025-04-01 (the end of 2024-25) with a 100-day
+ * trailing window and 730 days left in the scheme:
+ *  A: 10,000 spent in the window, 990,000 left -> 10,000 x 730/100 = 73,000
+ *  B: 20,000 spent, window closes 2025-06-10 (70 days) -> 14,000
+ *     (its 30,000 left would cap it)
+ *  C: starts 2025-10-01, nothing spent: its 40,000 spread over its window,
+ *     all of which is ahead -> 40,000
+ *  D: closed -> 0;  E: open since 2024 but idle in the window -> 0
+ * spent 30,000; grants: 30,000 + 127,000 = 157,000;
+ * trailing rate: 30,000 + 30,000 x 730/100 = 249,000.
+ */
+static void test_forecast_by_grant(void **state)
+{
+	aiss_scheme sch = {.commitment = 200000};
+	sch.start = hkt("2024-04-01");
+	sch.end = hkt("2027-04-01");
+	aiss_grant g[5] = {
+		grant("A", 1000000, "2024-04-01", "2027-04-01",
+		      AISS_GRANT_ACTIVE),
+		grant("B", 50000, "2024-04-01", "2025-06-10",
+		      AISS_GRANT_ACTIVE),
+		grant("C", 40000, "2025-10-01", "2026-04-01",
+		      AISS_GRANT_ACTIVE),
+		grant("D", 100000, "2024-04-01", "2027-04-01",
+		      AISS_GRANT_CLOSED),
+		grant("E", 100000, "2024-04-01", "2027-04-01",
+		      AISS_GRANT_ACTIVE),
+	};
+	aiss_charge_rec c[2] = {
+		raw_charge("A", "2025-02-01 00:00", "2025-02-02 00:00", 10000),
+		raw_charge("B", "2025-03-01 00:00", "2025-03-01 10:00", 20000),
+	};
+	aiss_report_input in = {.scheme = &sch,
+				.grants = g,
+				.n_grants = 5,
+				.charges = c,
+				.n_charges = 2};
+	aiss_report_opts o = {.fy = 2024, .trailing_s = 100 * 86400};
+	aiss_error err;
+	aiss_report *r = aiss_report_compute(&in, &o, &err);
+	assert_non_null(r);
+	const aiss_report_forecast *f = aiss_report_forecast_get(r);
+	assert_int_equal(f->as_of, hkt("2025-04-01"));
+	assert_int_equal(f->spent_to_date, 30000);
+	assert_int_equal(f->trailing_spend, 30000);
+	assert_int_equal(f->burn_projection, 249000);
+	assert_int_equal(f->grant_projection, 157000);
+	size_t n;
+	const aiss_report_grant *rg = aiss_report_grants(r, &n);
+	assert_int_equal(n, 5);
+	int64_t want[5] = {73000, 14000, 40000, 0, 0};
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(rg[i].forecast_more, want[rg[i].id[0] - 'A']);
+	/* 249,000 > 200,000: exhausted at the trailing rate after
+	 * 170,000 x 100 / 30,000 = 566.67 days */
+	assert_true(f->exceeds);
+	assert_non_null(strstr(f->warning, "2026-10-19"));
+	aiss_report_destroy(r);
+
+	/* a commitment of 1,000,000: 843,000 (84%) would be left unspent */
+	sch.commitment = 1000000;
+	r = aiss_report_compute(&in, &o, &err);
+	f = aiss_report_forecast_get(r);
+	assert_false(f->exceeds);
+	assert_true(f->underspend);
+	assert_non_null(strstr(f->warning, "8,430.00 (84%)"));
+	aiss_report_destroy(r);
+}
+
 static void test_bad_input(void **state)
 {
 	fixture f;
@@ -627,6 +729,7 @@ int main(void)
 		cmocka_unit_test(test_csv),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_forecast),
+		cmocka_unit_test(test_forecast_by_grant),
 		cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
