@@ -694,6 +694,9 @@ int cmd_grant_list(ctl_ctx *x, int argc, char **argv)
 	if (x->json) {
 		ctl_json_arr_end(&ls.j);
 		ctl_json_done(&ls.j);
+	} else if (ls.n == 0) {
+		ctl_table_free(ls.t);
+		printf("no grants (approve one with aissctl grant add)\n");
 	} else {
 		ctl_table_print(ls.t, stdout);
 	}

@@ -426,12 +426,14 @@ static void balance_json_fields(ctl_json *j, const aiss_balance *b)
 struct bal_state {
 	ctl_json j;
 	ctl_table *t;
+	int64_t n;
 };
 
 static int balance_cb(const aiss_balance *b, void *arg)
 {
 	struct bal_state *bs = arg;
 
+	bs->n++;
 	if (bs->j.f) {
 		ctl_json_obj(&bs->j, NULL);
 		balance_json_fields(&bs->j, b);
@@ -521,6 +523,10 @@ int cmd_balance(ctl_ctx *x, int argc, char **argv)
 	if (x->json) {
 		ctl_json_arr_end(&bs.j);
 		ctl_json_done(&bs.j);
+	} else if (bs.n == 0) {
+		ctl_table_free(bs.t);
+		printf("no grants that you may see (users see the grants they "
+		       "are members of)\n");
 	} else {
 		ctl_table_print(bs.t, stdout);
 	}
