@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* aiss_report: the fiscal-year report (policy items 10-13) and forecast,
- * computed from in-memory inputs, and its renderers (table, JSON, CSV, HTML). */
+ * computed from in-memory inputs, and its renderers (table, JSON, CSV, HTML).
+ */
 #ifndef AISS_REPORT_H
 #define AISS_REPORT_H
 
@@ -28,25 +29,25 @@ typedef enum aiss_report_by {
 } aiss_report_by;
 
 typedef struct aiss_report_opts {
-	int fy;		     /* fiscal year, e.g. 2025 for "2025-26" */
-	int quarter;	     /* 0 = whole year; 1..4 narrows to that quarter */
-	aiss_time_t as_of;   /* forecast's "now"; 0 or later than the period
-				end = the period end */
-	int64_t trailing_s;  /* burn-rate window; 0 = 182 days */
-	aiss_report_by by;   /* breakdown shown by table and CSV */
+	int fy;             /* fiscal year, e.g. 2025 for "2025-26" */
+	int quarter;        /* 0 = whole year; 1..4 narrows to that quarter */
+	aiss_time_t as_of;  /* forecast's "now"; 0 or later than the period
+			       end = the period end */
+	int64_t trailing_s; /* burn-rate window; 0 = 182 days */
+	aiss_report_by by;  /* breakdown shown by table and CSV */
 } aiss_report_opts;
 
 /* Money and usage over some period. Expenditure is subsidy charged net of
  * adjustments (a credit, amount > 0, lowers it); co-payments beside it. */
 typedef struct aiss_report_totals {
 	aiss_cents_t expenditure;
-	aiss_cents_t subsidy;	  /* subsidy charged, before adjustments */
+	aiss_cents_t subsidy;     /* subsidy charged, before adjustments */
 	aiss_cents_t adjustments; /* net credits (+) / debits (-) in period */
 	aiss_cents_t list_cost;
 	aiss_cents_t copay;
-	int64_t gpu_seconds;	  /* billed GPU-seconds (NODE_FAIL excluded) */
-	int64_t runs;		  /* runs with any second in the period */
-	int64_t node_fail_runs;	  /* of which ended in NODE_FAIL */
+	int64_t gpu_seconds;    /* billed GPU-seconds (NODE_FAIL excluded) */
+	int64_t runs;           /* runs with any second in the period */
+	int64_t node_fail_runs; /* of which ended in NODE_FAIL */
 } aiss_report_totals;
 
 /* One grant's line. */
@@ -55,26 +56,26 @@ typedef struct aiss_report_grant {
 	char institution[AISS_NAME_MAX];
 	aiss_inst_type inst_type;
 	aiss_cents_t approved_subsidy;
-	aiss_cents_t spent_to_date;  /* expenditure up to the period end */
-	aiss_cents_t remaining;	     /* approved - spent_to_date */
-	aiss_report_totals period;   /* in the report's period */
-	aiss_cents_t forecast_more;  /* projected further spend to scheme end */
+	aiss_cents_t spent_to_date; /* expenditure up to the period end */
+	aiss_cents_t remaining;     /* approved - spent_to_date */
+	aiss_report_totals period;  /* in the report's period */
+	aiss_cents_t forecast_more; /* projected further spend to scheme end */
 } aiss_report_grant;
 
 /* The forecast (projected expenditure to the scheme's end). */
 typedef struct aiss_report_forecast {
 	aiss_time_t as_of;
 	aiss_time_t scheme_end;
-	aiss_cents_t spent_to_date;	/* cumulative expenditure to as_of */
-	aiss_cents_t trailing_spend;	/* in [as_of - trailing_s, as_of) */
+	aiss_cents_t spent_to_date;  /* cumulative expenditure to as_of */
+	aiss_cents_t trailing_spend; /* in [as_of - trailing_s, as_of) */
 	int64_t trailing_s;
-	aiss_cents_t burn_projection;	/* spent + trailing rate * time left */
-	aiss_cents_t grant_projection;	/* spent + per-grant rate, capped by
-					   approvals and windows */
-	aiss_cents_t approved_total;	/* sum of grants' approved subsidy */
-	aiss_cents_t available;		/* commitment - earmarked */
-	int exceeds;	  /* 1: a projection exceeds the available commitment */
-	int underspend;	  /* 1: projection leaves > 25% of it unspent */
+	aiss_cents_t burn_projection;  /* spent + trailing rate * time left */
+	aiss_cents_t grant_projection; /* spent + per-grant rate, capped by
+					  approvals and windows */
+	aiss_cents_t approved_total;   /* sum of grants' approved subsidy */
+	aiss_cents_t available;        /* commitment - earmarked */
+	int exceeds;    /* 1: a projection exceeds the available commitment */
+	int underspend; /* 1: projection leaves > 25% of it unspent */
 	char warning[AISS_TEXT_MAX]; /* the sentence, "" when none */
 } aiss_report_forecast;
 
@@ -83,7 +84,7 @@ typedef struct aiss_report_history {
 	int fy, quarter;
 	aiss_cents_t expenditure;
 	aiss_cents_t remaining_after; /* commitment - cumulative at its end */
-	int actual;		      /* 1 when it ended by as_of */
+	int actual;                   /* 1 when it ended by as_of */
 } aiss_report_history;
 
 typedef struct aiss_report aiss_report;
@@ -91,17 +92,17 @@ typedef struct aiss_report aiss_report;
 /* The figures of policy item 13 for the report's period. */
 typedef struct aiss_report_summary {
 	int fy;
-	int quarter;		      /* 0 = whole year */
-	aiss_time_t period_start;     /* FY start, or the quarter's start */
-	aiss_time_t period_end;	      /* exclusive */
+	int quarter;              /* 0 = whole year */
+	aiss_time_t period_start; /* FY start, or the quarter's start */
+	aiss_time_t period_end;   /* exclusive */
 	aiss_cents_t commitment;
 	aiss_cents_t earmarked;
-	aiss_cents_t approved_total;  /* sum of grants' approved subsidy */
+	aiss_cents_t approved_total;    /* sum of grants' approved subsidy */
 	aiss_cents_t cumulative_before; /* expenditure to 31 March before FY */
-	aiss_cents_t fy_expenditure;  /* in the FY up to the period end */
-	aiss_cents_t balance;	      /* commitment - cumulative - fy */
-	aiss_report_totals period;    /* in the period (year or quarter) */
-	aiss_report_totals fy_total;  /* FY up to the period end */
+	aiss_cents_t fy_expenditure;    /* in the FY up to the period end */
+	aiss_cents_t balance;           /* commitment - cumulative - fy */
+	aiss_report_totals period;      /* in the period (year or quarter) */
+	aiss_report_totals fy_total;    /* FY up to the period end */
 } aiss_report_summary;
 
 /*
@@ -140,8 +141,7 @@ const aiss_report_history *aiss_report_history_get(const aiss_report *r,
  * with errno (write error). @by picks the breakdown for table and CSV;
  * JSON and HTML always carry all breakdowns.
  */
-int aiss_report_write_table(const aiss_report *r, aiss_report_by by,
-			    FILE *out);
+int aiss_report_write_table(const aiss_report *r, aiss_report_by by, FILE *out);
 int aiss_report_write_json(const aiss_report *r, FILE *out);
 /* UTF-8 with a byte-order mark, CRLF line ends, RFC 4180 quoting. Columns:
  * section,key,name,expenditure_hkd,list_cost_hkd,copay_hkd,gpu_hours,runs */

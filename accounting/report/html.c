@@ -12,7 +12,7 @@
 #define TOP_GRANTS 10
 
 static const char *const type_colour[AISS_INST__COUNT] = {
-	"#9e9e9e", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd",
+    "#9e9e9e", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd",
 };
 
 static void html_text(FILE *out, const char *s)
@@ -47,8 +47,9 @@ static void money_cell(FILE *out, aiss_cents_t c)
 static void summary_row(FILE *out, const char *id, const char *en,
 			const char *zh, aiss_cents_t c)
 {
-	fprintf(out, "<tr id=\"%s\"><th>%s <span lang=\"zh-Hant\">%s</span>"
-		     "</th>",
+	fprintf(out,
+		"<tr id=\"%s\"><th>%s <span lang=\"zh-Hant\">%s</span>"
+		"</th>",
 		id, en, zh);
 	money_cell(out, c);
 	fputs("</tr>\n", out);
@@ -78,8 +79,7 @@ static void totals_head(FILE *out, const char *en, const char *zh)
 /* An axis label for @c on an axis up to @top: "HK$1,234m" (whole millions)
  * when the axis reaches HK$10m, "HK$12.5m" from HK$1m, else whole dollars
  * "HK$12,345". */
-static void axis_label(aiss_cents_t c, aiss_cents_t top, char *buf,
-		       size_t len)
+static void axis_label(aiss_cents_t c, aiss_cents_t top, char *buf, size_t len)
 {
 	char m[AISS_MONEY_BUFSZ];
 	if (top >= 1000000000) {
@@ -143,8 +143,8 @@ static void chart_burndown(const aiss_report *r, FILE *out)
 	}
 	for (size_t i = 0; i < r->n_hist; i++) {
 		const aiss_report_history *h = &r->hist[i];
-		double x = burn_x(aiss_quarter_start(h->fy, h->quarter), t0,
-				  t1);
+		double x =
+		    burn_x(aiss_quarter_start(h->fy, h->quarter), t0, t1);
 		char fyl[16];
 		aiss_fy_format(h->fy, fyl, sizeof(fyl));
 		fprintf(out,
@@ -154,12 +154,13 @@ static void chart_burndown(const aiss_report *r, FILE *out)
 			x, x, x + 4, fyl, h->quarter);
 	}
 	/* Actual: from the scheme's start through each quarter so far. */
-	aiss_cents_t start_rem = r->n_hist ? r->hist[0].remaining_after +
-						     r->hist[0].expenditure :
-					     s->commitment;
+	aiss_cents_t start_rem =
+	    r->n_hist ? r->hist[0].remaining_after + r->hist[0].expenditure
+		      : s->commitment;
 	double lx = burn_x(t0, t0, t1), ly = burn_y(start_rem, top);
-	fprintf(out, "<polyline id=\"actual\" fill=\"none\" stroke=\"#c62828\" "
-		     "stroke-width=\"3\" points=\"%.1f,%.1f",
+	fprintf(out,
+		"<polyline id=\"actual\" fill=\"none\" stroke=\"#c62828\" "
+		"stroke-width=\"3\" points=\"%.1f,%.1f",
 		lx, ly);
 	for (size_t i = 0; i < r->n_hist; i++) {
 		const aiss_report_history *h = &r->hist[i];
@@ -180,11 +181,12 @@ static void chart_burndown(const aiss_report *r, FILE *out)
 		"x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1565c0\" stroke-width=\"2\" "
 		"stroke-dasharray=\"6 4\"/>\n",
 		lx, ly, ex, burn_y(s->commitment - f->grant_projection, top));
-	fprintf(out,
-		"<line id=\"forecast-burn\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-		"y2=\"%.1f\" stroke=\"#6a1b9a\" stroke-width=\"2\" "
-		"stroke-dasharray=\"2 4\"/>\n",
-		lx, ly, ex, burn_y(s->commitment - f->burn_projection, top));
+	fprintf(
+	    out,
+	    "<line id=\"forecast-burn\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+	    "y2=\"%.1f\" stroke=\"#6a1b9a\" stroke-width=\"2\" "
+	    "stroke-dasharray=\"2 4\"/>\n",
+	    lx, ly, ex, burn_y(s->commitment - f->burn_projection, top));
 	fputs("<rect x=\"70\" y=\"340\" width=\"12\" height=\"4\" "
 	      "fill=\"#c62828\"/><text x=\"86\" y=\"346\" font-size=\"11\">"
 	      "Remaining commitment 剩餘承擔額</text>\n"
@@ -211,12 +213,13 @@ static void chart_quarters(const aiss_report *r, FILE *out)
 		if (sum > max)
 			max = sum;
 	}
-	fputs("<svg id=\"quarters\" xmlns=\"http://www.w3.org/2000/svg\" "
-	      "width=\"1000\" height=\"320\" viewBox=\"0 0 1000 320\" "
-	      "role=\"img\"><title>Spend per quarter by institution type "
-	      "按季及機構類別開支</title>\n<rect x=\"0\" y=\"0\" width=\"1000\" "
-	      "height=\"320\" fill=\"#ffffff\"/>\n",
-	      out);
+	fputs(
+	    "<svg id=\"quarters\" xmlns=\"http://www.w3.org/2000/svg\" "
+	    "width=\"1000\" height=\"320\" viewBox=\"0 0 1000 320\" "
+	    "role=\"img\"><title>Spend per quarter by institution type "
+	    "按季及機構類別開支</title>\n<rect x=\"0\" y=\"0\" width=\"1000\" "
+	    "height=\"320\" fill=\"#ffffff\"/>\n",
+	    out);
 	for (int i = 0; i <= 4; i++) {
 		aiss_cents_t v = max / 4 * i;
 		double y = 280.0 - (double)v / (double)max * 250.0;
@@ -284,9 +287,8 @@ static void chart_grants(const aiss_report *r, FILE *out)
 	for (size_t g = 0; g < n; g++) {
 		const aiss_report_grant *rg = &r->grants[g];
 		double y = 15.0 + (double)g * 26.0;
-		aiss_cents_t v = rg->period.expenditure > 0 ?
-					 rg->period.expenditure :
-					 0;
+		aiss_cents_t v =
+		    rg->period.expenditure > 0 ? rg->period.expenditure : 0;
 		double w = (double)v / (double)max * 400.0;
 		fputs("<text x=\"10\" y=\"", out);
 		fprintf(out, "%.1f\" font-size=\"12\">", y + 14);
@@ -318,9 +320,10 @@ int aiss_report_write_html(const aiss_report *r, FILE *out)
 		snprintf(en, sizeof(en), "%s Q%d", fy, s->quarter);
 	else
 		snprintf(en, sizeof(en), "%s", fy);
-	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	      "<title>",
-	      out);
+	fputs(
+	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	    "<title>",
+	    out);
 	fprintf(out, "AI Subsidy Scheme report %s 人工智能資助計劃報告", en);
 	fputs("</title><style>body{font-family:sans-serif;margin:24px;"
 	      "color:#222;background:#fff}table{border-collapse:collapse;"
@@ -330,8 +333,9 @@ int aiss_report_write_html(const aiss_report *r, FILE *out)
 	      "border:1px solid #e0a800;padding:8px}</style></head><body>\n",
 	      out);
 	fputs("<h1>AI Subsidy Scheme, fiscal year ", out);
-	fprintf(out, "%s<br><span lang=\"zh-Hant\">人工智能資助計劃 %s 年度報告"
-		     "%s</span></h1>\n",
+	fprintf(out,
+		"%s<br><span lang=\"zh-Hant\">人工智能資助計劃 %s 年度報告"
+		"%s</span></h1>\n",
 		en, fy, s->quarter ? qzh[s->quarter - 1] : "");
 	if (r->scheme_name[0]) {
 		fputs("<p>", out);
@@ -358,12 +362,12 @@ int aiss_report_write_html(const aiss_report *r, FILE *out)
 		    s->period.adjustments);
 	{
 		char h[32];
-		fprintf(out,
-			"<tr id=\"gpu-hours\"><th>GPU-hours <span "
-			"lang=\"zh-Hant\">GPU小時</span></th><td "
-			"class=\"n\">%s</td></tr>\n",
-			aiss_report_gpu_hours(s->period.gpu_seconds, h,
-					      sizeof(h)));
+		fprintf(
+		    out,
+		    "<tr id=\"gpu-hours\"><th>GPU-hours <span "
+		    "lang=\"zh-Hant\">GPU小時</span></th><td "
+		    "class=\"n\">%s</td></tr>\n",
+		    aiss_report_gpu_hours(s->period.gpu_seconds, h, sizeof(h)));
 	}
 	fputs("</table>\n", out);
 
@@ -380,9 +384,10 @@ int aiss_report_write_html(const aiss_report *r, FILE *out)
 	      out);
 	chart_grants(r, out);
 
-	fputs("<h2>Expenditure by quarter <span lang=\"zh-Hant\">按季開支</span>"
-	      "</h2><table id=\"by-quarter\">\n",
-	      out);
+	fputs(
+	    "<h2>Expenditure by quarter <span lang=\"zh-Hant\">按季開支</span>"
+	    "</h2><table id=\"by-quarter\">\n",
+	    out);
 	totals_head(out, "Quarter", "季度");
 	for (int q = 1; q <= 4; q++) {
 		if (s->quarter && q != s->quarter)
@@ -434,14 +439,16 @@ int aiss_report_write_html(const aiss_report *r, FILE *out)
 	}
 	fputs("</table>\n", out);
 	if (r->n_grants > MAX_GRANT_ROWS)
-		fprintf(out, "<p>… and %zu more grants (see the CSV export).</p>\n",
+		fprintf(out,
+			"<p>… and %zu more grants (see the CSV export).</p>\n",
 			r->n_grants - MAX_GRANT_ROWS);
 
 	fputs("<h2>Forecast to the scheme's end <span lang=\"zh-Hant\">預測"
 	      "</span></h2><table id=\"forecast\">\n",
 	      out);
 	aiss_time_format_short(f->as_of, zh, sizeof(zh));
-	fprintf(out, "<tr><th>As of 截至</th><td class=\"n\">%s HKT</td></tr>\n",
+	fprintf(out,
+		"<tr><th>As of 截至</th><td class=\"n\">%s HKT</td></tr>\n",
 		zh);
 	summary_row(out, "spent-to-date", "Spent to date", "累積開支",
 		    f->spent_to_date);
@@ -451,8 +458,8 @@ int aiss_report_write_html(const aiss_report *r, FILE *out)
 		    "按近期速率預測", f->burn_projection);
 	summary_row(out, "grant-projection", "Projected from approved grants",
 		    "按資助項目預測", f->grant_projection);
-	summary_row(out, "available", "Commitment less earmarks",
-		    "可用承擔額", f->available);
+	summary_row(out, "available", "Commitment less earmarks", "可用承擔額",
+		    f->available);
 	fputs("</table>\n", out);
 	if (f->warning[0]) {
 		fputs("<p class=\"warn\" id=\"warning\">Warning 警告: ", out);

@@ -8,24 +8,26 @@
 #include <string.h>
 
 static const char *const type_zh[AISS_INST__COUNT] = {
-	"未分類", "大學", "研發中心", "企業", "政府部門",
+    "未分類", "大學", "研發中心", "企業", "政府部門",
 };
 static const char *const type_en[AISS_INST__COUNT] = {
-	"Unclassified", "University", "R&D centre", "Enterprise", "Government",
+    "Unclassified", "University", "R&D centre", "Enterprise", "Government",
 };
 static const char *const quarter_zh[4] = {"第一季", "第二季", "第三季",
 					  "第四季"};
-static const char *const quarter_months[4] = {"Apr-Jun", "Jul-Sep",
-					      "Oct-Dec", "Jan-Mar"};
+static const char *const quarter_months[4] = {"Apr-Jun", "Jul-Sep", "Oct-Dec",
+					      "Jan-Mar"};
 
 const char *report_type_zh(aiss_inst_type t)
 {
-	return (int)t >= 0 && (int)t < AISS_INST__COUNT ? type_zh[t] : type_zh[0];
+	return (int)t >= 0 && (int)t < AISS_INST__COUNT ? type_zh[t]
+							: type_zh[0];
 }
 
 const char *report_type_en(aiss_inst_type t)
 {
-	return (int)t >= 0 && (int)t < AISS_INST__COUNT ? type_en[t] : type_en[0];
+	return (int)t >= 0 && (int)t < AISS_INST__COUNT ? type_en[t]
+							: type_en[0];
 }
 
 static int finish(FILE *out)
@@ -78,10 +80,10 @@ static size_t display_width(const char *s)
 			cp = (cp << 6) | (p[i] & 0x3F);
 		}
 		p += n;
-		w += (cp >= 0x1100 && (cp <= 0x115F || (cp >= 0x2E80 &&
-							  cp <= 0xFFE6))) ?
-			     2 :
-			     1;
+		w += (cp >= 0x1100 &&
+		      (cp <= 0x115F || (cp >= 0x2E80 && cp <= 0xFFE6)))
+			 ? 2
+			 : 1;
 	}
 	return w;
 }
@@ -130,8 +132,8 @@ static void table_line(FILE *out, const char *en, const char *zh,
 	fputc('\n', out);
 }
 
-static void totals_header(FILE *out, const char *first_en,
-			  const char *first_zh, size_t w)
+static void totals_header(FILE *out, const char *first_en, const char *first_zh,
+			  size_t w)
 {
 	put_left(out, first_en, w);
 	put_right(out, "Expenditure", 20);
@@ -157,15 +159,13 @@ static void totals_row(FILE *out, const char *label, size_t w,
 	put_right(out, money(t->expenditure, m), 20);
 	put_right(out, money(t->copay, m), 18);
 	put_right(out, money(t->list_cost, m), 20);
-	put_right(out, aiss_report_gpu_hours(t->gpu_seconds, h, sizeof(h)),
-		  14);
+	put_right(out, aiss_report_gpu_hours(t->gpu_seconds, h, sizeof(h)), 14);
 	snprintf(n, sizeof(n), "%" PRId64, t->runs);
 	put_right(out, n, 9);
 	fputc('\n', out);
 }
 
-int aiss_report_write_table(const aiss_report *r, aiss_report_by by,
-			    FILE *out)
+int aiss_report_write_table(const aiss_report *r, aiss_report_by by, FILE *out)
 {
 	const aiss_report_summary *s = &r->sum;
 	const aiss_report_forecast *f = &r->fc;
@@ -174,13 +174,15 @@ int aiss_report_write_table(const aiss_report *r, aiss_report_by by,
 	fy_label(s->fy, fy, sizeof(fy));
 	before_label(s->fy, b4, sizeof(b4));
 	if (s->quarter)
-		fprintf(out, "AI Subsidy Scheme report, fiscal year %s, Q%d "
-			     "(%s)\n人工智能資助計劃 %s 年度報告 %s\n\n",
+		fprintf(out,
+			"AI Subsidy Scheme report, fiscal year %s, Q%d "
+			"(%s)\n人工智能資助計劃 %s 年度報告 %s\n\n",
 			fy, s->quarter, quarter_months[s->quarter - 1], fy,
 			quarter_zh[s->quarter - 1]);
 	else
-		fprintf(out, "AI Subsidy Scheme report, fiscal year %s\n"
-			     "人工智能資助計劃 %s 年度報告\n\n",
+		fprintf(out,
+			"AI Subsidy Scheme report, fiscal year %s\n"
+			"人工智能資助計劃 %s 年度報告\n\n",
 			fy, fy);
 	table_line(out, "Approved commitment", "核准承擔額", s->commitment);
 	table_line(out, "Earmarked", "預留款項", s->earmarked);
@@ -203,8 +205,8 @@ int aiss_report_write_table(const aiss_report *r, aiss_report_by by,
 	put_left(out, "GPU-hours", 44);
 	put_left(out, "GPU小時", 12);
 	char h[32];
-	put_right(out, aiss_report_gpu_hours(s->period.gpu_seconds, h,
-					     sizeof(h)),
+	put_right(out,
+		  aiss_report_gpu_hours(s->period.gpu_seconds, h, sizeof(h)),
 		  22);
 	fputc('\n', out);
 	fputc('\n', out);
@@ -242,8 +244,8 @@ int aiss_report_write_table(const aiss_report *r, aiss_report_by by,
 			totals_row(out, rg->id, 22, &rg->period);
 			fputs("  ", out);
 			put_left(out, rg->institution, 40);
-			fprintf(out, " %s  approved %s", type_en[rg->inst_type %
-							  AISS_INST__COUNT],
+			fprintf(out, " %s  approved %s",
+				type_en[rg->inst_type % AISS_INST__COUNT],
 				money(rg->approved_subsidy, m));
 			fprintf(out, "  remaining %s\n",
 				money(rg->remaining, m));
@@ -356,14 +358,14 @@ int aiss_report_write_json(const aiss_report *r, FILE *out)
 		json_str(out, rg->id);
 		fputs(",\"institution\":", out);
 		json_str(out, rg->institution);
-		fprintf(out,
-			",\"institution_type\":\"%s\",\"approved_subsidy_cents\":"
-			"%" PRId64 ",\"spent_to_date_cents\":%" PRId64
-			",\"remaining_cents\":%" PRId64
-			",\"forecast_more_cents\":%" PRId64 ",",
-			aiss_inst_type_name(rg->inst_type),
-			rg->approved_subsidy, rg->spent_to_date, rg->remaining,
-			rg->forecast_more);
+		fprintf(
+		    out,
+		    ",\"institution_type\":\"%s\",\"approved_subsidy_cents\":"
+		    "%" PRId64 ",\"spent_to_date_cents\":%" PRId64
+		    ",\"remaining_cents\":%" PRId64
+		    ",\"forecast_more_cents\":%" PRId64 ",",
+		    aiss_inst_type_name(rg->inst_type), rg->approved_subsidy,
+		    rg->spent_to_date, rg->remaining, rg->forecast_more);
 		json_totals(out, &rg->period);
 		fputc('}', out);
 	}
@@ -371,8 +373,7 @@ int aiss_report_write_json(const aiss_report *r, FILE *out)
 	aiss_time_format_hkt(f->scheme_end, t2, sizeof(t2));
 	fprintf(out,
 		"],\"forecast\":{\"as_of\":\"%s\",\"scheme_end\":\"%s\","
-		"\"spent_to_date_cents\":%" PRId64
-		",\"trailing_days\":%" PRId64
+		"\"spent_to_date_cents\":%" PRId64 ",\"trailing_days\":%" PRId64
 		",\"trailing_spend_cents\":%" PRId64
 		",\"burn_projection_cents\":%" PRId64
 		",\"grant_projection_cents\":%" PRId64
@@ -505,8 +506,8 @@ int aiss_report_write_csv(const aiss_report *r, aiss_report_by by, FILE *out)
 				       r->grants[g].institution,
 				       &r->grants[g].period);
 	}
-	csv_amount_row(out, "forecast", "spent_to_date", "累積開支 Spent to date",
-		       f->spent_to_date);
+	csv_amount_row(out, "forecast", "spent_to_date",
+		       "累積開支 Spent to date", f->spent_to_date);
 	csv_amount_row(out, "forecast", "burn_projection",
 		       "按近期速率預測 Projected at trailing rate",
 		       f->burn_projection);

@@ -69,7 +69,8 @@ static long grant_index(aiss_report *r, const char *id, const char *inst,
 	aiss_report_grant *g = &r->grants[r->n_grants];
 	memset(g, 0, sizeof(*g));
 	snprintf(g->id, sizeof(g->id), "%s", id);
-	snprintf(g->institution, sizeof(g->institution), "%s", inst ? inst : "");
+	snprintf(g->institution, sizeof(g->institution), "%s",
+		 inst ? inst : "");
 	g->inst_type = type;
 	memset(&r->gmeta[r->n_grants], 0, sizeof(*r->gmeta));
 	r->gmap[j] = (int32_t)r->n_grants;
@@ -164,9 +165,8 @@ static void forecast(aiss_report *r, const aiss_report_input *in)
 		grant_meta *m = &r->gmeta[g];
 		aiss_cents_t rem = rg->approved_subsidy - m->spent_as_of;
 		aiss_time_t ws = m->window_start > now ? m->window_start : now;
-		aiss_time_t we = m->window_end && m->window_end < end ?
-					 m->window_end :
-					 end;
+		aiss_time_t we =
+		    m->window_end && m->window_end < end ? m->window_end : end;
 		aiss_cents_t g_more = 0;
 		if (m->closed || rem <= 0 || we <= ws) {
 			rg->forecast_more = 0;
@@ -180,10 +180,9 @@ static void forecast(aiss_report *r, const aiss_report_input *in)
 			   m->window_end > m->window_start) {
 			/* A new grant with no history yet: its remaining
 			 * approval spread evenly over the rest of its window */
-			aiss_time_t span = m->window_end - (m->window_start >
-								  now ?
-							m->window_start :
-							now);
+			aiss_time_t span =
+			    m->window_end -
+			    (m->window_start > now ? m->window_start : now);
 			if (span > 0 &&
 			    aiss_muldiv_round(rem, we - ws, span, &g_more) < 0)
 				g_more = rem;
@@ -208,12 +207,12 @@ static void forecast(aiss_report *r, const aiss_report_input *in)
 		if (room <= 0)
 			out_at = now;
 		else if (f->trailing_spend > 0 &&
-			 aiss_muldiv_round(room, t, f->trailing_spend,
-					   &secs) == 0)
+			 aiss_muldiv_round(room, t, f->trailing_spend, &secs) ==
+			     0)
 			out_at = now + secs;
-		aiss_money_format(f->burn_projection > f->grant_projection ?
-					  f->burn_projection :
-					  f->grant_projection,
+		aiss_money_format(f->burn_projection > f->grant_projection
+				      ? f->burn_projection
+				      : f->grant_projection,
 				  true, a, sizeof(a));
 		aiss_money_format(f->available, true, b, sizeof(b));
 		if (out_at)
@@ -222,9 +221,10 @@ static void forecast(aiss_report *r, const aiss_report_input *in)
 			 "projected expenditure HK$%s would exceed the "
 			 "commitment available (HK$%s)%s%s: review approvals "
 			 "or earmarks",
-			 a, b, out_at ? "; at the trailing rate it runs out "
-					"around " :
-					"",
+			 a, b,
+			 out_at ? "; at the trailing rate it runs out "
+				  "around "
+				: "",
 			 out_at ? d : "");
 	} else if (f->available > 0) {
 		aiss_cents_t unspent = f->available - f->grant_projection;
@@ -235,7 +235,8 @@ static void forecast(aiss_report *r, const aiss_report_input *in)
 			f->underspend = 1;
 			aiss_money_format(unspent, true, a, sizeof(a));
 			snprintf(f->warning, sizeof(f->warning),
-				 "HK$%s (%" PRId64 "%%) of the commitment would "
+				 "HK$%s (%" PRId64
+				 "%%) of the commitment would "
 				 "be left unspent at the scheme's end at the "
 				 "trailing rate: consider new approvals",
 				 a, pct);
@@ -265,12 +266,12 @@ aiss_report *aiss_report_compute(const aiss_report_input *in,
 	aiss_report_summary *s = &r->sum;
 	s->fy = opts->fy;
 	s->quarter = opts->quarter;
-	s->period_start = opts->quarter ? aiss_quarter_start(opts->fy,
-							     opts->quarter) :
-					  aiss_fy_start(opts->fy);
-	s->period_end = opts->quarter ? aiss_quarter_start(opts->fy,
-							   opts->quarter + 1) :
-					aiss_quarter_start(opts->fy, 5);
+	s->period_start = opts->quarter
+			      ? aiss_quarter_start(opts->fy, opts->quarter)
+			      : aiss_fy_start(opts->fy);
+	s->period_end = opts->quarter
+			    ? aiss_quarter_start(opts->fy, opts->quarter + 1)
+			    : aiss_quarter_start(opts->fy, 5);
 	s->commitment = in->scheme->commitment;
 	s->earmarked = in->scheme->earmarked;
 	r->by = opts->by;
@@ -306,10 +307,10 @@ aiss_report *aiss_report_compute(const aiss_report_input *in,
 	}
 
 	aiss_report_forecast *f = &r->fc;
-	f->as_of = opts->as_of && opts->as_of < s->period_end ? opts->as_of :
-								s->period_end;
-	f->trailing_s = opts->trailing_s > 0 ? opts->trailing_s :
-					       DEFAULT_TRAILING_S;
+	f->as_of = opts->as_of && opts->as_of < s->period_end ? opts->as_of
+							      : s->period_end;
+	f->trailing_s =
+	    opts->trailing_s > 0 ? opts->trailing_s : DEFAULT_TRAILING_S;
 	f->scheme_end = sch_end;
 	const aiss_time_t tr_lo = f->as_of - f->trailing_s;
 	const int asof_at_end = f->as_of == s->period_end;
@@ -334,13 +335,13 @@ aiss_report *aiss_report_compute(const aiss_report_input *in,
 		const aiss_charge_rec *c = &in->charges[i];
 		size_t n = 0;
 		int nf = is_node_fail(c);
-		long gi = grant_index(r, c->grant_id, c->institution,
-				      c->inst_type);
+		long gi =
+		    grant_index(r, c->grant_id, c->institution, c->inst_type);
 		if (gi < 0)
 			goto nomem;
 		aiss_report_grant *rg = &r->grants[gi];
-		aiss_inst_type type = rg->inst_type ? rg->inst_type :
-						      c->inst_type;
+		aiss_inst_type type =
+		    rg->inst_type ? rg->inst_type : c->inst_type;
 		if ((int)type < 0 || (int)type >= AISS_INST__COUNT)
 			type = AISS_INST_UNKNOWN;
 		if (aiss_policy_split(c->start, c->end, c->gpus, &c->charge, sh,
@@ -384,9 +385,9 @@ aiss_report *aiss_report_compute(const aiss_report_input *in,
 		f->trailing_spend += tr;
 		r->gmeta[gi].trailing += tr;
 		if (!asof_at_end) {
-			aiss_cents_t sp = prorate(c->charge.subsidy, c->start,
-						  c->end, INT64_MIN / 2,
-						  f->as_of);
+			aiss_cents_t sp =
+			    prorate(c->charge.subsidy, c->start, c->end,
+				    INT64_MIN / 2, f->as_of);
 			f->spent_to_date += sp;
 			r->gmeta[gi].spent_as_of += sp;
 		}
@@ -438,9 +439,9 @@ aiss_report *aiss_report_compute(const aiss_report_input *in,
 		int qi = r->hist_lo + (int)i;
 		run += r->hist[i].expenditure;
 		r->hist[i].remaining_after = s->commitment - run;
-		r->hist[i].actual = qi <= p_hi &&
-				    aiss_quarter_start(qi / 4, qi % 4 + 1) <
-					    f->as_of;
+		r->hist[i].actual =
+		    qi <= p_hi &&
+		    aiss_quarter_start(qi / 4, qi % 4 + 1) < f->as_of;
 	}
 
 	for (size_t g = 0; g < r->n_grants; g++) {
@@ -531,7 +532,7 @@ char *aiss_report_gpu_hours(int64_t gpu_seconds, char *buf, size_t len)
 	int64_t h = 0;
 	int neg = gpu_seconds < 0;
 	aiss_muldiv_round(neg ? -gpu_seconds : gpu_seconds, 1, 36, &h);
-	snprintf(buf, len, "%s%" PRId64 ".%02" PRId64, neg ? "-" : "",
-		 h / 100, h % 100);
+	snprintf(buf, len, "%s%" PRId64 ".%02" PRId64, neg ? "-" : "", h / 100,
+		 h % 100);
 	return buf;
 }

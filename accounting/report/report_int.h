@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* report_int.h: the report's private layout, shared by compute and renderers. */
+/* report_int.h: the report's private layout, shared by compute and renderers.
+ */
 #ifndef AISS_REPORT_INT_H
 #define AISS_REPORT_INT_H
 
@@ -9,7 +10,7 @@
 typedef struct grant_meta {
 	aiss_time_t window_start, window_end;
 	int closed;
-	aiss_cents_t trailing;	  /* subsidy in the trailing window */
+	aiss_cents_t trailing;    /* subsidy in the trailing window */
 	aiss_cents_t spent_as_of; /* expenditure to the forecast's as_of */
 } grant_meta;
 

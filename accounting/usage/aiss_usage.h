@@ -17,12 +17,12 @@ typedef struct aiss_usage_run {
 	const char *cluster;
 	uint64_t job_id;
 	aiss_time_t start, end; /* UTC seconds */
-	int64_t gpus;		/* across all nodes (AllocTRES totals) */
+	int64_t gpus;           /* across all nodes (AllocTRES totals) */
 	const char *account;
 	const char *user;
-	const char *gpu_type;	/* from gres/gpu:TYPE=N; "" when untyped */
-	const char *state;	/* first word: COMPLETED, NODE_FAIL, ... */
-	int64_t line;		/* 1-based line in the input */
+	const char *gpu_type; /* from gres/gpu:TYPE=N; "" when untyped */
+	const char *state;    /* first word: COMPLETED, NODE_FAIL, ... */
+	int64_t line;         /* 1-based line in the input */
 } aiss_usage_run;
 
 /* A row that could not be read, with its line number and why. */
@@ -40,14 +40,14 @@ typedef struct aiss_sacct_opts {
 
 /* What the parse found, row by row. */
 typedef struct aiss_sacct_stats {
-	int64_t rows;	    /* data rows (header and blank lines excluded) */
-	int64_t runs;	    /* distinct runs kept */
-	int64_t steps;	    /* job steps skipped (JobIDRaw with '.') */
+	int64_t rows;       /* data rows (header and blank lines excluded) */
+	int64_t runs;       /* distinct runs kept */
+	int64_t steps;      /* job steps skipped (JobIDRaw with '.') */
 	int64_t pending;    /* never started (Start Unknown/None) skipped */
 	int64_t running;    /* still running (End Unknown) skipped */
-	int64_t no_gpu;	    /* runs with no GPUs skipped */
+	int64_t no_gpu;     /* runs with no GPUs skipped */
 	int64_t duplicates; /* identical rows of a run already seen */
-	int64_t bad;	    /* rows reported as bad */
+	int64_t bad;        /* rows reported as bad */
 } aiss_sacct_stats;
 
 typedef struct aiss_sacct aiss_sacct;
@@ -98,9 +98,9 @@ void aiss_usage_sort_for_import(aiss_usage_run *runs, size_t n);
 
 typedef enum aiss_recon_kind {
 	AISS_RECON_MATCHED = 0,
-	AISS_RECON_NO_CHARGE = 1,	/* run in Slurm's records, not charged */
-	AISS_RECON_NO_RUN = 2,		/* charge with no run in the records */
-	AISS_RECON_GPU_MISMATCH = 3,	/* GPU counts differ */
+	AISS_RECON_NO_CHARGE = 1,    /* run in Slurm's records, not charged */
+	AISS_RECON_NO_RUN = 2,       /* charge with no run in the records */
+	AISS_RECON_GPU_MISMATCH = 3, /* GPU counts differ */
 	AISS_RECON_AMOUNT_MISMATCH = 4, /* list cost differs from the record */
 } aiss_recon_kind;
 #define AISS_RECON__COUNT 5
@@ -111,20 +111,20 @@ const char *aiss_recon_kind_name(aiss_recon_kind k);
 /* One exception (matched runs are counted, not listed). */
 typedef struct aiss_recon_item {
 	aiss_recon_kind kind;
-	const aiss_usage_run *run;	/* NULL for no-run */
-	const aiss_charge_rec *charge;	/* NULL for no-charge */
-	aiss_cents_t expected_list;	/* list cost Slurm's record implies at
-					   the charge's price (mismatches) */
+	const aiss_usage_run *run;     /* NULL for no-run */
+	const aiss_charge_rec *charge; /* NULL for no-charge */
+	aiss_cents_t expected_list;    /* list cost Slurm's record implies at
+					  the charge's price (mismatches) */
 } aiss_recon_item;
 
 typedef struct aiss_recon_totals {
 	int64_t count[AISS_RECON__COUNT]; /* runs/charges per kind */
-	int64_t runs, charges;		  /* inputs considered */
-	int64_t run_gpu_seconds;	  /* Slurm: GPUs x duration, all runs */
-	int64_t charged_gpu_seconds;	  /* ledger: all charges considered */
+	int64_t runs, charges;            /* inputs considered */
+	int64_t run_gpu_seconds;          /* Slurm: GPUs x duration, all runs */
+	int64_t charged_gpu_seconds;      /* ledger: all charges considered */
 	aiss_cents_t charged_list, charged_subsidy, charged_copay;
-	aiss_cents_t matched_subsidy;	  /* of charges that matched exactly */
-	int64_t exceptions;		  /* everything but matched */
+	aiss_cents_t matched_subsidy; /* of charges that matched exactly */
+	int64_t exceptions;           /* everything but matched */
 } aiss_recon_totals;
 
 /* Which charges take part: those whose run ended in [from, to) (to == 0:

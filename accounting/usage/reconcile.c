@@ -15,7 +15,7 @@ struct aiss_recon {
 };
 
 static const char *const kind_names[AISS_RECON__COUNT] = {
-	"matched", "no-charge", "no-run", "gpu-mismatch", "amount-mismatch",
+    "matched", "no-charge", "no-run", "gpu-mismatch", "amount-mismatch",
 };
 
 const char *aiss_recon_kind_name(aiss_recon_kind k)
@@ -33,8 +33,7 @@ static uint64_t str_hash(const char *s)
 	return h;
 }
 
-static uint64_t key_hash(uint64_t cluster_hash, uint64_t job,
-			 aiss_time_t start)
+static uint64_t key_hash(uint64_t cluster_hash, uint64_t job, aiss_time_t start)
 {
 	uint64_t h = cluster_hash;
 	h ^= job * 0xC2B2AE3D27D4EB4FULL;
@@ -66,9 +65,8 @@ static uint64_t cluster_hash(cluster_cache *c, const char *name)
 	return c->hash;
 }
 
-static int add_item(aiss_recon *r, aiss_recon_kind k,
-		    const aiss_usage_run *run, const aiss_charge_rec *c,
-		    aiss_cents_t expected)
+static int add_item(aiss_recon *r, aiss_recon_kind k, const aiss_usage_run *run,
+		    const aiss_charge_rec *c, aiss_cents_t expected)
 {
 	r->t.count[k]++;
 	if (k == AISS_RECON_MATCHED)
@@ -133,8 +131,8 @@ aiss_recon *aiss_reconcile(const aiss_usage_run *runs, size_t n_runs,
 			if (k < n_clusters)
 				continue;
 			if (n_clusters == ccap) {
-				const char **nc = realloc(
-					clusters, 2 * ccap * sizeof(*nc));
+				const char **nc =
+				    realloc(clusters, 2 * ccap * sizeof(*nc));
 				if (!nc)
 					goto nomem;
 				clusters = nc;
@@ -170,8 +168,8 @@ aiss_recon *aiss_reconcile(const aiss_usage_run *runs, size_t n_runs,
 			   (cap - 1);
 		while (slot[j].idx >= 0)
 			j = (j + 1) & (cap - 1);
-		slot[j] = (key_slot){c->key.job_id, c->key.run_start,
-					(int64_t)i};
+		slot[j] =
+		    (key_slot){c->key.job_id, c->key.run_start, (int64_t)i};
 	}
 
 	for (size_t i = 0; i < n_runs; i++) {
@@ -268,14 +266,14 @@ static void csv_field(FILE *out, const char *s)
 
 /* What a person should do about each kind of exception. */
 static const char *const kind_action[AISS_RECON__COUNT] = {
-	"",
-	"run not charged: import it with aissctl usage import",
-	"charge without a Slurm record: check the cluster and the period "
-	"exported; if the job never ran, credit the grant with aissctl adjust",
-	"GPU count differs: correct with aissctl adjust and report to the "
-	"operators",
-	"amount differs from Slurm's record (end time, state or price): "
-	"correct with aissctl adjust",
+    "",
+    "run not charged: import it with aissctl usage import",
+    "charge without a Slurm record: check the cluster and the period "
+    "exported; if the job never ran, credit the grant with aissctl adjust",
+    "GPU count differs: correct with aissctl adjust and report to the "
+    "operators",
+    "amount differs from Slurm's record (end time, state or price): "
+    "correct with aissctl adjust",
 };
 
 static int finish(FILE *out)
@@ -325,14 +323,14 @@ int aiss_recon_write_csv(const aiss_recon *r, FILE *out)
 		csv_field(out, u ? u->state : "");
 		fprintf(out, ",%s,%s,%s,%s,",
 			u && c ? aiss_money_format(it->expected_list, false, m1,
-						   sizeof(m1)) :
-				 "",
+						   sizeof(m1))
+			       : "",
 			c ? aiss_money_format(c->charge.list_cost, false, m2,
-					      sizeof(m2)) :
-			    "",
+					      sizeof(m2))
+			  : "",
 			c ? aiss_money_format(c->charge.subsidy, false, m3,
-					      sizeof(m3)) :
-			    "",
+					      sizeof(m3))
+			  : "",
 			u ? line : "");
 		csv_field(out, kind_action[it->kind]);
 		fputs("\r\n", out);
@@ -363,8 +361,9 @@ int aiss_recon_write_text(const aiss_recon *r, FILE *out)
 	fprintf(out, "  co-payments charged  HK$ %s\n",
 		aiss_money_format(t->charged_copay, true, m, sizeof(m)));
 	if (!t->exceptions) {
-		fputs("No exceptions: every run is charged once, as recorded.\n",
-		      out);
+		fputs(
+		    "No exceptions: every run is charged once, as recorded.\n",
+		    out);
 		return finish(out);
 	}
 	fprintf(out, "%" PRId64 " exception(s):\n", t->exceptions);
@@ -382,11 +381,13 @@ int aiss_recon_write_text(const aiss_recon *r, FILE *out)
 		if (u)
 			fprintf(out, " (line %" PRId64 ")", u->line);
 		if (it->kind == AISS_RECON_GPU_MISMATCH)
-			fprintf(out, ": Slurm %" PRId64 " GPUs, charged %" PRId64,
+			fprintf(out,
+				": Slurm %" PRId64 " GPUs, charged %" PRId64,
 				u->gpus, c->gpus);
 		else if (it->kind == AISS_RECON_AMOUNT_MISMATCH)
-			fprintf(out, ": list cost charged %s, Slurm's record "
-				     "implies %s",
+			fprintf(out,
+				": list cost charged %s, Slurm's record "
+				"implies %s",
 				aiss_money_format(c->charge.list_cost, true, m,
 						  sizeof(m)),
 				aiss_money_format(it->expected_list, true, t1,
@@ -434,7 +435,8 @@ int aiss_recon_write_json(const aiss_recon *r, FILE *out)
 			aiss_time_format_hkt(u ? u->start : c->key.run_start,
 					     t1, sizeof(t1)));
 		if (u)
-			fprintf(out, ",\"line\":%" PRId64 ",\"slurm_gpus\":%" PRId64,
+			fprintf(out,
+				",\"line\":%" PRId64 ",\"slurm_gpus\":%" PRId64,
 				u->line, u->gpus);
 		if (c)
 			fprintf(out,

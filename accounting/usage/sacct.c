@@ -31,8 +31,8 @@ enum col {
 	COL__COUNT
 };
 static const char *const col_names[COL__COUNT] = {
-	"Cluster", "JobIDRaw", "JobID", "Account", "User",
-	"Start",   "End",	   "State", "AllocTRES",
+    "Cluster", "JobIDRaw", "JobID", "Account",   "User",
+    "Start",   "End",      "State", "AllocTRES",
 };
 
 /* Interned strings: chunks that never move, and an open-addressed set. */
@@ -125,8 +125,7 @@ static const char *intern(aiss_sacct *s, const char *str, size_t n)
 
 /* intern() with a one-entry cache per column: clusters, states and GPU
  * types mostly repeat from row to row. */
-static const char *intern_col(aiss_sacct *s, int col, const char *str,
-			      size_t n)
+static const char *intern_col(aiss_sacct *s, int col, const char *str, size_t n)
 {
 	const char *last = s->last[col];
 	if (last && strncmp(last, str, n) == 0 && last[n] == 0)
@@ -257,7 +256,8 @@ int aiss_tres_gpus(const char *tres, size_t len, int64_t *gpus, char *type,
 		    (p[8] == '=' || p[8] == ':')) {
 			const char *eq = memchr(p, '=', (size_t)(q - p));
 			uint64_t v;
-			if (!eq || parse_u64(eq + 1, (size_t)(q - eq - 1), &v) ||
+			if (!eq ||
+			    parse_u64(eq + 1, (size_t)(q - eq - 1), &v) ||
 			    v > AISS_GPUS_LIMIT) {
 				errno = EINVAL;
 				return -1;
@@ -306,9 +306,9 @@ static int parse_time(const char *f, int zone, aiss_time_t *out)
 	if (f[19] || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 28 ||
 	    v[3] > 23 || v[4] > 59 || v[5] > 59)
 		goto general;
-	*out = aiss_days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]) *
-		       86400 +
-	       v[3] * 3600 + v[4] * 60 + v[5] - zone;
+	*out =
+	    aiss_days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]) * 86400 +
+	    v[3] * 3600 + v[4] * 60 + v[5] - zone;
 	return 0;
 general:
 	return aiss_time_parse_zone(f, zone, out);
@@ -353,8 +353,7 @@ static int parse_row(aiss_sacct *s, char **f, size_t nf, const int *col,
 
 	memset(&r, 0, sizeof(r));
 	r.line = line;
-	jid = col[COL_JOBIDRAW] >= 0 ? f[col[COL_JOBIDRAW]] :
-				       f[col[COL_JOBID]];
+	jid = col[COL_JOBIDRAW] >= 0 ? f[col[COL_JOBIDRAW]] : f[col[COL_JOBID]];
 	jl = strlen(jid);
 	if (strchr(jid, '.')) {
 		s->st.steps++;
@@ -375,32 +374,36 @@ static int parse_row(aiss_sacct *s, char **f, size_t nf, const int *col,
 		return 0;
 	}
 	if (parse_time(start, s->opts.zone_offset, &r.start))
-		return bad_row(s, line, "job %" PRIu64
-				 ": Start '%.40s' is not a time",
-				 r.job_id, start);
+		return bad_row(s, line,
+			       "job %" PRIu64 ": Start '%.40s' is not a time",
+			       r.job_id, start);
 	if (parse_time(end, s->opts.zone_offset, &r.end))
-		return bad_row(s, line, "job %" PRIu64
-				 ": End '%.40s' is not a time",
-				 r.job_id, end);
+		return bad_row(s, line,
+			       "job %" PRIu64 ": End '%.40s' is not a time",
+			       r.job_id, end);
 	if (r.end < r.start)
-		return bad_row(s, line, "job %" PRIu64 ": End %.40s is before "
-				 "Start %.40s",
-				 r.job_id, end, start);
+		return bad_row(s, line,
+			       "job %" PRIu64 ": End %.40s is before "
+			       "Start %.40s",
+			       r.job_id, end, start);
 	if (r.end - r.start > AISS_DURATION_LIMIT)
-		return bad_row(s, line, "job %" PRIu64 ": runs from %.40s to "
-				 "%.40s, longer than ten years",
-				 r.job_id, start, end);
+		return bad_row(s, line,
+			       "job %" PRIu64 ": runs from %.40s to "
+			       "%.40s, longer than ten years",
+			       r.job_id, start, end);
 	if (sl == 0 || sl >= AISS_STATE_MAX)
-		return bad_row(s, line, "job %" PRIu64 ": State '%.40s' is "
-				 "not a Slurm state",
-				 r.job_id, st);
+		return bad_row(s, line,
+			       "job %" PRIu64 ": State '%.40s' is "
+			       "not a Slurm state",
+			       r.job_id, st);
 
 	char type[AISS_ID_MAX];
 	const char *tres = f[col[COL_ALLOCTRES]];
 	if (aiss_tres_gpus(tres, strlen(tres), &r.gpus, type, sizeof(type)))
-		return bad_row(s, line, "job %" PRIu64 ": AllocTRES '%.80s' "
-				 "has a GPU count that is not a number",
-				 r.job_id, tres);
+		return bad_row(s, line,
+			       "job %" PRIu64 ": AllocTRES '%.80s' "
+			       "has a GPU count that is not a number",
+			       r.job_id, tres);
 	if (r.gpus == 0) {
 		s->st.no_gpu++;
 		return 0;
@@ -410,18 +413,20 @@ static int parse_row(aiss_sacct *s, char **f, size_t nf, const int *col,
 	if (!*cl)
 		cl = s->opts.cluster;
 	if (!cl)
-		return bad_row(s, line, "job %" PRIu64 ": no cluster (add the "
-				 "Cluster column or give --cluster)",
-				 r.job_id);
+		return bad_row(s, line,
+			       "job %" PRIu64 ": no cluster (add the "
+			       "Cluster column or give --cluster)",
+			       r.job_id);
 	const char *acct = f[col[COL_ACCOUNT]], *user = f[col[COL_USER]];
 	if (!*acct)
 		return bad_row(s, line, "job %" PRIu64 ": no Account",
 			       r.job_id);
 	if (strlen(cl) >= AISS_ID_MAX || strlen(acct) >= AISS_ID_MAX ||
 	    strlen(user) >= AISS_ID_MAX)
-		return bad_row(s, line, "job %" PRIu64 ": a name is longer "
-				 "than %d bytes",
-				 r.job_id, AISS_ID_MAX - 1);
+		return bad_row(s, line,
+			       "job %" PRIu64 ": a name is longer "
+			       "than %d bytes",
+			       r.job_id, AISS_ID_MAX - 1);
 	if (!(r.cluster = intern_col(s, 0, cl, strlen(cl))) ||
 	    !(r.account = intern_col(s, 1, acct, strlen(acct))) ||
 	    !(r.user = intern_col(s, 2, user, strlen(user))) ||
@@ -440,10 +445,11 @@ static int parse_row(aiss_sacct *s, char **f, size_t nf, const int *col,
 				s->st.duplicates++;
 				return 0;
 			}
-			return bad_row(s, line, "job %" PRIu64 ": same run "
-					 "(cluster, job id, start) as line "
-					 "%" PRId64 " with other values",
-					 r.job_id, o->line);
+			return bad_row(s, line,
+				       "job %" PRIu64 ": same run "
+				       "(cluster, job id, start) as line "
+				       "%" PRId64 " with other values",
+				       r.job_id, o->line);
 		}
 		j = (j + 1) & (ks->cap - 1);
 	}
@@ -515,8 +521,8 @@ static int parse_in_place(aiss_sacct *s, char *copy, size_t len,
 	keyset ks = {NULL, 0};
 
 	copy[len] = 0;
-	for (const char *q = copy; (q = memchr(q, '\n', len - (size_t)(q - copy)));
-	     q++)
+	for (const char *q = copy;
+	     (q = memchr(q, '\n', len - (size_t)(q - copy))); q++)
 		lines++;
 	if (reserve(s, &ks, lines) < 0)
 		goto nomem;
@@ -555,27 +561,29 @@ static int parse_in_place(aiss_sacct *s, char *copy, size_t len,
 						col[c] = (int)i;
 			}
 			if (col[COL_JOBIDRAW] < 0 && col[COL_JOBID] < 0) {
-				aiss_error_set(err, AISS_E_INVALID,
-					       "sacct: the header (line %" PRId64
-					       ") has no JobIDRaw column; run "
-					       "sacct --parsable2 --duplicates "
-					       "--format=Cluster,JobIDRaw,"
-					       "Account,User,Start,End,State,"
-					       "AllocTRES",
-					       line);
+				aiss_error_set(
+				    err, AISS_E_INVALID,
+				    "sacct: the header (line %" PRId64
+				    ") has no JobIDRaw column; run "
+				    "sacct --parsable2 --duplicates "
+				    "--format=Cluster,JobIDRaw,"
+				    "Account,User,Start,End,State,"
+				    "AllocTRES",
+				    line);
 				goto error;
 			}
 			for (int c = COL_ACCOUNT; c < COL__COUNT; c++) {
 				if (col[c] >= 0)
 					continue;
-				aiss_error_set(err, AISS_E_INVALID,
-					       "sacct: the header (line %" PRId64
-					       ") has no %s column; run sacct "
-					       "--parsable2 --duplicates "
-					       "--format=Cluster,JobIDRaw,"
-					       "Account,User,Start,End,State,"
-					       "AllocTRES",
-					       line, col_names[c]);
+				aiss_error_set(
+				    err, AISS_E_INVALID,
+				    "sacct: the header (line %" PRId64
+				    ") has no %s column; run sacct "
+				    "--parsable2 --duplicates "
+				    "--format=Cluster,JobIDRaw,"
+				    "Account,User,Start,End,State,"
+				    "AllocTRES",
+				    line, col_names[c]);
 				goto error;
 			}
 			ncol = nf;
@@ -639,7 +647,8 @@ int aiss_sacct_parse_file(aiss_sacct *s, const char *path, aiss_error *err)
 			char *nb = realloc(buf, nc);
 			if (!nb) {
 				aiss_error_set(err, AISS_E_INTERNAL,
-					       "out of memory reading %s", path);
+					       "out of memory reading %s",
+					       path);
 				goto error;
 			}
 			buf = nb;
@@ -649,8 +658,9 @@ int aiss_sacct_parse_file(aiss_sacct *s, const char *path, aiss_error *err)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			aiss_error_set(err, AISS_E_INVALID, "cannot read %s: %s",
-				       path, strerror(errno));
+			aiss_error_set(err, AISS_E_INVALID,
+				       "cannot read %s: %s", path,
+				       strerror(errno));
 			goto error;
 		}
 		if (r == 0)

@@ -23,10 +23,10 @@ static aiss_time_t hkt(const char *s)
 }
 
 /* A settled run priced by the policy, as the ledger would export it. */
-static aiss_charge_rec mk(const char *grant, aiss_inst_type type,
-			  uint64_t job, int64_t gpus, const char *start,
-			  const char *end, int64_t price, int32_t rate,
-			  const char *win_start, const char *win_end, int nf)
+static aiss_charge_rec mk(const char *grant, aiss_inst_type type, uint64_t job,
+			  int64_t gpus, const char *start, const char *end,
+			  int64_t price, int32_t rate, const char *win_start,
+			  const char *win_end, int nf)
 {
 	aiss_charge_rec c;
 	aiss_error err;
@@ -42,8 +42,8 @@ static aiss_charge_rec mk(const char *grant, aiss_inst_type type,
 	snprintf(c.grant_id, sizeof(c.grant_id), "%s", grant);
 	snprintf(c.end_state, sizeof(c.end_state), "%s",
 		 nf ? "NODE_FAIL" : "COMPLETED");
-	aiss_run_usage u = {.gpus = gpus, .start = c.start, .end = c.end,
-			    .node_fail = nf != 0};
+	aiss_run_usage u = {
+	    .gpus = gpus, .start = c.start, .end = c.end, .node_fail = nf != 0};
 	aiss_grant_terms g = {.rate_bp = rate,
 			      .window_start = hkt(win_start),
 			      .window_end = hkt(win_end),
@@ -207,8 +207,7 @@ static void test_year_figures(void **state)
 	assert_int_equal(aiss_report_quarter(r, 2)->adjustments, 5000);
 	assert_int_equal(aiss_report_quarter(r, 2)->node_fail_runs, 1);
 	/* Q3: R2 1/4, R4 */
-	assert_totals(aiss_report_quarter(r, 3), 20334, 43334, 23000, 15600,
-		      2);
+	assert_totals(aiss_report_quarter(r, 3), 20334, 43334, 23000, 15600, 2);
 	/* Q4: R3 half (the other half is 2026-27) */
 	assert_totals(aiss_report_quarter(r, 4), 8400, 12000, 3600, 3600, 1);
 	assert_totals(&s->period, 272235, 415335, 138100, 148800, 10);
@@ -219,11 +218,9 @@ static void test_year_figures(void **state)
 
 	/* by institution type */
 	assert_int_equal(
-		aiss_report_by_type(r, AISS_INST_UNIVERSITY)->expenditure,
-		254235);
+	    aiss_report_by_type(r, AISS_INST_UNIVERSITY)->expenditure, 254235);
 	assert_int_equal(
-		aiss_report_by_type(r, AISS_INST_ENTERPRISE)->expenditure,
-		18000);
+	    aiss_report_by_type(r, AISS_INST_ENTERPRISE)->expenditure, 18000);
 	assert_int_equal(aiss_report_quarter_type(r, 3, AISS_INST_ENTERPRISE),
 			 18000);
 	assert_int_equal(aiss_report_quarter_type(r, 2, AISS_INST_UNIVERSITY),
@@ -256,10 +253,9 @@ static void test_quarter_narrows(void **state)
 	assert_int_equal(s->balance, COMMITMENT - 3500 - 243501);
 	assert_totals(&s->period, 114001, 170001, 51000, 61200, 3);
 	assert_int_equal(
-		aiss_report_by_type(r, AISS_INST_ENTERPRISE)->expenditure, 0);
+	    aiss_report_by_type(r, AISS_INST_ENTERPRISE)->expenditure, 0);
 	assert_int_equal(
-		aiss_report_by_type(r, AISS_INST_ENTERPRISE)->node_fail_runs,
-		1);
+	    aiss_report_by_type(r, AISS_INST_ENTERPRISE)->node_fail_runs, 1);
 	aiss_report_destroy(r);
 
 	/* the next fiscal year: 2025-26 all before it, R3's second half in */
@@ -336,7 +332,7 @@ static void test_published_figure(void **state)
 	assert_int_equal(s->fy_expenditure, 90500000000LL);
 	assert_int_equal(s->balance, 209500000000LL);
 	assert_int_equal(aiss_report_quarter(r, 3)->expenditure +
-				 aiss_report_quarter(r, 4)->expenditure,
+			     aiss_report_quarter(r, 4)->expenditure,
 			 90500000000LL);
 	aiss_report_destroy(r);
 }
@@ -547,9 +543,10 @@ static void test_html(void **state)
 	assert_non_null(strstr(buf, "id=\"burndown\""));
 	assert_non_null(strstr(buf, "id=\"quarters\""));
 	assert_non_null(strstr(buf, "id=\"grants\""));
-	assert_non_null(strstr(buf, "data-cents=\"90500000000\">905,000,000.00"));
 	assert_non_null(
-		strstr(buf, "data-cents=\"209500000000\">2,095,000,000.00"));
+	    strstr(buf, "data-cents=\"90500000000\">905,000,000.00"));
+	assert_non_null(
+	    strstr(buf, "data-cents=\"209500000000\">2,095,000,000.00"));
 	/* self-contained: nothing fetched from elsewhere */
 	assert_null(strstr(buf, "src="));
 	assert_null(strstr(buf, "href="));
@@ -609,9 +606,8 @@ static aiss_charge_rec raw_charge(const char *grant, const char *start,
 	return c;
 }
 
-static aiss_grant grant(const char *id, aiss_cents_t approved,
-			const char *from, const char *to,
-			aiss_grant_state state)
+static aiss_grant grant(const char *id, aiss_cents_t approved, const char *from,
+			const char *to, aiss_grant_state state)
 {
 	aiss_grant g;
 	memset(&g, 0, sizeof(g));
@@ -641,20 +637,15 @@ static void test_forecast_by_grant(void **state)
 	sch.start = hkt("2024-04-01");
 	sch.end = hkt("2027-04-01");
 	aiss_grant g[5] = {
-		grant("A", 1000000, "2024-04-01", "2027-04-01",
-		      AISS_GRANT_ACTIVE),
-		grant("B", 50000, "2024-04-01", "2025-06-10",
-		      AISS_GRANT_ACTIVE),
-		grant("C", 40000, "2025-10-01", "2026-04-01",
-		      AISS_GRANT_ACTIVE),
-		grant("D", 100000, "2024-04-01", "2027-04-01",
-		      AISS_GRANT_CLOSED),
-		grant("E", 100000, "2024-04-01", "2027-04-01",
-		      AISS_GRANT_ACTIVE),
+	    grant("A", 1000000, "2024-04-01", "2027-04-01", AISS_GRANT_ACTIVE),
+	    grant("B", 50000, "2024-04-01", "2025-06-10", AISS_GRANT_ACTIVE),
+	    grant("C", 40000, "2025-10-01", "2026-04-01", AISS_GRANT_ACTIVE),
+	    grant("D", 100000, "2024-04-01", "2027-04-01", AISS_GRANT_CLOSED),
+	    grant("E", 100000, "2024-04-01", "2027-04-01", AISS_GRANT_ACTIVE),
 	};
 	aiss_charge_rec c[2] = {
-		raw_charge("A", "2025-02-01 00:00", "2025-02-02 00:00", 10000),
-		raw_charge("B", "2025-03-01 00:00", "2025-03-01 10:00", 20000),
+	    raw_charge("A", "2025-02-01 00:00", "2025-02-02 00:00", 10000),
+	    raw_charge("B", "2025-03-01 00:00", "2025-03-01 10:00", 20000),
 	};
 	aiss_report_input in = {.scheme = &sch,
 				.grants = g,
@@ -721,16 +712,16 @@ static void test_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_charges_as_hand_computed),
-		cmocka_unit_test(test_year_figures),
-		cmocka_unit_test(test_quarter_narrows),
-		cmocka_unit_test(test_published_figure),
-		cmocka_unit_test(test_json),
-		cmocka_unit_test(test_csv),
-		cmocka_unit_test(test_html),
-		cmocka_unit_test(test_forecast),
-		cmocka_unit_test(test_forecast_by_grant),
-		cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_charges_as_hand_computed),
+	    cmocka_unit_test(test_year_figures),
+	    cmocka_unit_test(test_quarter_narrows),
+	    cmocka_unit_test(test_published_figure),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_csv),
+	    cmocka_unit_test(test_html),
+	    cmocka_unit_test(test_forecast),
+	    cmocka_unit_test(test_forecast_by_grant),
+	    cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

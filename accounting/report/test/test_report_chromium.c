@@ -12,11 +12,11 @@
 #include "aiss_report.h"
 
 #define SKIP 77
-#define FAIL(...)                                                            \
-	do {                                                                 \
-		fprintf(stderr, "FAIL: " __VA_ARGS__);                       \
-		fputc('\n', stderr);                                         \
-		return 1;                                                    \
+#define FAIL(...)                                                              \
+	do {                                                                   \
+		fprintf(stderr, "FAIL: " __VA_ARGS__);                         \
+		fputc('\n', stderr);                                           \
+		return 1;                                                      \
 	} while (0)
 
 static aiss_time_t hkt(const char *s)
@@ -36,11 +36,10 @@ static aiss_report *make_report(void)
 	static aiss_charge_rec c[6];
 	static const char *const ids[3] = {"AISS-2024-0001", "AISS-2024-0002",
 					   "AISS-2025-0003"};
-	static const char *const inst[3] = {"香港大學 HKU", "Startup, \"AI\" Ltd",
-					    "天文台 Observatory"};
-	static const aiss_inst_type types[3] = {AISS_INST_UNIVERSITY,
-						AISS_INST_ENTERPRISE,
-						AISS_INST_GOVERNMENT};
+	static const char *const inst[3] = {
+	    "香港大學 HKU", "Startup, \"AI\" Ltd", "天文台 Observatory"};
+	static const aiss_inst_type types[3] = {
+	    AISS_INST_UNIVERSITY, AISS_INST_ENTERPRISE, AISS_INST_GOVERNMENT};
 	s.commitment = 300000000000LL;
 	s.start = hkt("2024-04-01");
 	s.end = hkt("2027-04-01");
@@ -54,9 +53,9 @@ static aiss_report *make_report(void)
 		g[i].window_end = s.end;
 	}
 	const char *when[6][2] = {
-		{"2024-12-01", "2025-01-01"}, {"2025-01-01", "2025-03-31"},
-		{"2025-02-01", "2025-03-01"}, {"2025-04-10", "2025-05-10"},
-		{"2025-07-10", "2025-08-10"}, {"2025-10-10", "2025-11-10"}};
+	    {"2024-12-01", "2025-01-01"}, {"2025-01-01", "2025-03-31"},
+	    {"2025-02-01", "2025-03-01"}, {"2025-04-10", "2025-05-10"},
+	    {"2025-07-10", "2025-08-10"}, {"2025-10-10", "2025-11-10"}};
 	const int64_t sub[6] = {30000000000LL, 40000000000LL, 20500000000LL,
 				5000000000LL,  7000000000LL,  3000000000LL};
 	for (int i = 0; i < 6; i++) {
@@ -194,7 +193,8 @@ static int png_measure(const unsigned char *d, size_t len, uint32_t *w,
 			if (memcmp(px, bg, 3) == 0)
 				continue;
 			diff++;
-			uint32_t col = (uint32_t)px[0] << 16 | px[1] << 8 | px[2];
+			uint32_t col =
+			    (uint32_t)px[0] << 16 | px[1] << 8 | px[2];
 			int k;
 			for (k = 0; k < ns; k++)
 				if (seen[k] == col)
@@ -279,10 +279,15 @@ int main(void)
 	char *d = slurp(dom, &len);
 	if (!d)
 		FAIL("no DOM dump");
-	const char *want[] = {"3,000,000,000.00", "905,000,000.00",
-			      "2,095,000,000.00", "核准承擔額", "累積開支",
-			      "結餘", "<svg id=\"burndown\"",
-			      "<svg id=\"quarters\"", "<svg id=\"grants\""};
+	const char *want[] = {"3,000,000,000.00",
+			      "905,000,000.00",
+			      "2,095,000,000.00",
+			      "核准承擔額",
+			      "累積開支",
+			      "結餘",
+			      "<svg id=\"burndown\"",
+			      "<svg id=\"quarters\"",
+			      "<svg id=\"grants\""};
 	for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++)
 		if (!strstr(d, want[i]))
 			FAIL("the rendered DOM lacks %s", want[i]);

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		aiss_sacct_bad(s, &nb);
 		/* every data row is accounted for exactly once */
 		if (st->runs + st->steps + st->pending + st->running +
-			    st->no_gpu + st->duplicates + st->bad !=
+			st->no_gpu + st->duplicates + st->bad !=
 		    st->rows)
 			abort();
 		for (size_t i = 0; i < n; i++)
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		aiss_recon *rc = aiss_reconcile(r, n, NULL, 0, NULL, &err);
 		if (!rc ||
 		    aiss_recon_totals_get(rc)->count[AISS_RECON_NO_CHARGE] !=
-			    (int64_t)n)
+			(int64_t)n)
 			abort();
 		aiss_recon_destroy(rc);
 		aiss_usage_sort_for_import(r, n);

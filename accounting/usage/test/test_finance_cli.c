@@ -183,27 +183,27 @@ static int run(char **out, int json, const char *a0, ...)
 }
 
 static const char *const SACCT =
-	"Cluster|JobIDRaw|Account|User|Start|End|State|AllocTRES\n"
-	/* 2: 2 h over Hong Kong midnight into Q2 */
-	"aisc|11|proj-a|alice|2025-06-30T23:00:00|2025-07-01T01:00:00|"
-	"COMPLETED|gres/gpu:h100=8,gres/gpu=8\n"
-	/* 3: requeued job: two runs */
-	"aisc|12|proj-a|alice|2025-07-02T10:00:00|2025-07-02T10:30:00|"
-	"REQUEUED|gres/gpu=1\n"
-	"aisc|12|proj-a|alice|2025-07-02T11:00:00|2025-07-02T12:00:00|"
-	"COMPLETED|gres/gpu=1\n"
-	/* 5: NODE_FAIL: charged zero */
-	"aisc|13|proj-a|bob|2025-07-03T00:00:00|2025-07-03T01:00:00|"
-	"NODE_FAIL|gres/gpu=4\n"
-	/* 6: ends first: must be charged first */
-	"aisc|14|proj-a|bob|2025-06-01T00:00:00|2025-06-01T00:30:00|"
-	"COMPLETED|gres/gpu=2\n"
-	/* 7: an account no grant pays for: refused, the rest go in */
-	"aisc|15|nobody|eve|2025-06-01T00:00:00|2025-06-01T00:30:00|"
-	"COMPLETED|gres/gpu=2\n";
+    "Cluster|JobIDRaw|Account|User|Start|End|State|AllocTRES\n"
+    /* 2: 2 h over Hong Kong midnight into Q2 */
+    "aisc|11|proj-a|alice|2025-06-30T23:00:00|2025-07-01T01:00:00|"
+    "COMPLETED|gres/gpu:h100=8,gres/gpu=8\n"
+    /* 3: requeued job: two runs */
+    "aisc|12|proj-a|alice|2025-07-02T10:00:00|2025-07-02T10:30:00|"
+    "REQUEUED|gres/gpu=1\n"
+    "aisc|12|proj-a|alice|2025-07-02T11:00:00|2025-07-02T12:00:00|"
+    "COMPLETED|gres/gpu=1\n"
+    /* 5: NODE_FAIL: charged zero */
+    "aisc|13|proj-a|bob|2025-07-03T00:00:00|2025-07-03T01:00:00|"
+    "NODE_FAIL|gres/gpu=4\n"
+    /* 6: ends first: must be charged first */
+    "aisc|14|proj-a|bob|2025-06-01T00:00:00|2025-06-01T00:30:00|"
+    "COMPLETED|gres/gpu=2\n"
+    /* 7: an account no grant pays for: refused, the rest go in */
+    "aisc|15|nobody|eve|2025-06-01T00:00:00|2025-06-01T00:30:00|"
+    "COMPLETED|gres/gpu=2\n";
 
 static const char *const SACCT_BAD_ROW =
-	"aisc|16|proj-a|bob|2025-06-01T00:00:00|soon|COMPLETED|gres/gpu=2\n";
+    "aisc|16|proj-a|bob|2025-06-01T00:00:00|soon|COMPLETED|gres/gpu=2\n";
 
 static int setup(void **state)
 {
@@ -297,9 +297,8 @@ static void test_import_reconcile_report(void **state)
 	free(out);
 
 	char *html = path_in_tmp("report.html");
-	assert_int_equal(run(&out, 0, "report", "fy", "2025-26", "--html", html,
-			     NULL),
-			 0);
+	assert_int_equal(
+	    run(&out, 0, "report", "fy", "2025-26", "--html", html, NULL), 0);
 	free(out);
 	c = read_file(html);
 	assert_non_null(strstr(c, "data-cents=\"129500\">1,295.00"));
@@ -330,17 +329,14 @@ static void test_bad_rows_and_usage(void **state)
 
 	assert_int_equal(run(&out, 0, "report", NULL), 2);
 	free(out);
-	assert_int_equal(run(&out, 0, "report", "fy", "2025", "--quarter", "Q5",
-			     NULL),
-			 2);
+	assert_int_equal(
+	    run(&out, 0, "report", "fy", "2025", "--quarter", "Q5", NULL), 2);
 	free(out);
-	assert_int_equal(run(&out, 0, "report", "fy", "2025", "--json",
-			     "--csv", NULL),
-			 2);
+	assert_int_equal(
+	    run(&out, 0, "report", "fy", "2025", "--json", "--csv", NULL), 2);
 	free(out);
-	assert_int_equal(run(&out, 0, "usage", "import", bad, "--zone", "Mars",
-			     NULL),
-			 2);
+	assert_int_equal(
+	    run(&out, 0, "usage", "import", bad, "--zone", "Mars", NULL), 2);
 	free(out);
 	assert_int_equal(run(&out, 0, "reconcile", "/nonexistent/x", NULL), 2);
 	free(out);
@@ -352,10 +348,10 @@ static void test_bad_rows_and_usage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_import_reconcile_report,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_rows_and_usage, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_import_reconcile_report, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_rows_and_usage, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

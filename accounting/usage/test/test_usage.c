@@ -22,60 +22,60 @@ static aiss_time_t utc(const char *s)
 
 /* Columns in an unusual order, with extras the parser must ignore. */
 static const char *const SACCT =
-	"JobID|JobIDRaw|Cluster|Partition|Account|User|State|Start|End|"
-	"AllocTRES|Elapsed\n"
-	/* 2: a plain 8-GPU run, typed and untyped entries both present */
-	"100|100|aisc|gpu|proj-a|alice|COMPLETED|2025-07-01T00:30:00|"
-	"2025-07-01T01:30:00|billing=64,cpu=64,gres/gpu:h100=8,gres/gpu=8,"
-	"mem=512G,node=1|01:00:00\n"
-	/* 3, 4: its steps */
-	"100.batch|100.batch|aisc|gpu|proj-a|alice|COMPLETED|"
-	"2025-07-01T00:30:00|2025-07-01T01:30:00|cpu=64,gres/gpu=8|01:00:00\n"
-	"100.0|100.0|aisc|gpu|proj-a|alice|COMPLETED|2025-07-01T00:30:00|"
-	"2025-07-01T01:30:00|cpu=64,gres/gpu=8|01:00:00\n"
-	/* 5, 6: requeued: the same job id, two runs (sacct --duplicates) */
-	"200|200|aisc|gpu|proj-a|bob|REQUEUED|2025-07-02T10:00:00|"
-	"2025-07-02T10:10:00|gres/gpu=2,node=1|00:10:00\n"
-	"200|200|aisc|gpu|proj-a|bob|COMPLETED|2025-07-02T10:20:00|"
-	"2025-07-02T11:20:00|gres/gpu=2,node=1|01:00:00\n"
-	/* 7: multi-node, untyped only, gpumem must not count */
-	"300|300|aisc|gpu|proj-b|carol|NODE_FAIL|2025-07-03T00:00:00|"
-	"2025-07-03T02:00:00|cpu=256,gres/gpu=32,gres/gpumem=2560G,node=4|"
-	"02:00:00\n"
-	/* 8: pending, never started */
-	"400|400|aisc|gpu|proj-b|carol|PENDING|Unknown|Unknown|"
-	"billing=8|00:00:00\n"
-	/* 9: still running */
-	"401|401|aisc|gpu|proj-b|carol|RUNNING|2025-07-04T00:00:00|Unknown|"
-	"gres/gpu=1|00:10:00\n"
-	/* 10: cancelled before start */
-	"402|402|aisc|gpu|proj-b|carol|CANCELLED by 1001|None|"
-	"2025-07-04T00:00:00|billing=1|00:00:00\n"
-	/* 11: job id reused after wrap-around: 100 again, a year later */
-	"100|100|aisc|gpu|proj-c|dave|CANCELLED by 1001|2026-07-01T00:30:00|"
-	"2026-07-01T00:40:00|gres/gpu:h800=4,node=1|00:10:00\n"
-	/* 12: bad: a field missing */
-	"500|500|aisc|gpu|proj-a|alice|COMPLETED|2025-07-01T00:30:00|"
-	"gres/gpu=1|00:01:00\n"
-	/* 13: bad: not a time */
-	"501|501|aisc|gpu|proj-a|alice|COMPLETED|yesterday|"
-	"2025-07-01T00:30:00|gres/gpu=1|00:01:00\n"
-	/* 14: bad: GPU count */
-	"502|502|aisc|gpu|proj-a|alice|COMPLETED|2025-07-01T00:30:00|"
-	"2025-07-01T00:40:00|gres/gpu=lots|00:10:00\n"
-	"\n"
-	/* 16: an exact duplicate of line 6 */
-	"200|200|aisc|gpu|proj-a|bob|COMPLETED|2025-07-02T10:20:00|"
-	"2025-07-02T11:20:00|gres/gpu=2,node=1|01:00:00\r\n"
-	/* 17: CPU-only job */
-	"600|600|aisc|cpu|proj-a|alice|COMPLETED|2025-07-01T00:30:00|"
-	"2025-07-01T00:40:00|cpu=4,mem=8G,node=1|00:10:00\n"
-	/* 18: bad: ends before it starts */
-	"601|601|aisc|gpu|proj-a|alice|COMPLETED|2025-07-01T00:30:00|"
-	"2025-07-01T00:20:00|gres/gpu=1|00:10:00\n"
-	/* 19: bad: longer than ten years */
-	"602|602|aisc|gpu|proj-a|alice|COMPLETED|2001-07-01T00:30:00|"
-	"2025-07-01T00:20:00|gres/gpu=1|00:10:00\n";
+    "JobID|JobIDRaw|Cluster|Partition|Account|User|State|Start|End|"
+    "AllocTRES|Elapsed\n"
+    /* 2: a plain 8-GPU run, typed and untyped entries both present */
+    "100|100|aisc|gpu|proj-a|alice|COMPLETED|2025-07-01T00:30:00|"
+    "2025-07-01T01:30:00|billing=64,cpu=64,gres/gpu:h100=8,gres/gpu=8,"
+    "mem=512G,node=1|01:00:00\n"
+    /* 3, 4: its steps */
+    "100.batch|100.batch|aisc|gpu|proj-a|alice|COMPLETED|"
+    "2025-07-01T00:30:00|2025-07-01T01:30:00|cpu=64,gres/gpu=8|01:00:00\n"
+    "100.0|100.0|aisc|gpu|proj-a|alice|COMPLETED|2025-07-01T00:30:00|"
+    "2025-07-01T01:30:00|cpu=64,gres/gpu=8|01:00:00\n"
+    /* 5, 6: requeued: the same job id, two runs (sacct --duplicates) */
+    "200|200|aisc|gpu|proj-a|bob|REQUEUED|2025-07-02T10:00:00|"
+    "2025-07-02T10:10:00|gres/gpu=2,node=1|00:10:00\n"
+    "200|200|aisc|gpu|proj-a|bob|COMPLETED|2025-07-02T10:20:00|"
+    "2025-07-02T11:20:00|gres/gpu=2,node=1|01:00:00\n"
+    /* 7: multi-node, untyped only, gpumem must not count */
+    "300|300|aisc|gpu|proj-b|carol|NODE_FAIL|2025-07-03T00:00:00|"
+    "2025-07-03T02:00:00|cpu=256,gres/gpu=32,gres/gpumem=2560G,node=4|"
+    "02:00:00\n"
+    /* 8: pending, never started */
+    "400|400|aisc|gpu|proj-b|carol|PENDING|Unknown|Unknown|"
+    "billing=8|00:00:00\n"
+    /* 9: still running */
+    "401|401|aisc|gpu|proj-b|carol|RUNNING|2025-07-04T00:00:00|Unknown|"
+    "gres/gpu=1|00:10:00\n"
+    /* 10: cancelled before start */
+    "402|402|aisc|gpu|proj-b|carol|CANCELLED by 1001|None|"
+    "2025-07-04T00:00:00|billing=1|00:00:00\n"
+    /* 11: job id reused after wrap-around: 100 again, a year later */
+    "100|100|aisc|gpu|proj-c|dave|CANCELLED by 1001|2026-07-01T00:30:00|"
+    "2026-07-01T00:40:00|gres/gpu:h800=4,node=1|00:10:00\n"
+    /* 12: bad: a field missing */
+    "500|500|aisc|gpu|proj-a|alice|COMPLETED|2025-07-01T00:30:00|"
+    "gres/gpu=1|00:01:00\n"
+    /* 13: bad: not a time */
+    "501|501|aisc|gpu|proj-a|alice|COMPLETED|yesterday|"
+    "2025-07-01T00:30:00|gres/gpu=1|00:01:00\n"
+    /* 14: bad: GPU count */
+    "502|502|aisc|gpu|proj-a|alice|COMPLETED|2025-07-01T00:30:00|"
+    "2025-07-01T00:40:00|gres/gpu=lots|00:10:00\n"
+    "\n"
+    /* 16: an exact duplicate of line 6 */
+    "200|200|aisc|gpu|proj-a|bob|COMPLETED|2025-07-02T10:20:00|"
+    "2025-07-02T11:20:00|gres/gpu=2,node=1|01:00:00\r\n"
+    /* 17: CPU-only job */
+    "600|600|aisc|cpu|proj-a|alice|COMPLETED|2025-07-01T00:30:00|"
+    "2025-07-01T00:40:00|cpu=4,mem=8G,node=1|00:10:00\n"
+    /* 18: bad: ends before it starts */
+    "601|601|aisc|gpu|proj-a|alice|COMPLETED|2025-07-01T00:30:00|"
+    "2025-07-01T00:20:00|gres/gpu=1|00:10:00\n"
+    /* 19: bad: longer than ten years */
+    "602|602|aisc|gpu|proj-a|alice|COMPLETED|2001-07-01T00:30:00|"
+    "2025-07-01T00:20:00|gres/gpu=1|00:10:00\n";
 
 static aiss_sacct *parse(const char *doc, int zone, const char *cluster)
 {
@@ -337,7 +337,10 @@ static void test_reconcile_categories(void **state)
 	FILE *f = open_memstream(&buf, &len);
 	assert_int_equal(aiss_recon_write_csv(rc, f), 0);
 	fclose(f);
-	assert_memory_equal(buf, "\xEF\xBB\xBF" "kind,cluster,job_id", 22);
+	assert_memory_equal(buf,
+			    "\xEF\xBB\xBF"
+			    "kind,cluster,job_id",
+			    22);
 	assert_non_null(strstr(buf, "\r\namount-mismatch,aisc,100,"
 				    "2025-07-01T00:30:00+08:00,"));
 	assert_non_null(strstr(buf, ",800.00,933.33,"));
@@ -348,7 +351,8 @@ static void test_reconcile_categories(void **state)
 	free(buf);
 	aiss_recon_destroy(rc);
 
-	/* scope: charges outside [from, to) or of other clusters are left out */
+	/* scope: charges outside [from, to) or of other clusters are left out
+	 */
 	aiss_charge_rec other = charge_for(&r[0], 10000);
 	snprintf(other.key.cluster, sizeof(other.key.cluster), "elsewhere");
 	aiss_recon_opts o = {.from = 0, .to = 0, .only_run_clusters = 1};
@@ -364,11 +368,11 @@ static void test_reconcile_categories(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sacct_rows),
-		cmocka_unit_test(test_sacct_zone_and_cluster),
-		cmocka_unit_test(test_tres),
-		cmocka_unit_test(test_import_order),
-		cmocka_unit_test(test_reconcile_categories),
+	    cmocka_unit_test(test_sacct_rows),
+	    cmocka_unit_test(test_sacct_zone_and_cluster),
+	    cmocka_unit_test(test_tres),
+	    cmocka_unit_test(test_import_order),
+	    cmocka_unit_test(test_reconcile_categories),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

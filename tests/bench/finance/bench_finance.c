@@ -43,8 +43,9 @@ static void fmt_utc8(aiss_time_t t, char *buf, size_t len)
 	int64_t y;
 	unsigned m, d;
 	aiss_civil_from_days(days, &y, &m, &d);
-	snprintf(buf, len, "%04" PRId64 "-%02u-%02uT%02" PRId64 ":%02" PRId64
-			   ":%02" PRId64,
+	snprintf(buf, len,
+		 "%04" PRId64 "-%02u-%02uT%02" PRId64 ":%02" PRId64
+		 ":%02" PRId64,
 		 y, m, d, rem / 3600, rem % 3600 / 60, rem % 60);
 }
 
@@ -133,20 +134,21 @@ int main(int argc, char **argv)
 		char s1[32], s2[32];
 		fmt_utc8(t, s1, sizeof(s1));
 		fmt_utc8(t + dur, s2, sizeof(s2));
-		const char *state = (r >> 40) % 500 == 0 ? "NODE_FAIL" :
-								 "COMPLETED";
+		const char *state =
+		    (r >> 40) % 500 == 0 ? "NODE_FAIL" : "COMPLETED";
 		if ((r >> 50) % 2)
-			fprintf(f,
-				"%" PRIu64 "|%" PRIu64 "|aisc|acct%d|user%d|%s|%s|"
-				"%s|billing=%" PRId64 ",cpu=%" PRId64
-				",gres/gpu:h100=%" PRId64 ",gres/gpu=%" PRId64
-				",mem=%" PRId64 "G,node=1|00:00:00\n",
-				job, job, gi, (int)(r >> 33) % 5000, s1, s2,
-				state, gpus * 8, gpus * 8, gpus, gpus,
-				gpus * 64);
+			fprintf(
+			    f,
+			    "%" PRIu64 "|%" PRIu64 "|aisc|acct%d|user%d|%s|%s|"
+			    "%s|billing=%" PRId64 ",cpu=%" PRId64
+			    ",gres/gpu:h100=%" PRId64 ",gres/gpu=%" PRId64
+			    ",mem=%" PRId64 "G,node=1|00:00:00\n",
+			    job, job, gi, (int)(r >> 33) % 5000, s1, s2, state,
+			    gpus * 8, gpus * 8, gpus, gpus, gpus * 64);
 		else
 			fprintf(f,
-				"%" PRIu64 "|%" PRIu64 "|aisc|acct%d|user%d|%s|%s|"
+				"%" PRIu64 "|%" PRIu64
+				"|aisc|acct%d|user%d|%s|%s|"
 				"%s|cpu=%" PRId64 ",gres/gpu=%" PRId64
 				",node=1|00:00:00\n",
 				job, job, gi, (int)(r >> 33) % 5000, s1, s2,
@@ -154,7 +156,8 @@ int main(int argc, char **argv)
 		/* a step row for every tenth job, skipped by the parser */
 		if (i % 10 == 0) {
 			fprintf(f,
-				"%" PRIu64 ".batch|%" PRIu64 ".batch|aisc|acct%d|"
+				"%" PRIu64 ".batch|%" PRIu64
+				".batch|aisc|acct%d|"
 				"user0|%s|%s|COMPLETED|cpu=8|00:00:00\n",
 				job, job, gi, s1, s2);
 			rows++;
@@ -212,8 +215,8 @@ int main(int argc, char **argv)
 
 	/* ---- reconcile ---- */
 	t0 = now_s();
-	aiss_recon *rc = aiss_reconcile(runs, nruns, ch, (size_t)nch, NULL,
-					&err);
+	aiss_recon *rc =
+	    aiss_reconcile(runs, nruns, ch, (size_t)nch, NULL, &err);
 	double recon = now_s() - t0;
 	if (!rc) {
 		fprintf(stderr, "reconcile: %s\n", err.text);
@@ -277,8 +280,9 @@ int main(int argc, char **argv)
 	 * nothing would be measuring nothing */
 	if (rt->count[AISS_RECON_NO_CHARGE] != (int64_t)nruns - nch ||
 	    rt->count[AISS_RECON_MATCHED] != nch) {
-		fprintf(stderr, "bench_finance: reconcile found %" PRId64
-				" no-charge, expected %" PRId64 "\n",
+		fprintf(stderr,
+			"bench_finance: reconcile found %" PRId64
+			" no-charge, expected %" PRId64 "\n",
 			rt->count[AISS_RECON_NO_CHARGE], (int64_t)nruns - nch);
 		ok = -1;
 	}
