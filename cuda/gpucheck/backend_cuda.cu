@@ -263,6 +263,13 @@ __global__ void k_plant(uint32_t *buf, uint64_t i)
 	buf[i] ^= 0x00010000u;
 }
 
+// --plant-fault for GEMM outputs: adds 1 to one element (a bit flip of an
+// element that happens to be 0 would only make a subnormal).
+__global__ void k_plant_add(float *buf, uint64_t i)
+{
+	buf[i] += 1.0f;
+}
+
 // ---- tensor-core GEMM (mma.sync m16n8k16, FP32 accumulate) -------------
 
 constexpr int BM = GPUCHECK_BM, BN = GPUCHECK_BN, BK = GPUCHECK_BK;
@@ -1263,7 +1270,7 @@ bool run_gemm_type(Dev &d, GemmBufs &g, cublasHandle_t blas)
 	}
 	set_value(d, own, flop / (best * 1e-3) / 1e12);
 	if (planted(d, BF16 ? "gemm_bf16" : "gemm_fp16")) {
-		k_plant<<<1, 1, 0, d.st>>>(g.c.as<uint32_t>(), nel / 2 + 12345);
+		k_plant_add<<<1, 1, 0, d.st>>>(g.c.as<float>(), nel / 2 + 12345);
 		CK(d.f, cudaGetLastError());
 	}
 	if (!verify_gemm(d, g, t, own))
