@@ -29,7 +29,10 @@ int aiss_bind_parse_option(const char *optarg, int *enabled);
  * GPU order), e.g. "4,5". @cuda_visible is the task's CUDA_VISIBLE_DEVICES
  * (may be NULL): when it lists as many entries as @step_gpus (in the same
  * order, possibly renumbered by device cgroups) the plan reorders those
- * entries, else it lists the @step_gpus indices themselves.
+ * entries; when it lists fewer, all of them step GPU indices (per-task
+ * GPU binding), the plan is for those GPUs only; when it cannot be mapped
+ * plan->cuda_visible is "" (leave the variable alone); when it is absent
+ * the plan lists the @step_gpus indices in locality order.
  * Returns 0, or -1 with errno EINVAL (malformed list, GPU not in @node) or
  * ENOENT (no GPUs listed: nothing to bind).
  */

@@ -73,7 +73,7 @@ static void append(char *buf, size_t len, const char *sep, const char *item)
 int aiss_bind_plan_make(const aiss_node *node, const char *step_gpus,
 			const char *cuda_visible, struct aiss_bind_plan *plan)
 {
-	int gids[AISS_MAX_GPUS], cvd[AISS_MAX_GPUS], ng, nc = -1;
+	int gids[AISS_MAX_GPUS], cvd[AISS_MAX_GPUS], ng, nc = -1, keep_cvd = 0;
 	uint32_t mask = 0;
 	struct aiss_placement pl;
 	char item[64];
@@ -102,6 +102,24 @@ int aiss_bind_plan_make(const aiss_node *node, const char *step_gpus,
 	}
 	if (cuda_visible && *cuda_visible)
 		nc = parse_list(cuda_visible, cvd, AISS_MAX_GPUS);
+	if (nc > 0 && nc != ng) {
+		/* The task sees a subset of the step's GPUs (--gpu-bind,
+		 * --gpus-per-task). When its entries are step GPU indices,
+		 * those are the task's GPUs; else they cannot be mapped and
+		 * CUDA_VISIBLE_DEVICES is left alone. */
+		uint32_t sub = 0;
+
+		for (int j = 0; j < nc; j++)
+			if (cvd[j] < AISS_MAX_GPUS && (mask & (1U << cvd[j])))
+				sub |= 1U << cvd[j];
+		if (__builtin_popcount(sub) == nc) {
+			mask = sub;
+			ng = nc;
+			memcpy(gids, cvd, sizeof(int) * (size_t)nc);
+		} else {
+			keep_cvd = 1;
+		}
+	}
 	if (aiss_place_describe(node, mask, &pl) < 0)
 		return -1;
 	plan->gpus = mask;
@@ -118,8 +136,9 @@ int aiss_bind_plan_make(const aiss_node *node, const char *step_gpus,
 					shown = cvd[j];
 		}
 		snprintf(item, sizeof(item), "%d", shown);
-		append(plan->cuda_visible, sizeof(plan->cuda_visible), ",",
-		       item);
+		if (!keep_cvd)
+			append(plan->cuda_visible, sizeof(plan->cuda_visible),
+			       ",", item);
 		if (numa >= 0 && numa < 64)
 			plan->mems |= 1ULL << numa;
 	}

@@ -85,6 +85,30 @@ static void test_plan_errors(void **state)
 	aiss_node_destroy(n);
 }
 
+/* Per-task GPU binding: the task sees a subset of the step's GPUs. */
+static void test_plan_task_subset(void **state)
+{
+	aiss_node *n = test_hgx_node();
+	struct aiss_bind_plan p;
+	char buf[64];
+
+	(void)state;
+	/* Global indices: the task has GPU 5 of step GPUs 1,5. */
+	assert_int_equal(aiss_bind_plan_make(n, "1,5", "5", &p), 0);
+	assert_int_equal(p.gpus, 1U << 5);
+	assert_string_equal(p.cuda_visible, "5");
+	aiss_cpuset_format(&p.cpus, buf, sizeof(buf));
+	assert_string_equal(buf, "56-111");
+	assert_string_equal(p.nccl_ib_hca, "=mlx5_5");
+	/* Renumbered (cgroup): "0" is not a step GPU index: bind to the
+	 * step's GPUs, leave CUDA_VISIBLE_DEVICES alone. */
+	assert_int_equal(aiss_bind_plan_make(n, "4,5", "0", &p), 0);
+	assert_int_equal(p.gpus, 0x30U);
+	assert_string_equal(p.cuda_visible, "");
+	assert_string_equal(p.nccl_ib_hca, "=mlx5_4,mlx5_5");
+	aiss_node_destroy(n);
+}
+
 /* Applies a plan to this very process: CPU affinity to one CPU we may use
  * now; the memory binding to NUMA node 0 when the machine has it. */
 static void test_apply(void **state)
@@ -128,6 +152,7 @@ int main(void)
 	    cmocka_unit_test(test_plan_socket1),
 	    cmocka_unit_test(test_plan_cross_socket),
 	    cmocka_unit_test(test_plan_errors),
+	    cmocka_unit_test(test_plan_task_subset),
 	    cmocka_unit_test(test_apply),
 	};
 
