@@ -2,8 +2,12 @@
 /* server.c: aissd's single-threaded poll() loop: non-blocking sockets,
  * per-connection buffers, MUNGE on TCP, and group commit (all complete
  * requests of one turn run in one ledger batch; replies go out only after
- * the batch's commit returned). */
+ * the batch's commit returned). Long reads (journal verify, statements,
+ * exports, full listings) run on a worker thread with its own ledger
+ * handle, so they never hold up the loop. */
 #include "aissd.h"
+
+#include <pthread.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +45,8 @@ typedef struct conn {
 	size_t in_off, in_len, in_cap;
 	uint8_t *out;
 	size_t out_off, out_len, out_cap;
+	int slow_busy; /* a request of it is on the worker: take no more */
+	aissd_caller who_req; /* caller of that request (TCP: per request) */
 } conn;
 
 typedef struct item {
@@ -48,7 +54,17 @@ typedef struct item {
 	aiss_request req;
 	aiss_reply rep;
 	int run; /* 1: go to dispatch; 0: reply already filled (error) */
+	int slow; /* run on the worker after the commit */
 } item;
+
+/* A long read handed to the worker thread, and its answer. */
+typedef struct slow_job {
+	conn *c;
+	aissd_caller who;
+	aiss_request req;
+	aiss_reply rep;
+	struct slow_job *next;
+} slow_job;
 
 struct aissd_server {
 	aissd_config cfg;
@@ -65,6 +81,16 @@ struct aissd_server {
 	aissd_stats stats;
 	munge_ctx_t munge;
 	size_t rr; /* connection to take requests from first */
+
+	/* the worker (only when cfg.db names the ledger's file) */
+	int slow_on;
+	pthread_t slow_thr;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	slow_job *todo, *done; /* LIFO under mu; order does not matter: one
+				  job per connection at a time */
+	int slow_stop;
+	int wake[2]; /* worker -> loop: a job is done */
 };
 
 static int set_nonblock(int fd)
@@ -73,6 +99,115 @@ static int set_nonblock(int fd)
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -1;
 	return 0;
+}
+
+/* 1 for the reads that may walk the whole ledger. */
+static int op_is_slow(aiss_op op)
+{
+	switch (op) {
+	case AISS_OP_JOURNAL_VERIFY:
+	case AISS_OP_STATEMENT:
+	case AISS_OP_CHARGE_EXPORT:
+	case AISS_OP_ADJUSTMENT_EXPORT:
+	case AISS_OP_BALANCE_LIST:
+	case AISS_OP_GRANT_LIST:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The worker: opens its own ledger handle while it has work (closing it
+ * when idle gives its page cache back), runs each job, hands it back. */
+static void *slow_main(void *arg)
+{
+	aissd_server *s = arg;
+	aiss_ledger *l = NULL;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->todo && !s->slow_stop) {
+			if (l) {
+				pthread_mutex_unlock(&s->mu);
+				aiss_ledger_close(l);
+				l = NULL;
+				pthread_mutex_lock(&s->mu);
+				continue;
+			}
+			pthread_cond_wait(&s->cv, &s->mu);
+		}
+		if (s->slow_stop)
+			break;
+		slow_job *j = s->todo;
+		s->todo = j->next;
+		pthread_mutex_unlock(&s->mu);
+
+		aiss_error e = {0};
+		if (!l)
+			l = aiss_ledger_open(s->cfg.db, &e);
+		if (l)
+			aissd_dispatch(l, &j->who, &j->req, &j->rep);
+		else
+			aiss_reply_set_error(&j->rep, &e);
+
+		pthread_mutex_lock(&s->mu);
+		j->next = s->done;
+		s->done = j;
+		pthread_mutex_unlock(&s->mu);
+		ssize_t w;
+		do
+			w = write(s->wake[1], "x", 1);
+		while (w < 0 && errno == EINTR);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	aiss_ledger_close(l);
+	return NULL;
+}
+
+static int slow_start(aissd_server *s)
+{
+	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (pthread_create(&s->slow_thr, NULL, slow_main, s) != 0) {
+		close(s->wake[0]);
+		close(s->wake[1]);
+		pthread_mutex_destroy(&s->mu);
+		pthread_cond_destroy(&s->cv);
+		return -1;
+	}
+	s->slow_on = 1;
+	return 0;
+}
+
+static void free_jobs(slow_job *j)
+{
+	while (j) {
+		slow_job *n = j->next;
+		aiss_reply_clear(&j->rep);
+		free(j);
+		j = n;
+	}
+}
+
+static void slow_stop(aissd_server *s)
+{
+	if (!s->slow_on)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->slow_stop = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->slow_thr, NULL);
+	free_jobs(s->todo);
+	free_jobs(s->done);
+	s->todo = s->done = NULL;
+	close(s->wake[0]);
+	close(s->wake[1]);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	s->slow_on = 0;
 }
 
 aissd_server *aissd_server_create(const aissd_config *cfg, aiss_ledger *l,
@@ -97,6 +232,12 @@ aissd_server *aissd_server_create(const aissd_config *cfg, aiss_ledger *l,
 		aiss_error_set(err, AISS_E_INTERNAL, "out of memory");
 		return NULL;
 	}
+	/* Without the file's name (tests over socketpair) long reads run in
+	 * the loop like everything else. */
+	if (s->cfg.db[0] && slow_start(s))
+		aissd_log(AISSD_LOG_ERROR,
+			  "no worker thread (%s): long reads run in the loop",
+			  strerror(errno));
 	return s;
 }
 
@@ -115,6 +256,7 @@ void aissd_server_destroy(aissd_server *s)
 {
 	if (!s)
 		return;
+	slow_stop(s);
 	for (size_t i = 0; i < s->n_conns; i++)
 		conn_free(s->conns[i]);
 	free(s->conns);
@@ -470,7 +612,7 @@ static int munge_caller(aissd_server *s, const aiss_request *req,
 static void take_frames(aissd_server *s, conn *c)
 {
 	size_t taken = 0;
-	if (!c->in)
+	if (!c->in || c->slow_busy)
 		return;
 	while (s->n_batch < s->batch_cap && taken < PER_CONN_MAX && !c->dead) {
 		size_t plen = 0;
@@ -517,6 +659,14 @@ static void take_frames(aissd_server *s, conn *c)
 			it->run = 1;
 		}
 		c->in_off += AISS_FRAME_HDR + plen;
+		it->slow = 0;
+		if (it->run && s->slow_on && op_is_slow(it->req.op)) {
+			/* Its answer comes from the worker; the requests
+			 * behind it wait so replies keep their order. */
+			it->slow = 1;
+			c->slow_busy = 1;
+			break;
+		}
 	}
 	/* An idle connection gives back a large input buffer. */
 	if (c->in_off == c->in_len && c->in_cap > IDLE_KEEP) {
@@ -548,6 +698,29 @@ static void queue_reply(aissd_server *s, item *it)
 	free(frame);
 }
 
+/* Hands @it (a long read whose batch committed) to the worker. 0, or -1
+ * (no memory): the caller answers it with an error. */
+static int slow_submit(aissd_server *s, item *it)
+{
+	slow_job *j = malloc(sizeof(*j));
+	if (!j) {
+		it->rep.status = AISS_E_INTERNAL;
+		snprintf(it->rep.message, sizeof(it->rep.message),
+			 "aissd is out of memory");
+		return -1;
+	}
+	j->c = it->c;
+	j->who = it->c->who_req;
+	j->req = it->req;
+	j->rep = it->rep; /* initialised, no items yet */
+	pthread_mutex_lock(&s->mu);
+	j->next = s->todo;
+	s->todo = j;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
 /* Runs the batch: one ledger transaction around every request of this
  * turn, commit (one fsync), and only then the replies. */
 static int run_batch(aissd_server *s)
@@ -571,8 +744,14 @@ static int run_batch(aissd_server *s)
 			continue;
 		}
 		aissd_caller who = it->c->who;
-		if (it->c->tcp && munge_caller(s, &it->req, &who, &it->rep))
+		if (it->c->tcp && munge_caller(s, &it->req, &who, &it->rep)) {
+			it->slow = 0;
 			continue;
+		}
+		if (it->slow) {
+			it->c->who_req = who;
+			continue;
+		}
 		aissd_dispatch(s->ledger, &who, &it->req, &it->rep);
 		s->stats.requests++;
 	}
@@ -605,11 +784,43 @@ static int run_batch(aissd_server *s)
 		s->stats.batches++;
 	}
 	for (size_t i = 0; i < n; i++) {
-		queue_reply(s, &s->batch[i]);
-		aiss_reply_clear(&s->batch[i].rep);
+		item *it = &s->batch[i];
+		if (it->slow && it->run && it->rep.status == AISS_OK &&
+		    slow_submit(s, it) == 0)
+			continue; /* answered by the worker, after the commit */
+		if (it->slow)
+			it->c->slow_busy = 0;
+		queue_reply(s, it);
+		aiss_reply_clear(&it->rep);
 	}
 	s->n_batch = 0;
 	return 0;
+}
+
+/* Takes back the worker's answers and queues them. */
+static void slow_collect(aissd_server *s)
+{
+	char buf[64];
+	while (read(s->wake[0], buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&s->mu);
+	slow_job *j = s->done;
+	s->done = NULL;
+	pthread_mutex_unlock(&s->mu);
+	while (j) {
+		slow_job *n = j->next;
+		item it = {.c = j->c};
+		it.req.op = j->req.op;
+		it.req.id = j->req.id;
+		it.rep = j->rep;
+		j->c->slow_busy = 0;
+		if (!j->c->dead)
+			queue_reply(s, &it);
+		aiss_reply_clear(&it.rep);
+		s->stats.requests++;
+		free(j);
+		j = n;
+	}
 }
 
 static void reap(aissd_server *s)
@@ -627,10 +838,19 @@ static void reap(aissd_server *s)
 					     c->in_len - c->in_off, &pl) != 1)
 				done = 1;
 		}
-		if (done)
-			conn_free(c);
-		else
+		if (done && c->slow_busy) {
+			/* The worker still answers for it: keep the struct,
+			 * drop the socket, free it when the answer is in. */
+			if (c->fd >= 0)
+				close(c->fd);
+			c->fd = -1;
+			c->dead = 1;
 			s->conns[j++] = c;
+		} else if (done) {
+			conn_free(c);
+		} else {
+			s->conns[j++] = c;
+		}
 	}
 	s->n_conns = j;
 }
@@ -645,7 +865,7 @@ static int has_frame(const conn *c)
 
 int aissd_server_step(aissd_server *s, int timeout_ms)
 {
-	size_t need = s->n_conns + 2;
+	size_t need = s->n_conns + 3;
 	if (need > s->pfd_cap) {
 		struct pollfd *p = realloc(s->pfds, need * 2 * sizeof(*p));
 		if (!p) {
@@ -667,6 +887,12 @@ int aissd_server_step(aissd_server *s, int timeout_ms)
 		s->pfds[np++] = (struct pollfd){.fd = s->tcp_fd,
 						.events = POLLIN};
 	}
+	int lw = -1;
+	if (s->slow_on) {
+		lw = (int)np;
+		s->pfds[np++] = (struct pollfd){.fd = s->wake[0],
+						.events = POLLIN};
+	}
 	size_t base = np;
 	int pending = 0;
 	for (size_t i = 0; i < s->n_conns; i++) {
@@ -677,9 +903,13 @@ int aissd_server_step(aissd_server *s, int timeout_ms)
 			ev |= POLLIN;
 		if (c->out_off < c->out_len)
 			ev |= POLLOUT;
-		if (has_frame(c))
+		if (!c->slow_busy && has_frame(c))
 			pending = 1;
-		s->pfds[np++] = (struct pollfd){.fd = c->fd, .events = ev};
+		/* Nothing to wait for (closed, or waiting on the worker with
+		 * the peer gone): keep it out of poll, which would otherwise
+		 * report its hang-up at once, turn after turn. */
+		int fd = (ev && !c->dead) ? c->fd : -1;
+		s->pfds[np++] = (struct pollfd){.fd = fd, .events = ev};
 	}
 	int n = poll(s->pfds, np, pending ? 0 : timeout_ms);
 	if (n < 0) {
@@ -697,6 +927,8 @@ int aissd_server_step(aissd_server *s, int timeout_ms)
 		if (re & (POLLIN | POLLHUP | POLLERR))
 			read_some(s, c);
 	}
+	if (lw >= 0 && (s->pfds[lw].revents & POLLIN))
+		slow_collect(s);
 	if (lu >= 0 && (s->pfds[lu].revents & POLLIN))
 		accept_some(s, s->unix_fd, 0);
 	if (lt >= 0 && (s->pfds[lt].revents & POLLIN))

@@ -47,7 +47,7 @@ static int add_client(const char *name, uid_t uid, unsigned roles)
 static int read_exact(int fd, uint8_t *buf, size_t len)
 {
 	size_t have = 0;
-	for (int turn = 0; have < len && turn < 400; turn++) {
+	for (int turn = 0; have < len && turn < 4000; turn++) {
 		aissd_server_step(F->srv, 0);
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (poll(&p, 1, 5) <= 0)
@@ -549,6 +549,84 @@ static void test_tcp_without_credential(void **state)
 	close(sv[1]);
 }
 
+/* With the ledger's file named, long reads go to the worker thread:
+ * replies keep their order per connection, reads see the same client's
+ * earlier writes, and a client leaving mid-read harms nobody. */
+static void test_worker(void **state)
+{
+	(void)state;
+	aissd_server_destroy(F->srv); /* closes the clients' server ends */
+	close(F->admin);
+	close(F->slurm);
+	close(F->alice);
+	close(F->mallory);
+	close(F->fin);
+	aissd_config cfg;
+	aissd_config_defaults(&cfg);
+	snprintf(cfg.db, sizeof(cfg.db), "%s", F->db);
+	aiss_error e;
+	F->srv = aissd_server_create(&cfg, F->l, &e);
+	assert_non_null(F->srv);
+	F->admin = add_client("root", 0, AISSD_ROLE_USER | AISSD_ROLE_ADMIN |
+						 AISSD_ROLE_SLURM);
+	F->slurm = add_client("slurm", 64030,
+			      AISSD_ROLE_USER | AISSD_ROLE_SLURM);
+	F->alice = add_client("alice", 1001, AISSD_ROLE_USER);
+	F->mallory = add_client("mallory", 1002, AISSD_ROLE_USER);
+	F->fin = add_client("fin", 1003, AISSD_ROLE_USER | AISSD_ROLE_FINANCE);
+
+	/* reserve, then (pipelined) statement, scheme, verify, scheme */
+	aiss_request *r = req(AISS_OP_RESERVE);
+	fill_reserve(r, 4242, 2);
+	send_req(F->admin, r);
+	uint64_t first = F->id;
+	r = req(AISS_OP_STATEMENT);
+	snprintf(r->u.page.grant_id, AISS_ID_MAX, GRANT);
+	send_req(F->admin, r);
+	send_req(F->admin, req(AISS_OP_SCHEME_GET));
+	send_req(F->admin, req(AISS_OP_JOURNAL_VERIFY));
+	send_req(F->admin, req(AISS_OP_SCHEME_GET));
+	aiss_reply rep;
+	for (uint64_t k = 0; k < 5; k++) {
+		assert_int_equal(read_reply(F->admin, &rep), 0);
+		assert_int_equal(rep.id, first + k); /* in order */
+		assert_int_equal(rep.status, AISS_OK);
+		if (rep.op == AISS_OP_STATEMENT) {
+			/* the lien placed just before is in it */
+			int found = 0;
+			aiss_journal_entry *je = rep.items;
+			for (size_t i = 0; i < rep.n_items; i++)
+				if (strstr(je[i].detail, "4242"))
+					found = 1;
+			assert_true(found);
+		}
+		if (rep.op == AISS_OP_JOURNAL_VERIFY)
+			assert_int_equal(rep.u.verify.ok, 1);
+		aiss_reply_clear(&rep);
+	}
+	/* roles still apply on the worker */
+	r = req(AISS_OP_STATEMENT);
+	snprintf(r->u.page.grant_id, AISS_ID_MAX, GRANT);
+	assert_int_equal(rpc(F->mallory, r, NULL), AISS_E_PERMISSION);
+	r = req(AISS_OP_GRANT_LIST);
+	assert_int_equal(rpc(F->mallory, r, &rep), AISS_OK);
+	assert_int_equal(rep.n_items, 0);
+	aiss_reply_clear(&rep);
+
+	/* a client that asks for a long read and leaves */
+	int gone = add_client("fin", 1003,
+			      AISSD_ROLE_USER | AISSD_ROLE_FINANCE);
+	send_req(gone, req(AISS_OP_JOURNAL_VERIFY));
+	close(gone);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rpc(F->alice, req(AISS_OP_SCHEME_GET), NULL),
+				 AISS_OK);
+	r = req(AISS_OP_BALANCE_LIST);
+	assert_int_equal(rpc(F->fin, r, &rep), AISS_OK);
+	assert_int_equal(rep.n_items, 1);
+	aiss_reply_clear(&rep);
+}
+
 static void test_config(void **state)
 {
 	(void)state;
@@ -614,6 +692,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_without_credential,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_worker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
