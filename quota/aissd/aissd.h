@@ -19,7 +19,7 @@ enum { AISSD_LOG_ERROR = 0, AISSD_LOG_INFO = 1, AISSD_LOG_DEBUG = 2 };
 extern int aissd_log_level;
 /* Logs a line to stderr: "2026-01-01T00:00:00Z aissd[pid]: text". */
 void aissd_log(int level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- configuration (aiss.conf(5)) ---- */
 
@@ -29,15 +29,15 @@ void aissd_log(int level, const char *fmt, ...)
 typedef struct aissd_config {
 	char db[AISSD_PATH_MAX];
 	char socket[AISSD_PATH_MAX];
-	unsigned socket_mode;	    /* default 0666: every user may quote */
-	char tcp_host[256];	    /* "" = no TCP listener (the default) */
+	unsigned socket_mode; /* default 0666: every user may quote */
+	char tcp_host[256];   /* "" = no TCP listener (the default) */
 	int tcp_port;
-	char munge_socket[AISSD_PATH_MAX]; /* "" = munged's default */
-	char slurm_user[AISS_ID_MAX];	  /* role slurm besides root */
+	char munge_socket[AISSD_PATH_MAX];   /* "" = munged's default */
+	char slurm_user[AISS_ID_MAX];        /* role slurm besides root */
 	char admin_users[AISSD_USERS_MAX];   /* names or uids, comma/space */
 	char finance_users[AISSD_USERS_MAX]; /* read-only finance staff */
-	int max_connections;	    /* default 1024 */
-	int batch_max;		    /* requests per group commit, default 256 */
+	int max_connections;                 /* default 1024 */
+	int batch_max; /* requests per group commit, default 256 */
 	int log_level;
 } aissd_config;
 
@@ -50,22 +50,21 @@ int aissd_config_load(aissd_config *c, const char *path, aiss_error *err);
 int aissd_config_set(aissd_config *c, const char *key, const char *value,
 		     aiss_error *err);
 /* Parses "HOST:PORT" ("[v6]:PORT" too) into @host/@port. 0 or -1. */
-int aissd_parse_hostport(const char *s, char *host, size_t hostlen,
-			 int *port);
+int aissd_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
 
 /* ---- callers and roles ---- */
 
 enum {
-	AISSD_ROLE_USER = 1,	/* quote; own grants' balance/statement */
-	AISSD_ROLE_SLURM = 2,	/* reserve/settle/release/quote */
-	AISSD_ROLE_ADMIN = 4,	/* everything */
+	AISSD_ROLE_USER = 1,    /* quote; own grants' balance/statement */
+	AISSD_ROLE_SLURM = 2,   /* reserve/settle/release/quote */
+	AISSD_ROLE_ADMIN = 4,   /* everything */
 	AISSD_ROLE_FINANCE = 8, /* every read, exports, journal verify */
 };
 
 typedef struct aissd_caller {
 	uid_t uid;
 	char user[AISS_ID_MAX]; /* login name, or "uid:N" when unknown */
-	unsigned roles;		/* AISSD_ROLE_* bits */
+	unsigned roles;         /* AISSD_ROLE_* bits */
 } aissd_caller;
 
 /* Resolves @uid's name and roles under @cfg: root is slurm and admin; the
@@ -95,10 +94,10 @@ typedef struct aissd_server aissd_server;
 /* Counters for logs and tests. */
 typedef struct aissd_stats {
 	uint64_t requests;
-	uint64_t batches;	  /* group commits */
+	uint64_t batches;         /* group commits */
 	uint64_t protocol_errors; /* bad frames and messages */
-	uint64_t connections;	  /* accepted */
-	uint64_t closed_bad;	  /* connections closed for framing */
+	uint64_t connections;     /* accepted */
+	uint64_t closed_bad;      /* connections closed for framing */
 } aissd_stats;
 
 /* Creates a server over ledger @l (borrowed; caller closes it after

@@ -48,8 +48,7 @@ void aissd_config_defaults(aissd_config *c)
 		snprintf(c->munge_socket, sizeof(c->munge_socket), "%s", ms);
 }
 
-int aissd_parse_hostport(const char *s, char *host, size_t hostlen,
-			 int *port)
+int aissd_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
 {
 	const char *colon = strrchr(s, ':');
 	if (!colon || colon == s || !colon[1])
@@ -86,8 +85,8 @@ static int set_str(char *dst, size_t cap, const char *key, const char *v,
 	return 0;
 }
 
-static int set_int(int *dst, const char *key, const char *v, long lo,
-		   long hi, aiss_error *err)
+static int set_int(int *dst, const char *key, const char *v, long lo, long hi,
+		   aiss_error *err)
 {
 	char *end;
 	errno = 0;
@@ -134,8 +133,8 @@ int aissd_config_set(aissd_config *c, const char *key, const char *v,
 		return 0;
 	}
 	if (!strcmp(key, "munge_socket"))
-		return set_str(c->munge_socket, sizeof(c->munge_socket), key,
-			       v, err);
+		return set_str(c->munge_socket, sizeof(c->munge_socket), key, v,
+			       err);
 	if (!strcmp(key, "slurm_user"))
 		return set_str(c->slurm_user, sizeof(c->slurm_user), key, v,
 			       err);
@@ -163,8 +162,7 @@ int aissd_config_set(aissd_config *c, const char *key, const char *v,
 					      v);
 		return 0;
 	}
-	return aiss_error_set(err, AISS_E_INVALID, "unknown setting '%s'",
-			      key);
+	return aiss_error_set(err, AISS_E_INVALID, "unknown setting '%s'", key);
 }
 
 static char *trim(char *s)
@@ -242,8 +240,7 @@ static int list_names(const char *list, const char *user, uid_t uid)
 	return 0;
 }
 
-void aissd_caller_resolve(const aissd_config *cfg, uid_t uid,
-			  aissd_caller *out)
+void aissd_caller_resolve(const aissd_config *cfg, uid_t uid, aissd_caller *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->uid = uid;
@@ -253,13 +250,11 @@ void aissd_caller_resolve(const aissd_config *cfg, uid_t uid,
 	    strlen(res->pw_name) < sizeof(out->user))
 		snprintf(out->user, sizeof(out->user), "%s", res->pw_name);
 	else
-		snprintf(out->user, sizeof(out->user), "uid:%u",
-			 (unsigned)uid);
+		snprintf(out->user, sizeof(out->user), "uid:%u", (unsigned)uid);
 	out->roles = AISSD_ROLE_USER;
 	if (uid == 0)
 		out->roles |= AISSD_ROLE_SLURM | AISSD_ROLE_ADMIN;
-	if (cfg->slurm_user[0] &&
-	    list_names(cfg->slurm_user, out->user, uid))
+	if (cfg->slurm_user[0] && list_names(cfg->slurm_user, out->user, uid))
 		out->roles |= AISSD_ROLE_SLURM;
 	if (list_names(cfg->admin_users, out->user, uid))
 		out->roles |= AISSD_ROLE_ADMIN;

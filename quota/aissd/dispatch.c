@@ -10,8 +10,9 @@
 
 /* ---- roles ---- */
 
-#define R_ALL (AISSD_ROLE_USER | AISSD_ROLE_SLURM | AISSD_ROLE_ADMIN | \
-	       AISSD_ROLE_FINANCE)
+#define R_ALL                                                                  \
+	(AISSD_ROLE_USER | AISSD_ROLE_SLURM | AISSD_ROLE_ADMIN |               \
+	 AISSD_ROLE_FINANCE)
 #define R_PRIV (AISSD_ROLE_SLURM | AISSD_ROLE_ADMIN | AISSD_ROLE_FINANCE)
 
 /* Who may run each op. Users' reads are further narrowed to their grants. */
@@ -72,7 +73,7 @@ static int plain_user(const aissd_caller *who)
 }
 
 static int fail(aiss_reply *rep, aiss_status code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(aiss_reply *rep, aiss_status code, const char *fmt, ...)
 {
@@ -214,10 +215,10 @@ static int take_seq(pager *pg, const void *item, size_t sz, int64_t seq)
 	return 0;
 }
 
-#define OFFSET_CB(name, type)                                        \
-	static int name(const type *it, void *arg)                   \
-	{                                                            \
-		return take_offset(arg, it, sizeof(*it));            \
+#define OFFSET_CB(name, type)                                                  \
+	static int name(const type *it, void *arg)                             \
+	{                                                                      \
+		return take_offset(arg, it, sizeof(*it));                      \
 	}
 OFFSET_CB(cb_balance, aiss_balance)
 OFFSET_CB(cb_earmark, aiss_earmark)
@@ -288,14 +289,14 @@ static void run_list(aiss_ledger *l, const aissd_caller *who,
 		     const aiss_request *req, aiss_reply *rep)
 {
 	aiss_error e = {0};
-	pager pg = {.rep = rep, .page = &req->u.page,
+	pager pg = {.rep = rep,
+		    .page = &req->u.page,
 		    .limit = page_limit(&req->u.page)};
 	const char *member = plain_user(who) ? who->user : NULL;
 	const aiss_page *p = &req->u.page;
 	int rc = 0;
 	if (p->offset < 0 || p->after_seq < 0)
-		return (void)fail(rep, AISS_E_INVALID,
-				  "negative page offset");
+		return (void)fail(rep, AISS_E_INVALID, "negative page offset");
 	switch (req->op) {
 	case AISS_OP_BALANCE_LIST:
 		rc = aiss_ledger_balance_list(l, member, cb_balance, &pg, &e);
@@ -392,7 +393,8 @@ void aissd_dispatch(aiss_ledger *l, const aissd_caller *who,
 	case AISS_OP_RESERVE:
 		if (shape_ok(rep, &req->u.reserve.shape))
 			return;
-		if (!req->u.reserve.key.cluster[0] || !req->u.reserve.key.job_id)
+		if (!req->u.reserve.key.cluster[0] ||
+		    !req->u.reserve.key.job_id)
 			return (void)fail(rep, AISS_E_INVALID,
 					  "the run key needs a cluster and a "
 					  "job id");
@@ -459,18 +461,18 @@ void aissd_dispatch(aiss_ledger *l, const aissd_caller *who,
 		break;
 	case AISS_OP_GRANT_SET_STATE:
 		rc = aiss_ledger_grant_set_state(
-			l, req->u.set_state.grant_id, req->u.set_state.state,
-			req->u.set_state.reason, actor, &e);
+		    l, req->u.set_state.grant_id, req->u.set_state.state,
+		    req->u.set_state.reason, actor, &e);
 		break;
 	case AISS_OP_PRICE_SET:
 		if (req->u.price.cents_per_gpu_hour <= 0 ||
 		    req->u.price.cents_per_gpu_hour > AISS_PRICE_LIMIT)
 			return (void)fail(
-				rep, AISS_E_INVALID,
-				"price of %lld cents per GPU-hour for %s is "
-				"out of range (1 cent to HK$1,000,000.00)",
-				(long long)req->u.price.cents_per_gpu_hour,
-				req->u.price.gpu_type);
+			    rep, AISS_E_INVALID,
+			    "price of %lld cents per GPU-hour for %s is "
+			    "out of range (1 cent to HK$1,000,000.00)",
+			    (long long)req->u.price.cents_per_gpu_hour,
+			    req->u.price.gpu_type);
 		rc = aiss_ledger_price_set(l, &req->u.price, actor, &e);
 		break;
 	case AISS_OP_ADJUST:

@@ -76,27 +76,43 @@ static int daemonize(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"socket", required_argument, NULL, 's'},
-		{"config", required_argument, NULL, 'c'},
-		{"tcp", required_argument, NULL, 't'},
-		{"foreground", no_argument, NULL, 'f'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"tcp", required_argument, NULL, 't'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *db = NULL, *sock = NULL, *conf = NULL, *tcp = NULL;
 	int foreground = 0, verbose = 0, o;
 	while ((o = getopt_long(argc, argv, "d:s:c:t:fvh", opts, NULL)) != -1) {
 		switch (o) {
-		case 'd': db = optarg; break;
-		case 's': sock = optarg; break;
-		case 'c': conf = optarg; break;
-		case 't': tcp = optarg; break;
-		case 'f': foreground = 1; break;
-		case 'v': verbose = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'd':
+			db = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'c':
+			conf = optarg;
+			break;
+		case 't':
+			tcp = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {

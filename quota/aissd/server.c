@@ -37,9 +37,9 @@
 
 typedef struct conn {
 	int fd;
-	int tcp;	 /* requests must carry MUNGE credentials */
-	int eof;	 /* peer closed its side */
-	int dead;	 /* close at the end of this turn */
+	int tcp;          /* requests must carry MUNGE credentials */
+	int eof;          /* peer closed its side */
+	int dead;         /* close at the end of this turn */
 	aissd_caller who; /* Unix peer (TCP: per request) */
 	uint8_t *in;
 	size_t in_off, in_len, in_cap;
@@ -53,7 +53,7 @@ typedef struct item {
 	conn *c;
 	aiss_request req;
 	aiss_reply rep;
-	int run; /* 1: go to dispatch; 0: reply already filled (error) */
+	int run;  /* 1: go to dispatch; 0: reply already filled (error) */
 	int slow; /* run on the worker after the commit */
 } item;
 
@@ -319,8 +319,7 @@ static int listen_unix(aissd_server *s, aiss_error *err)
 				      "socket path too long: %s",
 				      s->cfg.socket);
 	unlink(tmp.sun_path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return aiss_error_set(err, AISS_E_INTERNAL, "socket: %s",
 				      strerror(errno));
@@ -334,8 +333,8 @@ static int listen_unix(aissd_server *s, aiss_error *err)
 		if (b == 0)
 			unlink(tmp.sun_path);
 		return aiss_error_set(err, AISS_E_INTERNAL,
-				      "cannot listen on %s: %s",
-				      s->cfg.socket, strerror(e));
+				      "cannot listen on %s: %s", s->cfg.socket,
+				      strerror(e));
 	}
 	s->unix_fd = fd;
 	s->unlink_socket = 1;
@@ -364,10 +363,9 @@ static int listen_tcp(aissd_server *s, aiss_error *err)
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(res);
-		return aiss_error_set(err, AISS_E_INTERNAL,
-				      "cannot listen on %s:%d: %s",
-				      s->cfg.tcp_host, s->cfg.tcp_port,
-				      strerror(e));
+		return aiss_error_set(
+		    err, AISS_E_INTERNAL, "cannot listen on %s:%d: %s",
+		    s->cfg.tcp_host, s->cfg.tcp_port, strerror(e));
 	}
 	freeaddrinfo(res);
 	struct sockaddr_storage ss;
@@ -375,10 +373,10 @@ static int listen_tcp(aissd_server *s, aiss_error *err)
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		if (ss.ss_family == AF_INET)
 			s->tcp_port =
-				ntohs(((struct sockaddr_in *)&ss)->sin_port);
+			    ntohs(((struct sockaddr_in *)&ss)->sin_port);
 		else if (ss.ss_family == AF_INET6)
 			s->tcp_port =
-				ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+			    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	s->tcp_fd = fd;
 	s->munge = munge_ctx_create();
@@ -480,11 +478,10 @@ static void accept_some(aissd_server *s, int lfd, int tcp)
 		aissd_caller_resolve(&s->cfg, uc.uid, &c->who);
 		if (aissd_log_level >= AISSD_LOG_DEBUG) {
 			char rb[64];
-			aissd_log(AISSD_LOG_DEBUG,
-				  "connection from %s (uid %u, %s)",
-				  c->who.user, (unsigned)uc.uid,
-				  aissd_roles_format(c->who.roles, rb,
-						     sizeof(rb)));
+			aissd_log(
+			    AISSD_LOG_DEBUG, "connection from %s (uid %u, %s)",
+			    c->who.user, (unsigned)uc.uid,
+			    aissd_roles_format(c->who.roles, rb, sizeof(rb)));
 		}
 	}
 }
@@ -594,8 +591,8 @@ static int munge_caller(aissd_server *s, const aiss_request *req,
 	}
 	uid_t uid;
 	gid_t gid;
-	munge_err_t me = munge_decode(req->credential, s->munge, NULL, NULL,
-				      &uid, &gid);
+	munge_err_t me =
+	    munge_decode(req->credential, s->munge, NULL, NULL, &uid, &gid);
 	if (me != EMUNGE_SUCCESS) {
 		rep->status = AISS_E_PERMISSION;
 		snprintf(rep->message, sizeof(rep->message),
@@ -627,8 +624,8 @@ static void take_frames(aissd_server *s, conn *c)
 				  "%u is outside 1..%u",
 				  c->tcp ? "a TCP client" : c->who.user,
 				  ((unsigned)h[0] << 24) |
-					  ((unsigned)h[1] << 16) |
-					  ((unsigned)h[2] << 8) | h[3],
+				      ((unsigned)h[1] << 16) |
+				      ((unsigned)h[2] << 8) | h[3],
 				  AISS_FRAME_MAX);
 			s->stats.protocol_errors++;
 			s->stats.closed_bad++;
@@ -828,13 +825,13 @@ static void reap(aissd_server *s)
 	size_t j = 0;
 	for (size_t i = 0; i < s->n_conns; i++) {
 		conn *c = s->conns[i];
-		int done = c->dead ||
-			   (c->eof && c->in_off == c->in_len &&
-			    c->out_off == c->out_len);
+		int done = c->dead || (c->eof && c->in_off == c->in_len &&
+				       c->out_off == c->out_len);
 		/* A peer that closed with a partial frame pending: drop. */
 		if (!done && c->eof && c->out_off == c->out_len) {
 			size_t pl;
-			if (!c->in || aiss_frame_check(c->in + c->in_off,
+			if (!c->in ||
+			    aiss_frame_check(c->in + c->in_off,
 					     c->in_len - c->in_off, &pl) != 1)
 				done = 1;
 		}
@@ -879,19 +876,19 @@ int aissd_server_step(aissd_server *s, int timeout_ms)
 	int lu = -1, lt = -1;
 	if (s->unix_fd >= 0) {
 		lu = (int)np;
-		s->pfds[np++] = (struct pollfd){.fd = s->unix_fd,
-						.events = POLLIN};
+		s->pfds[np++] =
+		    (struct pollfd){.fd = s->unix_fd, .events = POLLIN};
 	}
 	if (s->tcp_fd >= 0) {
 		lt = (int)np;
-		s->pfds[np++] = (struct pollfd){.fd = s->tcp_fd,
-						.events = POLLIN};
+		s->pfds[np++] =
+		    (struct pollfd){.fd = s->tcp_fd, .events = POLLIN};
 	}
 	int lw = -1;
 	if (s->slow_on) {
 		lw = (int)np;
-		s->pfds[np++] = (struct pollfd){.fd = s->wake[0],
-						.events = POLLIN};
+		s->pfds[np++] =
+		    (struct pollfd){.fd = s->wake[0], .events = POLLIN};
 	}
 	size_t base = np;
 	int pending = 0;

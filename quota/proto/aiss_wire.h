@@ -61,9 +61,9 @@ size_t aiss_op_item_size(aiss_op op);
 
 /* A page of a listing. */
 typedef struct aiss_page {
-	int64_t offset;	   /* items to skip */
+	int64_t offset;    /* items to skip */
 	int64_t after_seq; /* journal-ordered listings: items after this seq */
-	int32_t limit;	   /* at most this many (0: AISS_PAGE_MAX) */
+	int32_t limit;     /* at most this many (0: AISS_PAGE_MAX) */
 	aiss_time_t from, to;
 	char grant_id[AISS_ID_MAX];
 } aiss_page;
@@ -87,7 +87,7 @@ typedef struct aiss_request {
 		aiss_settle_req settle;
 		aiss_run_key release;
 		char grant_id[AISS_ID_MAX]; /* BALANCE, GRANT_GET */
-		aiss_page page;		    /* every listing, STATEMENT */
+		aiss_page page;             /* every listing, STATEMENT */
 		aiss_scheme scheme;
 		aiss_earmark earmark;
 		aiss_institution institution;

@@ -200,8 +200,8 @@ aiss_client *aiss_client_connect(const char *path, int timeout_ms,
 	return c;
 }
 
-aiss_client *aiss_client_connect_tcp(const char *host, int port,
-				     int timeout_ms, aiss_error *err)
+aiss_client *aiss_client_connect_tcp(const char *host, int port, int timeout_ms,
+				     aiss_error *err)
 {
 	if (!host || !*host || strlen(host) >= 256 || port <= 0 ||
 	    port > 65535) {
@@ -505,8 +505,8 @@ int aiss_client_release(aiss_client *c, const aiss_run_key *key,
 	return simple_call(c, req, err);
 }
 
-int aiss_client_balance(aiss_client *c, const char *grant_id,
-			aiss_balance *out, aiss_error *err)
+int aiss_client_balance(aiss_client *c, const char *grant_id, aiss_balance *out,
+			aiss_error *err)
 {
 	aiss_request *req = req_new(AISS_OP_BALANCE, err);
 	if (!req)
@@ -538,16 +538,26 @@ typedef union list_cb {
 static int invoke(aiss_op op, list_cb cb, const void *it, void *arg)
 {
 	switch (op) {
-	case AISS_OP_BALANCE_LIST: return cb.balance(it, arg);
-	case AISS_OP_STATEMENT: return cb.entry(it, arg);
-	case AISS_OP_EARMARK_LIST: return cb.earmark(it, arg);
-	case AISS_OP_INSTITUTION_LIST: return cb.institution(it, arg);
-	case AISS_OP_GRANT_LIST: return cb.grant(it, arg);
-	case AISS_OP_PRICE_LIST: return cb.price(it, arg);
-	case AISS_OP_CHARGE_EXPORT: return cb.charge(it, arg);
-	case AISS_OP_ADJUSTMENT_EXPORT: return cb.adjustment(it, arg);
-	case AISS_OP_CAPACITY_LIST: return cb.capacity(it, arg);
-	default: return 1;
+	case AISS_OP_BALANCE_LIST:
+		return cb.balance(it, arg);
+	case AISS_OP_STATEMENT:
+		return cb.entry(it, arg);
+	case AISS_OP_EARMARK_LIST:
+		return cb.earmark(it, arg);
+	case AISS_OP_INSTITUTION_LIST:
+		return cb.institution(it, arg);
+	case AISS_OP_GRANT_LIST:
+		return cb.grant(it, arg);
+	case AISS_OP_PRICE_LIST:
+		return cb.price(it, arg);
+	case AISS_OP_CHARGE_EXPORT:
+		return cb.charge(it, arg);
+	case AISS_OP_ADJUSTMENT_EXPORT:
+		return cb.adjustment(it, arg);
+	case AISS_OP_CAPACITY_LIST:
+		return cb.capacity(it, arg);
+	default:
+		return 1;
 	}
 }
 
@@ -592,8 +602,8 @@ static int list_call(aiss_client *c, aiss_op op, const aiss_page *first,
 }
 
 int aiss_client_balance_list(aiss_client *c,
-			     int (*cb)(const aiss_balance *, void *),
-			     void *arg, aiss_error *err)
+			     int (*cb)(const aiss_balance *, void *), void *arg,
+			     aiss_error *err)
 {
 	return list_call(c, AISS_OP_BALANCE_LIST, NULL,
 			 (list_cb){.balance = cb}, arg, err);
@@ -605,8 +615,8 @@ int aiss_client_statement(aiss_client *c, const char *grant_id,
 {
 	aiss_page p = {0};
 	copy_id(p.grant_id, grant_id);
-	return list_call(c, AISS_OP_STATEMENT, &p, (list_cb){.entry = cb},
-			 arg, err);
+	return list_call(c, AISS_OP_STATEMENT, &p, (list_cb){.entry = cb}, arg,
+			 err);
 }
 
 int aiss_client_scheme_init(aiss_client *c, const aiss_scheme *s,
@@ -644,8 +654,8 @@ int aiss_client_earmark_set(aiss_client *c, const aiss_earmark *e,
 }
 
 int aiss_client_earmark_list(aiss_client *c,
-			     int (*cb)(const aiss_earmark *, void *),
-			     void *arg, aiss_error *err)
+			     int (*cb)(const aiss_earmark *, void *), void *arg,
+			     aiss_error *err)
 {
 	return list_call(c, AISS_OP_EARMARK_LIST, NULL,
 			 (list_cb){.earmark = cb}, arg, err);
@@ -679,8 +689,7 @@ static int grant_write(aiss_client *c, aiss_op op, const aiss_grant *g,
 	return simple_call(c, req, err);
 }
 
-int aiss_client_grant_add(aiss_client *c, const aiss_grant *g,
-			  aiss_error *err)
+int aiss_client_grant_add(aiss_client *c, const aiss_grant *g, aiss_error *err)
 {
 	return grant_write(c, AISS_OP_GRANT_ADD, g, err);
 }
@@ -700,13 +709,13 @@ int aiss_client_grant_set_state(aiss_client *c, const char *grant_id,
 		return -1;
 	copy_id(req->u.set_state.grant_id, grant_id);
 	req->u.set_state.state = state;
-	snprintf(req->u.set_state.reason, sizeof(req->u.set_state.reason),
-		 "%s", reason ? reason : "");
+	snprintf(req->u.set_state.reason, sizeof(req->u.set_state.reason), "%s",
+		 reason ? reason : "");
 	return simple_call(c, req, err);
 }
 
-int aiss_client_grant_get(aiss_client *c, const char *grant_id,
-			  aiss_grant *out, aiss_error *err)
+int aiss_client_grant_get(aiss_client *c, const char *grant_id, aiss_grant *out,
+			  aiss_error *err)
 {
 	aiss_request *req = req_new(AISS_OP_GRANT_GET, err);
 	if (!req)
@@ -729,8 +738,7 @@ int aiss_client_grant_list(aiss_client *c,
 			 arg, err);
 }
 
-int aiss_client_price_set(aiss_client *c, const aiss_price *p,
-			  aiss_error *err)
+int aiss_client_price_set(aiss_client *c, const aiss_price *p, aiss_error *err)
 {
 	aiss_request *req = req_new(AISS_OP_PRICE_SET, err);
 	if (!req)
@@ -783,8 +791,8 @@ int aiss_client_charge_export(aiss_client *c, aiss_time_t from, aiss_time_t to,
 			      void *arg, aiss_error *err)
 {
 	aiss_page p = {.from = from, .to = to};
-	return list_call(c, AISS_OP_CHARGE_EXPORT, &p,
-			 (list_cb){.charge = cb}, arg, err);
+	return list_call(c, AISS_OP_CHARGE_EXPORT, &p, (list_cb){.charge = cb},
+			 arg, err);
 }
 
 int aiss_client_adjustment_export(aiss_client *c, aiss_time_t from,

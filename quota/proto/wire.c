@@ -16,26 +16,26 @@ static const struct {
 	aiss_status status;
 	Aisswire__Status wire;
 } status_table[] = {
-	{AISS_OK, AISSWIRE__STATUS__OK},
-	{AISS_E_INVALID, AISSWIRE__STATUS__INVALID},
-	{AISS_E_NOT_FOUND, AISSWIRE__STATUS__NOT_FOUND},
-	{AISS_E_EXISTS, AISSWIRE__STATUS__EXISTS},
-	{AISS_E_PERMISSION, AISSWIRE__STATUS__PERMISSION},
-	{AISS_E_UNKNOWN_ACCOUNT, AISSWIRE__STATUS__UNKNOWN_ACCOUNT},
-	{AISS_E_NOT_MEMBER, AISSWIRE__STATUS__NOT_MEMBER},
-	{AISS_E_GRANT_INACTIVE, AISSWIRE__STATUS__GRANT_INACTIVE},
-	{AISS_E_OUTSIDE_WINDOW, AISSWIRE__STATUS__OUTSIDE_WINDOW},
-	{AISS_E_GPU_TYPE, AISSWIRE__STATUS__GPU_TYPE},
-	{AISS_E_CONCURRENCY, AISSWIRE__STATUS__CONCURRENCY},
-	{AISS_E_INSUFFICIENT, AISSWIRE__STATUS__INSUFFICIENT},
-	{AISS_E_COMMITMENT, AISSWIRE__STATUS__COMMITMENT},
-	{AISS_E_NO_PRICE, AISSWIRE__STATUS__NO_PRICE},
-	{AISS_E_CONFLICT, AISSWIRE__STATUS__CONFLICT},
-	{AISS_E_STORAGE, AISSWIRE__STATUS__STORAGE},
-	{AISS_E_INTERNAL, AISSWIRE__STATUS__INTERNAL},
-	{AISS_E_UNAVAILABLE, AISSWIRE__STATUS__UNAVAILABLE},
-	{AISS_E_PROTOCOL, AISSWIRE__STATUS__PROTOCOL},
-	{AISS_E_GPU_HOURS, AISSWIRE__STATUS__GPU_HOURS},
+    {AISS_OK, AISSWIRE__STATUS__OK},
+    {AISS_E_INVALID, AISSWIRE__STATUS__INVALID},
+    {AISS_E_NOT_FOUND, AISSWIRE__STATUS__NOT_FOUND},
+    {AISS_E_EXISTS, AISSWIRE__STATUS__EXISTS},
+    {AISS_E_PERMISSION, AISSWIRE__STATUS__PERMISSION},
+    {AISS_E_UNKNOWN_ACCOUNT, AISSWIRE__STATUS__UNKNOWN_ACCOUNT},
+    {AISS_E_NOT_MEMBER, AISSWIRE__STATUS__NOT_MEMBER},
+    {AISS_E_GRANT_INACTIVE, AISSWIRE__STATUS__GRANT_INACTIVE},
+    {AISS_E_OUTSIDE_WINDOW, AISSWIRE__STATUS__OUTSIDE_WINDOW},
+    {AISS_E_GPU_TYPE, AISSWIRE__STATUS__GPU_TYPE},
+    {AISS_E_CONCURRENCY, AISSWIRE__STATUS__CONCURRENCY},
+    {AISS_E_INSUFFICIENT, AISSWIRE__STATUS__INSUFFICIENT},
+    {AISS_E_COMMITMENT, AISSWIRE__STATUS__COMMITMENT},
+    {AISS_E_NO_PRICE, AISSWIRE__STATUS__NO_PRICE},
+    {AISS_E_CONFLICT, AISSWIRE__STATUS__CONFLICT},
+    {AISS_E_STORAGE, AISSWIRE__STATUS__STORAGE},
+    {AISS_E_INTERNAL, AISSWIRE__STATUS__INTERNAL},
+    {AISS_E_UNAVAILABLE, AISSWIRE__STATUS__UNAVAILABLE},
+    {AISS_E_PROTOCOL, AISSWIRE__STATUS__PROTOCOL},
+    {AISS_E_GPU_HOURS, AISSWIRE__STATUS__GPU_HOURS},
 };
 #define N_STATUS (sizeof(status_table) / sizeof(status_table[0]))
 
@@ -62,34 +62,34 @@ static const struct {
 	int writes;
 	size_t item_size;
 } op_table[AISS_OP__MAX] = {
-	[AISS_OP_QUOTE] = {"quote", 0, 0},
-	[AISS_OP_RESERVE] = {"reserve", 1, 0},
-	[AISS_OP_SETTLE] = {"settle", 1, 0},
-	[AISS_OP_RELEASE] = {"release", 1, 0},
-	[AISS_OP_BALANCE] = {"balance", 0, 0},
-	[AISS_OP_BALANCE_LIST] = {"balance_list", 0, sizeof(aiss_balance)},
-	[AISS_OP_STATEMENT] = {"statement", 0, sizeof(aiss_journal_entry)},
-	[AISS_OP_SCHEME_INIT] = {"scheme_init", 1, 0},
-	[AISS_OP_SCHEME_GET] = {"scheme_get", 0, 0},
-	[AISS_OP_EARMARK_SET] = {"earmark_set", 1, 0},
-	[AISS_OP_EARMARK_LIST] = {"earmark_list", 0, sizeof(aiss_earmark)},
-	[AISS_OP_INSTITUTION_ADD] = {"institution_add", 1, 0},
-	[AISS_OP_INSTITUTION_LIST] = {"institution_list", 0,
-				      sizeof(aiss_institution)},
-	[AISS_OP_GRANT_ADD] = {"grant_add", 1, 0},
-	[AISS_OP_GRANT_MODIFY] = {"grant_modify", 1, 0},
-	[AISS_OP_GRANT_SET_STATE] = {"grant_set_state", 1, 0},
-	[AISS_OP_GRANT_GET] = {"grant_get", 0, 0},
-	[AISS_OP_GRANT_LIST] = {"grant_list", 0, sizeof(aiss_grant)},
-	[AISS_OP_PRICE_SET] = {"price_set", 1, 0},
-	[AISS_OP_PRICE_LIST] = {"price_list", 0, sizeof(aiss_price)},
-	[AISS_OP_ADJUST] = {"adjust", 1, 0},
-	[AISS_OP_JOURNAL_VERIFY] = {"journal_verify", 0, 0},
-	[AISS_OP_CHARGE_EXPORT] = {"charge_export", 0, sizeof(aiss_charge_rec)},
-	[AISS_OP_ADJUSTMENT_EXPORT] = {"adjustment_export", 0,
-				       sizeof(aiss_adjustment)},
-	[AISS_OP_CAPACITY_PUT] = {"capacity_put", 1, 0},
-	[AISS_OP_CAPACITY_LIST] = {"capacity_list", 0, sizeof(aiss_capacity)},
+    [AISS_OP_QUOTE] = {"quote", 0, 0},
+    [AISS_OP_RESERVE] = {"reserve", 1, 0},
+    [AISS_OP_SETTLE] = {"settle", 1, 0},
+    [AISS_OP_RELEASE] = {"release", 1, 0},
+    [AISS_OP_BALANCE] = {"balance", 0, 0},
+    [AISS_OP_BALANCE_LIST] = {"balance_list", 0, sizeof(aiss_balance)},
+    [AISS_OP_STATEMENT] = {"statement", 0, sizeof(aiss_journal_entry)},
+    [AISS_OP_SCHEME_INIT] = {"scheme_init", 1, 0},
+    [AISS_OP_SCHEME_GET] = {"scheme_get", 0, 0},
+    [AISS_OP_EARMARK_SET] = {"earmark_set", 1, 0},
+    [AISS_OP_EARMARK_LIST] = {"earmark_list", 0, sizeof(aiss_earmark)},
+    [AISS_OP_INSTITUTION_ADD] = {"institution_add", 1, 0},
+    [AISS_OP_INSTITUTION_LIST] = {"institution_list", 0,
+				  sizeof(aiss_institution)},
+    [AISS_OP_GRANT_ADD] = {"grant_add", 1, 0},
+    [AISS_OP_GRANT_MODIFY] = {"grant_modify", 1, 0},
+    [AISS_OP_GRANT_SET_STATE] = {"grant_set_state", 1, 0},
+    [AISS_OP_GRANT_GET] = {"grant_get", 0, 0},
+    [AISS_OP_GRANT_LIST] = {"grant_list", 0, sizeof(aiss_grant)},
+    [AISS_OP_PRICE_SET] = {"price_set", 1, 0},
+    [AISS_OP_PRICE_LIST] = {"price_list", 0, sizeof(aiss_price)},
+    [AISS_OP_ADJUST] = {"adjust", 1, 0},
+    [AISS_OP_JOURNAL_VERIFY] = {"journal_verify", 0, 0},
+    [AISS_OP_CHARGE_EXPORT] = {"charge_export", 0, sizeof(aiss_charge_rec)},
+    [AISS_OP_ADJUSTMENT_EXPORT] = {"adjustment_export", 0,
+				   sizeof(aiss_adjustment)},
+    [AISS_OP_CAPACITY_PUT] = {"capacity_put", 1, 0},
+    [AISS_OP_CAPACITY_LIST] = {"capacity_list", 0, sizeof(aiss_capacity)},
 };
 
 static int op_valid(int op)
@@ -188,10 +188,11 @@ static int pack_frame(const ProtobufCMessage *m, uint8_t **out, size_t *len,
 {
 	size_t n = protobuf_c_message_get_packed_size(m);
 	if (n > AISS_FRAME_MAX)
-		return aiss_error_set(err, AISS_E_PROTOCOL,
-				      "message of %zu bytes is over the %u-byte "
-				      "frame limit",
-				      n, AISS_FRAME_MAX);
+		return aiss_error_set(
+		    err, AISS_E_PROTOCOL,
+		    "message of %zu bytes is over the %u-byte "
+		    "frame limit",
+		    n, AISS_FRAME_MAX);
 	/* A frame is never empty: every request has a version and an op,
 	 * every reply an op or an error status. */
 	if (n == 0)
@@ -473,10 +474,10 @@ static int cpy(char *dst, size_t cap, const char *src)
 	return 0;
 }
 
-#define S(field)                                                     \
-	do {                                                         \
-		if (cpy(m->field, sizeof(m->field), p->field))       \
-			return -1;                                   \
+#define S(field)                                                               \
+	do {                                                                   \
+		if (cpy(m->field, sizeof(m->field), p->field))                 \
+			return -1;                                             \
 	} while (0)
 #define V(field) m->field = p->field
 
@@ -709,8 +710,7 @@ static int earmark_from(const Aisswire__Earmark *p, aiss_earmark *m)
 	return 0;
 }
 
-static int institution_from(const Aisswire__Institution *p,
-			    aiss_institution *m)
+static int institution_from(const Aisswire__Institution *p, aiss_institution *m)
 {
 	memset(m, 0, sizeof(*m));
 	if (!p)
@@ -1078,15 +1078,33 @@ int aiss_reply_encode(const aiss_reply *r, uint8_t **out, size_t *len,
 	int rc = -1;
 	if (n) {
 		switch (r->op) {
-		case AISS_OP_BALANCE_LIST: msz = sizeof(Aisswire__Balance); break;
-		case AISS_OP_STATEMENT: msz = sizeof(Aisswire__JournalEntry); break;
-		case AISS_OP_EARMARK_LIST: msz = sizeof(Aisswire__Earmark); break;
-		case AISS_OP_INSTITUTION_LIST: msz = sizeof(Aisswire__Institution); break;
-		case AISS_OP_GRANT_LIST: msz = sizeof(Aisswire__Grant); break;
-		case AISS_OP_PRICE_LIST: msz = sizeof(Aisswire__Price); break;
-		case AISS_OP_CHARGE_EXPORT: msz = sizeof(Aisswire__ChargeRec); break;
-		case AISS_OP_ADJUSTMENT_EXPORT: msz = sizeof(Aisswire__Adjustment); break;
-		case AISS_OP_CAPACITY_LIST: msz = sizeof(Aisswire__Capacity); break;
+		case AISS_OP_BALANCE_LIST:
+			msz = sizeof(Aisswire__Balance);
+			break;
+		case AISS_OP_STATEMENT:
+			msz = sizeof(Aisswire__JournalEntry);
+			break;
+		case AISS_OP_EARMARK_LIST:
+			msz = sizeof(Aisswire__Earmark);
+			break;
+		case AISS_OP_INSTITUTION_LIST:
+			msz = sizeof(Aisswire__Institution);
+			break;
+		case AISS_OP_GRANT_LIST:
+			msz = sizeof(Aisswire__Grant);
+			break;
+		case AISS_OP_PRICE_LIST:
+			msz = sizeof(Aisswire__Price);
+			break;
+		case AISS_OP_CHARGE_EXPORT:
+			msz = sizeof(Aisswire__ChargeRec);
+			break;
+		case AISS_OP_ADJUSTMENT_EXPORT:
+			msz = sizeof(Aisswire__Adjustment);
+			break;
+		case AISS_OP_CAPACITY_LIST:
+			msz = sizeof(Aisswire__Capacity);
+			break;
 		default:
 			return aiss_error_set(err, AISS_E_INTERNAL,
 					      "items on a non-listing reply");
@@ -1108,18 +1126,35 @@ int aiss_reply_encode(const aiss_reply *r, uint8_t **out, size_t *len,
 			void *m = (char *)msgs + i * msz;
 			ptrs[i] = m;
 			switch (r->op) {
-			case AISS_OP_BALANCE_LIST: balance_to(it, m); break;
-			case AISS_OP_STATEMENT: journal_entry_to(it, m); break;
-			case AISS_OP_EARMARK_LIST: earmark_to(it, m); break;
-			case AISS_OP_INSTITUTION_LIST: institution_to(it, m); break;
-			case AISS_OP_GRANT_LIST: grant_to(it, m); break;
-			case AISS_OP_PRICE_LIST: price_to(it, m); break;
+			case AISS_OP_BALANCE_LIST:
+				balance_to(it, m);
+				break;
+			case AISS_OP_STATEMENT:
+				journal_entry_to(it, m);
+				break;
+			case AISS_OP_EARMARK_LIST:
+				earmark_to(it, m);
+				break;
+			case AISS_OP_INSTITUTION_LIST:
+				institution_to(it, m);
+				break;
+			case AISS_OP_GRANT_LIST:
+				grant_to(it, m);
+				break;
+			case AISS_OP_PRICE_LIST:
+				price_to(it, m);
+				break;
 			case AISS_OP_CHARGE_EXPORT:
 				charge_rec_to(it, m, &keys[i], &chs[i]);
 				break;
-			case AISS_OP_ADJUSTMENT_EXPORT: adjustment_to(it, m); break;
-			case AISS_OP_CAPACITY_LIST: capacity_to(it, m); break;
-			default: break;
+			case AISS_OP_ADJUSTMENT_EXPORT:
+				adjustment_to(it, m);
+				break;
+			case AISS_OP_CAPACITY_LIST:
+				capacity_to(it, m);
+				break;
+			default:
+				break;
 			}
 		}
 		switch (r->op) {
@@ -1173,13 +1208,13 @@ out:
 }
 
 /* Converts repeated field @arr (n) into r's items with @conv. */
-#define TAKE_ITEMS(arr, nn, conv)                                     \
-	do {                                                          \
-		for (size_t i_ = 0; i_ < (nn); i_++) {                \
-			void *it_ = aiss_reply_add_item(r);           \
-			if (!it_ || conv((arr)[i_], it_))             \
-				return -1;                            \
-		}                                                     \
+#define TAKE_ITEMS(arr, nn, conv)                                              \
+	do {                                                                   \
+		for (size_t i_ = 0; i_ < (nn); i_++) {                         \
+			void *it_ = aiss_reply_add_item(r);                    \
+			if (!it_ || conv((arr)[i_], it_))                      \
+				return -1;                                     \
+		}                                                              \
 	} while (0)
 
 static int reply_from(const Aisswire__Reply *p, aiss_reply *r)

@@ -147,10 +147,10 @@ static int setup(void **state)
 	cfg.batch_max = 64;
 	F->srv = aissd_server_create(&cfg, F->l, &e);
 	assert_non_null(F->srv);
-	F->admin = add_client("root", 0, AISSD_ROLE_USER | AISSD_ROLE_ADMIN |
-						 AISSD_ROLE_SLURM);
-	F->slurm = add_client("slurm", 64030,
-			      AISSD_ROLE_USER | AISSD_ROLE_SLURM);
+	F->admin = add_client(
+	    "root", 0, AISSD_ROLE_USER | AISSD_ROLE_ADMIN | AISSD_ROLE_SLURM);
+	F->slurm =
+	    add_client("slurm", 64030, AISSD_ROLE_USER | AISSD_ROLE_SLURM);
 	F->alice = add_client("alice", 1001, AISSD_ROLE_USER);
 	F->mallory = add_client("mallory", 1002, AISSD_ROLE_USER);
 	F->fin = add_client("fin", 1003, AISSD_ROLE_USER | AISSD_ROLE_FINANCE);
@@ -567,10 +567,10 @@ static void test_worker(void **state)
 	aiss_error e;
 	F->srv = aissd_server_create(&cfg, F->l, &e);
 	assert_non_null(F->srv);
-	F->admin = add_client("root", 0, AISSD_ROLE_USER | AISSD_ROLE_ADMIN |
-						 AISSD_ROLE_SLURM);
-	F->slurm = add_client("slurm", 64030,
-			      AISSD_ROLE_USER | AISSD_ROLE_SLURM);
+	F->admin = add_client(
+	    "root", 0, AISSD_ROLE_USER | AISSD_ROLE_ADMIN | AISSD_ROLE_SLURM);
+	F->slurm =
+	    add_client("slurm", 64030, AISSD_ROLE_USER | AISSD_ROLE_SLURM);
 	F->alice = add_client("alice", 1001, AISSD_ROLE_USER);
 	F->mallory = add_client("mallory", 1002, AISSD_ROLE_USER);
 	F->fin = add_client("fin", 1003, AISSD_ROLE_USER | AISSD_ROLE_FINANCE);
@@ -614,8 +614,8 @@ static void test_worker(void **state)
 	aiss_reply_clear(&rep);
 
 	/* a client that asks for a long read and leaves */
-	int gone = add_client("fin", 1003,
-			      AISSD_ROLE_USER | AISSD_ROLE_FINANCE);
+	int gone =
+	    add_client("fin", 1003, AISSD_ROLE_USER | AISSD_ROLE_FINANCE);
 	send_req(gone, req(AISS_OP_JOURNAL_VERIFY));
 	close(gone);
 	for (int i = 0; i < 3; i++)
@@ -670,30 +670,26 @@ static void test_config(void **state)
 	assert_non_null(strstr(e.text, ":1:"));
 	char host[64];
 	int port;
-	assert_int_equal(aissd_parse_hostport("[::1]:7", host, sizeof(host),
-					      &port),
-			 0);
+	assert_int_equal(
+	    aissd_parse_hostport("[::1]:7", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "::1");
-	assert_int_equal(aissd_parse_hostport("nohost", host, sizeof(host),
-					      &port),
-			 -1);
+	assert_int_equal(
+	    aissd_parse_hostport("nohost", host, sizeof(host), &port), -1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_commit, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_turn_bounded, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_tcp_without_credential,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_worker, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_turn_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_without_credential, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_worker, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -181,7 +181,10 @@ static int count_cb(const void *it, void *arg)
 	(*(int *)arg)++;
 	return 0;
 }
-static int count_grant(const aiss_grant *g, void *a) { return count_cb(g, a); }
+static int count_grant(const aiss_grant *g, void *a)
+{
+	return count_cb(g, a);
+}
 static int count_entry(const aiss_journal_entry *j, void *a)
 {
 	return count_cb(j, a);
@@ -215,7 +218,8 @@ static void test_lifecycle(void **state)
 	(void)state;
 	aiss_error e;
 	aiss_client *c = connect_retry();
-	aiss_scheme s = {.commitment = 300000000000LL, .start = W0,
+	aiss_scheme s = {.commitment = 300000000000LL,
+			 .start = W0,
 			 .end = W0 + 3 * 365 * 86400};
 	snprintf(s.name, sizeof(s.name), "AI Subsidy Scheme");
 	assert_int_equal(aiss_client_scheme_init(c, &s, &e), 0);
@@ -239,8 +243,8 @@ static void test_lifecycle(void **state)
 	assert_int_equal(e.code, AISS_E_INVALID);
 	assert_non_null(strstr(e.text, "9500"));
 
-	aiss_job_shape sh = {.gpus = 16, .time_limit = 7200,
-			     .start = W0 + 86400};
+	aiss_job_shape sh = {
+	    .gpus = 16, .time_limit = 7200, .start = W0 + 86400};
 	snprintf(sh.account, sizeof(sh.account), "cuhk-cv");
 	snprintf(sh.user, sizeof(sh.user), "alice");
 	aiss_quote q;
@@ -261,8 +265,8 @@ static void test_lifecycle(void **state)
 	assert_int_equal(aiss_client_balance(c, GRANT, &b, &e), 0);
 	assert_int_equal(b.held_subsidy, 67200);
 
-	aiss_settle_req st = {.key = rr.key, .gpus = 16,
-			      .end = W0 + 86400 + 3600};
+	aiss_settle_req st = {
+	    .key = rr.key, .gpus = 16, .end = W0 + 86400 + 3600};
 	snprintf(st.end_state, sizeof(st.end_state), "COMPLETED");
 	aiss_charge_rec ch, ch2;
 	assert_int_equal(aiss_client_settle(c, &st, &ch, &e), 0);
@@ -282,17 +286,15 @@ static void test_lifecycle(void **state)
 	assert_int_equal(b.charged_subsidy, 33600);
 
 	/* suspended grants refuse reserves with the grant's name */
-	assert_int_equal(aiss_client_grant_set_state(c, GRANT,
-						     AISS_GRANT_SUSPENDED,
-						     "audit", &e),
+	assert_int_equal(aiss_client_grant_set_state(
+			     c, GRANT, AISS_GRANT_SUSPENDED, "audit", &e),
 			 0);
 	rr.key.job_id = 3;
 	assert_int_equal(aiss_client_reserve(c, &rr, &lien, &e), -1);
 	assert_int_equal(e.code, AISS_E_GRANT_INACTIVE);
 	assert_non_null(strstr(e.text, GRANT));
-	assert_int_equal(aiss_client_grant_set_state(c, GRANT,
-						     AISS_GRANT_ACTIVE,
-						     "audit done", &e),
+	assert_int_equal(aiss_client_grant_set_state(
+			     c, GRANT, AISS_GRANT_ACTIVE, "audit done", &e),
 			 0);
 
 	aiss_adjustment adj = {.amount = 1234};
@@ -302,9 +304,8 @@ static void test_lifecycle(void **state)
 	assert_int_equal(aiss_client_adjust(c, &adj, &adj_out, &e), 0);
 	assert_true(adj_out.journal_seq > 0);
 	int n = 0;
-	assert_int_equal(aiss_client_adjustment_export(c, 0, 0, count_adj, &n,
-						       &e),
-			 0);
+	assert_int_equal(
+	    aiss_client_adjustment_export(c, 0, 0, count_adj, &n, &e), 0);
 	assert_int_equal(n, 1);
 	n = 0;
 	assert_int_equal(aiss_client_statement(c, GRANT, count_entry, &n, &e),
@@ -315,8 +316,7 @@ static void test_lifecycle(void **state)
 	snprintf(em.name, sizeof(em.name), "reserve");
 	assert_int_equal(aiss_client_earmark_set(c, &em, &e), 0);
 	n = 0;
-	assert_int_equal(aiss_client_earmark_list(c, count_earmark, &n, &e),
-			 0);
+	assert_int_equal(aiss_client_earmark_list(c, count_earmark, &n, &e), 0);
 	assert_int_equal(n, 1);
 	aiss_capacity cap = {.pass = 1, .n_gpus = 8, .at = W0};
 	snprintf(cap.node, sizeof(cap.node), "gpu001");
@@ -367,9 +367,8 @@ static void test_paging(void **state)
 		assert_int_equal(aiss_client_settle(c, &st, NULL, &e), 0);
 	}
 	unsigned char seen[300] = {0};
-	assert_int_equal(aiss_client_charge_export(c, W0, 0, seen_charge, seen,
-						   &e),
-			 0);
+	assert_int_equal(
+	    aiss_client_charge_export(c, W0, 0, seen_charge, seen, &e), 0);
 	for (int i = 0; i < 300; i++)
 		assert_int_equal(seen[i], 1);
 	aiss_client_close(c);
@@ -494,8 +493,8 @@ static void test_tcp_needs_munge(void **state)
 
 	/* the client library over TCP: works when munged runs, else says
 	 * why it cannot get a credential */
-	aiss_client *c = aiss_client_connect_tcp("127.0.0.1", tcp_port, 5000,
-						 &e);
+	aiss_client *c =
+	    aiss_client_connect_tcp("127.0.0.1", tcp_port, 5000, &e);
 	assert_non_null(c);
 	aiss_scheme s;
 	int rc = aiss_client_scheme_get(c, &s, &e);
@@ -526,14 +525,16 @@ static void test_tcp_needs_munge(void **state)
 	if (kid == 0) {
 		if (setgid(65534) || setuid(65534))
 			_exit(10);
-		aiss_client *u = aiss_client_connect_tcp("127.0.0.1", tcp_port,
-							 5000, &e);
+		aiss_client *u =
+		    aiss_client_connect_tcp("127.0.0.1", tcp_port, 5000, &e);
 		if (!u)
 			_exit(11);
 		rr.key.job_id = 78;
 		int r2 = aiss_client_reserve(u, &rr, &lien, &e);
 		aiss_client_close(u);
-		_exit(r2 == -1 && e.code == AISS_E_PERMISSION ? 0 : 20 + (int)e.code);
+		_exit(r2 == -1 && e.code == AISS_E_PERMISSION
+			  ? 0
+			  : 20 + (int)e.code);
 	}
 	int st;
 	assert_int_equal(waitpid(kid, &st, 0), kid);
@@ -602,13 +603,13 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lifecycle),
-		cmocka_unit_test(test_paging),
-		cmocka_unit_test(test_bad_input_others_served),
-		cmocka_unit_test(test_tcp_needs_munge),
-		cmocka_unit_test(test_client_faults),
-		cmocka_unit_test(test_restart_reconnect),
-		cmocka_unit_test(test_sigterm),
+	    cmocka_unit_test(test_lifecycle),
+	    cmocka_unit_test(test_paging),
+	    cmocka_unit_test(test_bad_input_others_served),
+	    cmocka_unit_test(test_tcp_needs_munge),
+	    cmocka_unit_test(test_client_faults),
+	    cmocka_unit_test(test_restart_reconnect),
+	    cmocka_unit_test(test_sigterm),
 	};
 	return cmocka_run_group_tests(tests, start, stop);
 }

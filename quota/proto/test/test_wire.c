@@ -141,7 +141,7 @@ static void test_frame_check(void **state)
 	(void)state;
 	uint8_t b[8] = {0};
 	size_t n = 0;
-	assert_int_equal(aiss_frame_check(b, 3, &n), 0); /* short header */
+	assert_int_equal(aiss_frame_check(b, 3, &n), 0);  /* short header */
 	assert_int_equal(aiss_frame_check(b, 4, &n), -1); /* zero length */
 	aiss_frame_put_header(b, AISS_FRAME_MAX + 1);
 	errno = 0;
@@ -184,8 +184,7 @@ static void test_golden_reserve(void **state)
 	assert_int_equal(back.op, AISS_OP_RESERVE);
 	assert_int_equal(back.id, 7);
 	assert_int_equal(back.version, AISS_PROTO_VERSION);
-	assert_memory_equal(&back.u.reserve, &r.u.reserve,
-			    sizeof(r.u.reserve));
+	assert_memory_equal(&back.u.reserve, &r.u.reserve, sizeof(r.u.reserve));
 	free(f);
 }
 
@@ -287,9 +286,9 @@ static void test_decode_rejects(void **state)
 	assert_true(rejected > 150);
 	/* no op */
 	uint8_t only_version[] = {0x08, 0x01};
-	assert_int_equal(aiss_request_decode(only_version,
-					     sizeof(only_version), &r, &err),
-			 -1);
+	assert_int_equal(
+	    aiss_request_decode(only_version, sizeof(only_version), &r, &err),
+	    -1);
 	assert_int_equal(err.code, AISS_E_PROTOCOL);
 	/* truncated frame payload */
 	aiss_request ok;
@@ -324,23 +323,22 @@ static void test_decode_rejects(void **state)
 	assert_int_equal(aiss_request_decode(f + 4, n - 4, &r, &err), 0);
 	free(f);
 	/* over-limit payload length is refused before unpacking */
-	assert_int_equal(aiss_request_decode(junk, AISS_FRAME_MAX + 1, &r,
-					     &err),
-			 -1);
+	assert_int_equal(
+	    aiss_request_decode(junk, AISS_FRAME_MAX + 1, &r, &err), -1);
 	assert_int_equal(err.code, AISS_E_PROTOCOL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_frame_check),
-		cmocka_unit_test(test_status_table),
-		cmocka_unit_test(test_golden_reserve),
-		cmocka_unit_test(test_golden_settle_reply),
-		cmocka_unit_test(test_golden_refusal),
-		cmocka_unit_test(test_golden_grant_list),
-		cmocka_unit_test(test_roundtrip_all_ops),
-		cmocka_unit_test(test_decode_rejects),
+	    cmocka_unit_test(test_frame_check),
+	    cmocka_unit_test(test_status_table),
+	    cmocka_unit_test(test_golden_reserve),
+	    cmocka_unit_test(test_golden_settle_reply),
+	    cmocka_unit_test(test_golden_refusal),
+	    cmocka_unit_test(test_golden_grant_list),
+	    cmocka_unit_test(test_roundtrip_all_ops),
+	    cmocka_unit_test(test_decode_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
