@@ -36,6 +36,20 @@ static double now_ns(void)
 
 static volatile uint32_t sink;
 
+/* Cost of one now_ns() pair, best of many. */
+static double clock_overhead(void)
+{
+	double best = 1e300;
+
+	for (int i = 0; i < 1000; i++) {
+		double t0 = now_ns(), t1 = now_ns();
+
+		if (t1 - t0 < best)
+			best = t1 - t0;
+	}
+	return best;
+}
+
 /* Mean ns per decision over @reps passes of @in. */
 static double run(const aiss_node *node, const struct input *in, size_t n,
 		  int reps, enum aiss_place_policy pol)
@@ -137,6 +151,51 @@ static void bench_node(const aiss_node *node, int quick)
 	}
 }
 
+/* The slowest single topo decision over every free set (and every k for
+ * nodes up to 8 GPUs; k = 1, 2, 4, 8 above): each input timed alone, best
+ * of ROUNDS, so the figure is a worst case over inputs, not a mean. */
+static void worst_case_scan(const aiss_node *node, int quick)
+{
+	uint32_t all = aiss_node_all_gpus(node), worst_mask = 0;
+	int ng = aiss_node_gpu_count(node), worst_k = 0;
+	double worst = 0;
+	size_t inputs = 0;
+	const int ks16[] = {1, 2, 4, 8};
+	uint32_t step = quick && ng > 8 ? 97 : 1;
+
+	for (uint32_t m = 1; m <= all && m != 0; m += step) {
+		int nk = ng > 8 ? 4 : __builtin_popcount(m);
+
+		for (int i = 0; i < nk; i++) {
+			int k = ng > 8 ? ks16[i] : i + 1;
+			double best = 1e300;
+			struct aiss_placement pl;
+
+			if (k > __builtin_popcount(m))
+				continue;
+			for (int r = 0; r < ROUNDS; r++) {
+				double t0 = now_ns();
+
+				aiss_place(node, m, k, AISS_PLACE_TOPO, &pl);
+				t0 = now_ns() - t0;
+				if (t0 < best)
+					best = t0;
+			}
+			sink ^= pl.gpus;
+			inputs++;
+			if (best > worst) {
+				worst = best;
+				worst_mask = m;
+				worst_k = k;
+			}
+		}
+	}
+	printf("%-10s slowest topo decision over %zu inputs: %.0f ns "
+	       "(k=%d, free 0x%x; includes ~%.0f ns of clock reads)\n",
+	       aiss_node_name(node), inputs, worst, worst_k, worst_mask,
+	       clock_overhead());
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = getenv("AISS_SHARED_DIR");
@@ -155,6 +214,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bench_node(node, quick);
+	worst_case_scan(node, quick);
 	aiss_node_destroy(node);
 
 	snprintf(path, sizeof(path), "%s/data/topologies/nvidia-dgx2.xml",
@@ -165,6 +225,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bench_node(node, quick);
+	worst_case_scan(node, quick);
 	aiss_node_destroy(node);
 	return 0;
 }
