@@ -30,7 +30,7 @@
 #define W1 (W0 + 365 * 86400)
 #define GRANT "AISS-2025-0001"
 
-static char dir[48], sock[80], db[80];
+static char dir[48], sock[80], db[80], conf[80];
 static int tcp_port;
 static pid_t pid, munged_pid;
 static int have_munge; /* a private munged runs for this test */
@@ -121,7 +121,7 @@ static void spawn_aissd(void)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		execl(bin, "aissd", "--db", db, "--socket", sock, "--tcp", tcp,
-		      "--foreground", (char *)NULL);
+		      "--config", conf, "--foreground", (char *)NULL);
 		perror("exec aissd");
 		_exit(127);
 	}
@@ -135,6 +135,13 @@ static int start(void **state)
 	chmod(dir, 0755); /* the MUNGE test runs a client as nobody */
 	snprintf(sock, sizeof(sock), "%s/aissd.sock", dir);
 	snprintf(db, sizeof(db), "%s/ledger.db", dir);
+	/* Whoever runs the test administers this aissd (root would anyway). */
+	snprintf(conf, sizeof(conf), "%s/aiss.conf", dir);
+	FILE *f = fopen(conf, "w");
+	assert_non_null(f);
+	fprintf(f, "# test_e2e\nadmin_users = %u\nslurm_user = %u\n",
+		(unsigned)geteuid(), (unsigned)geteuid());
+	fclose(f);
 	start_munged();
 	tcp_port = free_port();
 	spawn_aissd();
