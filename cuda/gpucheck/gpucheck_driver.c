@@ -3,6 +3,7 @@
 #include "gpucheck_driver.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -40,9 +41,93 @@ void gpucheck_plan_default(gpucheck_plan *p, int full)
 
 struct options {
 	int full, json, drain; /* drain: -1 default, 0 no, 1 yes */
+	int timeout;	       /* seconds; 0: none */
 	const char *output, *config, *node, *model, *report_to;
 	gpucheck_plan plan;
 };
+
+/* Default time limits of the whole check, seconds. */
+#define QUICK_TIMEOUT 120
+#define FULL_TIMEOUT 600
+
+/*
+ * The watchdog: a GPU that hangs (a kernel that never finishes) must not
+ * hang the health check. When the limit passes, the watchdog names the GPU
+ * or step still running, drains the node (when draining is on) and exits.
+ */
+struct watchdog {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done, timeout, drain, n;
+	char node[256];
+	int gpu_busy[64];  /* 1 while GPU g's on-device kernels run */
+	char step[64];	   /* serial step under way, e.g. "GPU0->GPU3 P2P" */
+};
+
+static struct watchdog *g_watchdog;
+
+static void watch_set_step(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static void watch_set_step(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!g_watchdog)
+		return;
+	pthread_mutex_lock(&g_watchdog->mu);
+	va_start(ap, fmt);
+	vsnprintf(g_watchdog->step, sizeof(g_watchdog->step), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&g_watchdog->mu);
+}
+
+static void watch_gpu(int g, int busy)
+{
+	if (!g_watchdog || g < 0 || g >= 64)
+		return;
+	pthread_mutex_lock(&g_watchdog->mu);
+	g_watchdog->gpu_busy[g] = busy;
+	pthread_mutex_unlock(&g_watchdog->mu);
+}
+
+static void *watchdog_thread(void *arg)
+{
+	struct watchdog *w = arg;
+	struct timespec until;
+	char reason[256], msg[700];
+	gpucheck_action done;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += w->timeout;
+	pthread_mutex_lock(&w->mu);
+	while (!w->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
+	if (w->done) {
+		pthread_mutex_unlock(&w->mu);
+		return NULL;
+	}
+	reason[0] = '\0';
+	for (int g = 0; g < w->n && !reason[0]; g++)
+		if (w->gpu_busy[g])
+			snprintf(reason, sizeof(reason),
+				 GPUCHECK_REASON_PREFIX " GPU%d check timed out "
+							"after %d s",
+				 g, w->timeout);
+	if (!reason[0])
+		snprintf(reason, sizeof(reason),
+			 GPUCHECK_REASON_PREFIX " %s timed out after %d s",
+			 w->step[0] ? w->step : "check", w->timeout);
+	pthread_mutex_unlock(&w->mu);
+	fprintf(stderr, "%s\n", reason);
+	if (w->drain) {
+		gpucheck_node_apply(w->node, 0, reason, &done, msg, sizeof(msg));
+		fprintf(stderr, "aiss-gpucheck: %s\n", msg);
+	}
+	fflush(NULL);
+	_exit(GPUCHECK_EXIT_FAIL);
+}
 
 static void usage(FILE *out)
 {
@@ -50,7 +135,8 @@ static void usage(FILE *out)
 		"usage: aiss-gpucheck [--quick | --full] [--json] [-o FILE]\n"
 		"                     [-c CONFIG] [--node NAME] [--drain | --no-drain]\n"
 		"                     [--model NAME] [--plant-fault KERNEL[:GPU]]\n"
-		"                     [--report-to SOCKET] [--wgmma] [--list-models]\n"
+		"                     [--report-to SOCKET] [--timeout S] [--wgmma]\n"
+		"                     [--list-models]\n"
 		"Measures every GPU of this node against its model's datasheet,\n"
 		"verifies every kernel's results, and (with --quick, as Slurm's\n"
 		"HealthCheckProgram) drains the node when a GPU falls short.\n"
@@ -105,7 +191,7 @@ static int parse_plant(gpucheck_plan *p, const char *arg)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_NODE = 256, O_DRAIN, O_NO_DRAIN, O_MODEL, O_PLANT, O_REPORT,
-	       O_LIST, O_WGMMA };
+	       O_LIST, O_WGMMA, O_TIMEOUT };
 	static const struct option longopts[] = {
 		{"quick", no_argument, NULL, 'q'},
 		{"full", no_argument, NULL, 'f'},
@@ -120,10 +206,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"report-to", required_argument, NULL, O_REPORT},
 		{"list-models", no_argument, NULL, O_LIST},
 		{"wgmma", no_argument, NULL, O_WGMMA},
+		{"timeout", required_argument, NULL, O_TIMEOUT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	char plant[64] = "";
-	int c, mode_set = 0, wgmma = 0;
+	int c, mode_set = 0, wgmma = 0, timeout = -1;
 
 	memset(o, 0, sizeof(*o));
 	o->drain = -1;
@@ -181,6 +268,17 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_WGMMA:
 			wgmma = 1;
 			break;
+		case O_TIMEOUT: {
+			char *end;
+			long t = strtol(optarg, &end, 10);
+			if (*end || end == optarg || t < 0 || t > 86400) {
+				fprintf(stderr, "aiss-gpucheck: --timeout takes "
+						"seconds (0: none)\n");
+				return GPUCHECK_EXIT_USAGE + 1;
+			}
+			timeout = (int)t;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -198,6 +296,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	gpucheck_plan_default(&o->plan, o->full);
 	o->plan.wgmma = wgmma;
+	o->timeout = timeout >= 0 ? timeout : o->full ? FULL_TIMEOUT : QUICK_TIMEOUT;
 	if (plant[0] && parse_plant(&o->plan, plant) < 0) {
 		fprintf(stderr, "aiss-gpucheck: --plant-fault takes one of");
 		for (int i = 0; gpucheck_plant_targets[i]; i++)
@@ -244,10 +343,12 @@ static void *device_thread(void *arg)
 {
 	struct device_job *j = arg;
 
+	watch_gpu(j->gpu, 1);
 	if (j->be->run_device(j->be->ctx, j->gpu, j->plan, j->model, &j->m) <
 		    0 &&
 	    !j->m.error[0])
 		snprintf(j->m.error, sizeof(j->m.error), "%s", strerror(errno));
+	watch_gpu(j->gpu, 0);
 	return NULL;
 }
 
@@ -280,6 +381,7 @@ static int run_devices(const gpucheck_backend *be, const gpucheck_plan *plan,
 			pthread_join(tids[g], NULL);
 		/* Host links one GPU at a time: a shared PCIe switch would
 		 * otherwise halve each GPU's figure. */
+		watch_set_step("GPU%d host link", g);
 		if (!jobs[g].m.error[0] &&
 		    be->run_host_link(be->ctx, g, plan, &jobs[g].m) < 0 &&
 		    !jobs[g].m.error[0])
@@ -304,6 +406,7 @@ static void run_pairs(const gpucheck_backend *be, const gpucheck_plan *plan,
 			memset(&p, 0, sizeof(p));
 			p.src = s;
 			p.dst = d;
+			watch_set_step("GPU%d->GPU%d P2P", s, d);
 			if (be->run_p2p(be->ctx, s, d, plan, &p) < 0 &&
 			    !p.error[0])
 				snprintf(p.error, sizeof(p.error), "%s",
@@ -324,6 +427,49 @@ static int write_file(const char *path, const char *text)
 	if (fclose(f) != 0)
 		return -1;
 	return 0;
+}
+
+static pthread_t g_watchdog_tid;
+
+/* Starts the watchdog when a limit is set (one check per process). */
+static void watchdog_start(const struct options *o, const char *node, int n)
+{
+	struct watchdog *w;
+
+	if (o->timeout <= 0 || g_watchdog)
+		return;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->timeout = o->timeout;
+	w->drain = o->drain;
+	w->n = n;
+	snprintf(w->node, sizeof(w->node), "%s", node);
+	g_watchdog = w;
+	if (pthread_create(&g_watchdog_tid, NULL, watchdog_thread, w) != 0) {
+		g_watchdog = NULL;
+		free(w);
+	}
+}
+
+/* Stops the watchdog (the check finished in time). */
+static void watchdog_stop(void)
+{
+	struct watchdog *w = g_watchdog;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(g_watchdog_tid, NULL);
+	g_watchdog = NULL;
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
 }
 
 int gpucheck_main(int argc, char **argv, const gpucheck_backend *be,
@@ -392,11 +538,13 @@ int gpucheck_main(int argc, char **argv, const gpucheck_backend *be,
 				"model: measured and verified, no floors\n",
 				g, info.name);
 	}
+	watchdog_start(&o, node, n);
 	if (n > 0 && run_devices(be, &o.plan, r, n) < 0) {
 		perror("aiss-gpucheck");
 		goto out;
 	}
 	run_pairs(be, &o.plan, r, n);
+	watchdog_stop();
 
 	passed = gpucheck_report_evaluate(r, &floors);
 	status = passed == 1 ? GPUCHECK_EXIT_PASS : GPUCHECK_EXIT_FAIL;
@@ -439,6 +587,7 @@ int gpucheck_main(int argc, char **argv, const gpucheck_backend *be,
 		}
 	}
 out:
+	watchdog_stop();
 	free(json);
 	gpucheck_report_destroy(r);
 	return status;

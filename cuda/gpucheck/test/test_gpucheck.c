@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -446,6 +447,7 @@ static void test_decide(void **state)
 
 struct fake {
 	int ngpus;		 /* -1: no driver */
+	int hang_gpu;		 /* >= 0: this GPU's kernels never finish */
 	gpucheck_measure m[8];
 	int runs;
 	char plant_seen[32];
@@ -476,6 +478,9 @@ static int fake_run_device(void *ctx, int gpu, const gpucheck_plan *plan,
 {
 	struct fake *f = ctx;
 
+	if (f->hang_gpu == gpu)
+		for (;;)
+			pause();
 	*m = f->m[gpu];
 	m->measured[GPUCHECK_H2D] = m->measured[GPUCHECK_D2H] = 0;
 	if (plan->plant_fault[0] && plan->plant_gpu == gpu) {
@@ -564,6 +569,7 @@ static void fake_reset(int n)
 {
 	memset(&fake, 0, sizeof(fake));
 	fake.ngpus = n;
+	fake.hang_gpu = -1;
 	for (int g = 0; g < 8; g++)
 		healthy_h100(&fake.m[g]);
 }
@@ -653,6 +659,32 @@ static void test_main_plant_fault(void **state)
 	assert_string_equal(read_text(log_path), "");
 	assert_non_null(strstr(read_text(json_path),
 			       "GPU1 HBM copy wrong result (1 of 4096 checked)"));
+}
+
+static void test_main_watchdog_drains_hung_gpu(void **state)
+{
+	int status;
+	pid_t pid;
+
+	fake_reset(4);
+	fake.hang_gpu = 2;
+	/* The watchdog ends the process: run the command in a child. */
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(run_cmd(IDLE_NODE, "--timeout", "1"));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), GPUCHECK_EXIT_FAIL);
+	assert_string_equal(read_text(log_path),
+			    "[update][nodename=gpu-a01][state=drain]"
+			    "[reason=aiss-gpucheck: GPU2 check timed out after 1 s]\n");
+	/* A usable limit is required. */
+	fake_reset(1);
+	assert_int_equal(run_cmd(IDLE_NODE, "--timeout", "soon"), GPUCHECK_EXIT_USAGE);
+	/* A check that finishes in time is not cut short. */
+	assert_int_equal(run_cmd(IDLE_NODE, "--timeout", "30"), GPUCHECK_EXIT_PASS);
 }
 
 /* ---- JSON writer ------------------------------------------------------ */
@@ -951,6 +983,7 @@ int main(void)
 		cmocka_unit_test(test_main_no_gpu_and_usage),
 		cmocka_unit_test(test_main_expected_gpus_missing),
 		cmocka_unit_test(test_main_plant_fault),
+		cmocka_unit_test(test_main_watchdog_drains_hung_gpu),
 		cmocka_unit_test(test_json_writer),
 		cmocka_unit_test(test_report_json_fields),
 		cmocka_unit_test(test_verify_words_and_copy),
