@@ -55,6 +55,7 @@ typedef struct item {
 	aiss_reply rep;
 	int run;  /* 1: go to dispatch; 0: reply already filled (error) */
 	int slow; /* run on the worker after the commit */
+	aissd_caller who; /* for the log */
 } item;
 
 /* A long read handed to the worker thread, and its answer. */
@@ -637,6 +638,7 @@ static void take_frames(aissd_server *s, conn *c)
 		taken++;
 		it->c = c;
 		it->run = 0;
+		it->who = c->who;
 		aiss_error e = {0};
 		if (aiss_request_decode(payload, plen, &it->req, &e)) {
 			aiss_reply_init(&it->rep, AISS_OP_NONE, it->req.id);
@@ -695,6 +697,17 @@ static void queue_reply(aissd_server *s, item *it)
 	free(frame);
 }
 
+/* --verbose: one line per answered request. */
+static void log_request(const aissd_caller *who, const aiss_reply *rep)
+{
+	if (aissd_log_level < AISSD_LOG_DEBUG)
+		return;
+	aissd_log(AISSD_LOG_DEBUG, "%s %s #%llu: %s%s%s", who->user,
+		  aiss_op_name(rep->op), (unsigned long long)rep->id,
+		  aiss_status_name(rep->status), rep->message[0] ? ": " : "",
+		  rep->message);
+}
+
 /* Hands @it (a long read whose batch committed) to the worker. 0, or -1
  * (no memory): the caller answers it with an error. */
 static int slow_submit(aissd_server *s, item *it)
@@ -751,6 +764,7 @@ static int run_batch(aissd_server *s)
 		}
 		aissd_dispatch(s->ledger, &who, &it->req, &it->rep);
 		s->stats.requests++;
+		it->who = who;
 	}
 	if (any && batch_ok) {
 		if (aiss_ledger_batch_commit(s->ledger, &e)) {
@@ -787,6 +801,8 @@ static int run_batch(aissd_server *s)
 			continue; /* answered by the worker, after the commit */
 		if (it->slow)
 			it->c->slow_busy = 0;
+		if (it->run)
+			log_request(&it->who, &it->rep);
 		queue_reply(s, it);
 		aiss_reply_clear(&it->rep);
 	}
@@ -811,6 +827,7 @@ static void slow_collect(aissd_server *s)
 		it.req.id = j->req.id;
 		it.rep = j->rep;
 		j->c->slow_busy = 0;
+		log_request(&j->who, &j->rep);
 		if (!j->c->dead)
 			queue_reply(s, &it);
 		aiss_reply_clear(&it.rep);
