@@ -17,6 +17,8 @@
 #define EXIT_FOUND 1 /* exceptions, bad rows or refusals found */
 #define EXIT_USAGE 2
 #define DEFAULT_PROGRESS 10000
+#define MAX_REFUSALS_SHOWN 20 /* the rest are counted by reason */
+#define MAX_BAD_SHOWN 1000     /* bad rows listed; the rest counted */
 
 static const char *const usage_lines[] = {
     "report fy YYYY-YY [--quarter Q1..Q4] [--by institution-type|grant] "
@@ -312,10 +314,10 @@ static int read_sacct(int which, const char *path, const char *zone,
 	}
 	size_t nb;
 	const aiss_usage_bad *b = aiss_sacct_bad(s, &nb);
-	for (size_t i = 0; i < nb; i++)
+	for (size_t i = 0; i < nb && i < MAX_BAD_SHOWN; i++)
 		fprintf(stderr, "%s:%" PRId64 ": bad row: %s\n", path,
 			b[i].line, b[i].reason);
-	if ((int64_t)nb < aiss_sacct_stats_get(s)->bad)
+	if (nb > MAX_BAD_SHOWN)
 		fprintf(stderr, "%s: ... %" PRId64 " bad rows in all\n", path,
 			aiss_sacct_stats_get(s)->bad);
 	*out = s;
@@ -357,6 +359,7 @@ static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 	aiss_error err;
 	long every = DEFAULT_PROGRESS;
 	int64_t imported = 0, refused = 0, already = 0, zero = 0;
+	int64_t refused_by[AISS_E__COUNT] = {0};
 
 	if ((rc = parse_opts(1, argc, argv, o, 4, pos, &npos, 2)))
 		return rc;
@@ -435,11 +438,14 @@ static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 				rc = aiss_status_exit_code(err.code);
 				goto summary;
 			}
-			fprintf(stderr,
-				"%s:%" PRId64 ": job %" PRIu64
-				" not charged (%s): %s\n",
-				pos[1], u->line, u->job_id,
-				aiss_status_name(err.code), err.text);
+			if (refused < MAX_REFUSALS_SHOWN)
+				fprintf(stderr,
+					"%s:%" PRId64 ": job %" PRIu64
+					" not charged (%s): %s\n",
+					pos[1], u->line, u->job_id,
+					aiss_status_name(err.code), err.text);
+			if ((int)err.code >= 0 && err.code < AISS_E__COUNT)
+				refused_by[err.code]++;
 			refused++;
 			continue;
 		}
@@ -454,6 +460,15 @@ static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 	}
 	rc = (refused || st->bad) ? EXIT_FOUND : EXIT_OK;
 summary:
+	if (refused > MAX_REFUSALS_SHOWN) {
+		fprintf(stderr, "... %" PRId64 " runs refused in all:", refused);
+		for (int k = 0; k < AISS_E__COUNT; k++)
+			if (refused_by[k])
+				fprintf(stderr, " %s %" PRId64,
+					aiss_status_name((aiss_status)k),
+					refused_by[k]);
+		fputc('\n', stderr);
+	}
 	if (json) {
 		printf("{\"file\":\"");
 		for (const char *p = pos[1]; *p; p++)
