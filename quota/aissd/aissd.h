@@ -49,7 +49,8 @@ int aissd_config_load(aissd_config *c, const char *path, aiss_error *err);
 /* Applies one setting; the parser's unit. 0, or -1 with @err. */
 int aissd_config_set(aissd_config *c, const char *key, const char *value,
 		     aiss_error *err);
-/* Parses "HOST:PORT" ("[v6]:PORT" too) into @host/@port. 0 or -1. */
+/* Parses "HOST:PORT" ("[v6]:PORT" too; a bare "PORT" means 127.0.0.1)
+ * into @host/@port. 0 or -1. */
 int aissd_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
 
 /* ---- callers and roles ---- */

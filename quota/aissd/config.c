@@ -51,6 +51,17 @@ void aissd_config_defaults(aissd_config *c)
 int aissd_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
 {
 	const char *colon = strrchr(s, ':');
+	if (!colon && *s && strspn(s, "0123456789") == strlen(s)) {
+		/* A bare port listens on loopback. */
+		char *end;
+		errno = 0;
+		long p = strtol(s, &end, 10);
+		if (errno || p < 0 || p > 65535 || hostlen < 10)
+			return -1;
+		snprintf(host, hostlen, "127.0.0.1");
+		*port = (int)p;
+		return 0;
+	}
 	if (!colon || colon == s || !colon[1])
 		return -1;
 	const char *h = s;
