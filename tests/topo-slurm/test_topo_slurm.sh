@@ -27,11 +27,13 @@ source "$HARNESS"
 # The harness writes a 16-core node with hand-written gres.conf lines:
 # describe gn1 as the recorded node ($XML, $NODE_CPUS) instead, with
 # aiss-topo's gres.conf lines.
+declare -F _aiss_write_conf >/dev/null ||
+	skip "harness has no _aiss_write_conf (interface changed)"
 eval "$(declare -f _aiss_write_conf | sed '1s/_aiss_write_conf/_aiss_write_conf_harness/')"
 _aiss_write_conf() {
 	_aiss_write_conf_harness "$@"
 	local T=$AISS_CLUSTER_DIR
-	sed -i "s/^\(NodeName=gn1 .*\)CPUs=16 Boards=1 SocketsPerBoard=2 CoresPerSocket=8 ThreadsPerCore=1/\1$NODE_CPUS/" "$T/etc/slurm.conf"
+	sed -i "s/^\(NodeName=gn1 .*\)CPUs=[0-9]* Boards=[0-9]* SocketsPerBoard=[0-9]* CoresPerSocket=[0-9]* ThreadsPerCore=[0-9]*/\1$NODE_CPUS/" "$T/etc/slurm.conf"
 	grep -q "^NodeName=gn1 .*$NODE_CPUS.*Gres=gpu:h100:8" "$T/etc/slurm.conf" ||
 		fail "could not describe gn1 as an HGX node in slurm.conf"
 	{
