@@ -152,6 +152,11 @@ int aiss_report_write_html(const aiss_report *r, FILE *out);
 /* Writes @s as an RFC 4180 CSV field (quoted when it holds , " CR or LF). */
 void aiss_csv_field(FILE *out, const char *s);
 
+/* @c in thousands of dollars as the Estimates print them (HK$'000,
+ * rounded half up, grouped): 90500000000 -> "905,000"; 0 -> "nil".
+ * Returns @buf (AISS_MONEY_BUFSZ). */
+char *aiss_report_thousands(aiss_cents_t c, char *buf, size_t len);
+
 /* GPU-seconds as hours with two decimals, "1234.50" (exact, rounded half
  * up). Returns @buf. */
 char *aiss_report_gpu_hours(int64_t gpu_seconds, char *buf, size_t len);

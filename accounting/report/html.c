@@ -371,6 +371,28 @@ int aiss_report_write_html(const aiss_report *r, FILE *out)
 	}
 	fputs("</table>\n", out);
 
+	/* The Estimates' layout: HK$'000 */
+	{
+		char k[4][AISS_MONEY_BUFSZ];
+		fprintf(
+		    out,
+		    "<h2>As in the Estimates <span lang=\"zh-Hant\">"
+		    "按預算格式</span> (HK$'000)</h2><table "
+		    "id=\"estimates\"><tr><th>Approved commitment<br>"
+		    "核准承擔額</th><th>Cumulative expenditure to %s<br>"
+		    "累積開支</th><th>%s<br>年度開支</th><th>Balance<br>結餘"
+		    "</th></tr>\n<tr><td class=\"n\">%s</td><td "
+		    "class=\"n\">%s</td><td class=\"n\">%s</td><td "
+		    "class=\"n\">%s</td></tr></table>\n",
+		    b4, fy,
+		    aiss_report_thousands(s->commitment, k[0], sizeof(k[0])),
+		    aiss_report_thousands(s->cumulative_before, k[1],
+					  sizeof(k[1])),
+		    aiss_report_thousands(s->fy_expenditure, k[2],
+					  sizeof(k[2])),
+		    aiss_report_thousands(s->balance, k[3], sizeof(k[3])));
+	}
+
 	fputs("<h2>Commitment burn-down over the scheme's three years "
 	      "<span lang=\"zh-Hant\">承擔額消耗（三年）</span></h2>\n",
 	      out);

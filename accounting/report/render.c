@@ -211,6 +211,17 @@ int aiss_report_write_table(const aiss_report *r, aiss_report_by by, FILE *out)
 	fputc('\n', out);
 	fputc('\n', out);
 
+	/* The line as the Estimates print it (Head 47, Subhead 700). */
+	char k1[AISS_MONEY_BUFSZ], k2[AISS_MONEY_BUFSZ], k3[AISS_MONEY_BUFSZ],
+	    k4[AISS_MONEY_BUFSZ];
+	fprintf(out,
+		"As in the Estimates (HK$'000): approved commitment %s; "
+		"cumulative expenditure to %s %s; %s %s; balance %s\n\n",
+		aiss_report_thousands(s->commitment, k1, sizeof(k1)), b4,
+		aiss_report_thousands(s->cumulative_before, k2, sizeof(k2)), fy,
+		aiss_report_thousands(s->fy_expenditure, k3, sizeof(k3)),
+		aiss_report_thousands(s->balance, k4, sizeof(k4)));
+
 	fputs("Expenditure by quarter 按季開支\n", out);
 	totals_header(out, "Quarter", "季度", 22);
 	for (int q = 1; q <= 4; q++) {

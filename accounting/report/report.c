@@ -536,3 +536,21 @@ char *aiss_report_gpu_hours(int64_t gpu_seconds, char *buf, size_t len)
 		 h % 100);
 	return buf;
 }
+
+char *aiss_report_thousands(aiss_cents_t c, char *buf, size_t len)
+{
+	int64_t k = 0;
+	char m[AISS_MONEY_BUFSZ];
+	int neg = c < 0;
+	if (aiss_muldiv_round(neg ? -c : c, 1, 100000, &k) < 0)
+		k = 0;
+	if (k == 0) {
+		snprintf(buf, len, "nil");
+		return buf;
+	}
+	/* group the whole number via the money formatter (k dollars) */
+	aiss_money_format(k * 100, true, m, sizeof(m));
+	m[strcspn(m, ".")] = 0;
+	snprintf(buf, len, "%s%s", neg ? "-" : "", m);
+	return buf;
+}

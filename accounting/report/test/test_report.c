@@ -323,8 +323,20 @@ static void test_published_figure(void **state)
 	assert_non_null(strstr(buf, "905,000,000.00"));
 	assert_non_null(strstr(buf, "2,095,000,000.00"));
 	assert_non_null(strstr(buf, "累積開支"));
+	/* as Head 47 item 805 prints it, in HK$'000 */
+	assert_non_null(strstr(buf,
+			       "(HK$'000): approved commitment 3,000,000; "
+			       "cumulative expenditure to 31.3.2025 905,000; "
+			       "2025-26 nil; balance 2,095,000"));
 	free(buf);
 	aiss_report_destroy(r);
+
+	char k[AISS_MONEY_BUFSZ];
+	assert_string_equal(aiss_report_thousands(0, k, sizeof(k)), "nil");
+	assert_string_equal(aiss_report_thousands(49999, k, sizeof(k)), "nil");
+	assert_string_equal(aiss_report_thousands(50000, k, sizeof(k)), "1");
+	assert_string_equal(aiss_report_thousands(-123456789, k, sizeof(k)),
+			    "-1,235");
 
 	r = compute(&f, 2024, 0);
 	s = aiss_report_summary_get(r);
