@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// backend_cuda: the project's GPU kernels (HBM, tensor-core GEMM, FMA, links) and their driver.
+// backend_cuda: the project's GPU kernels (HBM, GEMM, FMA, links) and their driver.
 //
 // Every kernel's output is verified: on the device over every element
 // (pattern checks, GEMM column checksums, FMA tables) and on the host over

@@ -9,8 +9,8 @@
 
 #include "aiss_client.h"
 
-void gpucheck_aissd_summary(const gpucheck_report *r, char *summary,
-			    size_t len, long long *bf16_gflops)
+void gpucheck_aissd_summary(const gpucheck_report *r, char *summary, size_t len,
+			    long long *bf16_gflops)
 {
 	double tflops = gpucheck_report_bf16_tflops(r);
 

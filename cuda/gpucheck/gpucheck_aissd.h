@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_aissd: sends a node's capacity result to aissd (aissctl capacity shows it). */
+/* gpucheck_aissd: sends a node's capacity result to aissd. */
 #ifndef GPUCHECK_AISSD_H
 #define GPUCHECK_AISSD_H
 
@@ -21,7 +21,7 @@ int gpucheck_aissd_sink(const char *socket_path, const gpucheck_report *r,
  * BF16 GFLOPS (rounded), and a summary (the reason, or a pass line) into
  * @summary. Exposed for the tests.
  */
-void gpucheck_aissd_summary(const gpucheck_report *r, char *summary,
-			    size_t len, long long *bf16_gflops);
+void gpucheck_aissd_summary(const gpucheck_report *r, char *summary, size_t len,
+			    long long *bf16_gflops);
 
 #endif

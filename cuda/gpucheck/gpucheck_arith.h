@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_arith: the arithmetic shared by the GPU kernels and their CPU references. */
+/* gpucheck_arith: arithmetic shared by GPU kernels and CPU references. */
 #ifndef GPUCHECK_ARITH_H
 #define GPUCHECK_ARITH_H
 
@@ -99,7 +99,7 @@ GPUCHECK_HD int gpucheck_gemm_input(uint64_t i, uint32_t seed)
 GPUCHECK_HD double gpucheck_fma_start(unsigned cls, unsigned chain)
 {
 	return 1.0 + (double)(cls * GPUCHECK_FMA_CHAINS + chain) /
-			     (double)(GPUCHECK_FMA_CLASSES * GPUCHECK_FMA_CHAINS);
+			 (double)(GPUCHECK_FMA_CLASSES * GPUCHECK_FMA_CHAINS);
 }
 
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_config: defaults and the aiss.conf reader for the gpucheck floors. */
+/* gpucheck_config: default floors and the aiss.conf reader. */
 #include "gpucheck_config.h"
 
 #include <ctype.h>
@@ -22,7 +22,7 @@ void gpucheck_floors_default(gpucheck_floors *f)
 }
 
 static int set_err(char *err, size_t errlen, int e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Fills @err printf-style, sets errno to @e and returns -1. */
 static int set_err(char *err, size_t errlen, int e, const char *fmt, ...)
@@ -45,12 +45,12 @@ int gpucheck_floors_set(gpucheck_floors *f, const char *key, const char *value,
 		const char *key;
 		size_t off;
 	} keys[] = {
-		{"gpucheck.hbm_floor", offsetof(gpucheck_floors, hbm)},
-		{"gpucheck.gemm_floor", offsetof(gpucheck_floors, gemm)},
-		{"gpucheck.fp32_floor", offsetof(gpucheck_floors, fp32)},
-		{"gpucheck.fp64_floor", offsetof(gpucheck_floors, fp64)},
-		{"gpucheck.pcie_floor", offsetof(gpucheck_floors, pcie)},
-		{"gpucheck.p2p_floor", offsetof(gpucheck_floors, p2p)},
+	    {"gpucheck.hbm_floor", offsetof(gpucheck_floors, hbm)},
+	    {"gpucheck.gemm_floor", offsetof(gpucheck_floors, gemm)},
+	    {"gpucheck.fp32_floor", offsetof(gpucheck_floors, fp32)},
+	    {"gpucheck.fp64_floor", offsetof(gpucheck_floors, fp64)},
+	    {"gpucheck.pcie_floor", offsetof(gpucheck_floors, pcie)},
+	    {"gpucheck.p2p_floor", offsetof(gpucheck_floors, p2p)},
 	};
 	char *end;
 	double v;
@@ -76,10 +76,11 @@ int gpucheck_floors_set(gpucheck_floors *f, const char *key, const char *value,
 		if (strcmp(key, keys[k].key) != 0)
 			continue;
 		if (!(v >= 0.0 && v <= 1.0))
-			return set_err(err, errlen, EINVAL,
-				       "%s: '%s' is not a fraction of nominal in "
-				       "0..1 (e.g. 0.80)",
-				       key, value);
+			return set_err(
+			    err, errlen, EINVAL,
+			    "%s: '%s' is not a fraction of nominal in "
+			    "0..1 (e.g. 0.80)",
+			    key, value);
 		*(double *)((char *)f + keys[k].off) = v;
 		return 0;
 	}

@@ -15,13 +15,14 @@ extern "C" {
  * at about 90% of its nominal HBM bandwidth) and fail a degraded one.
  */
 typedef struct gpucheck_floors {
-	double hbm;	  /* gpucheck.hbm_floor: each HBM kernel (0.80) */
-	double gemm;	  /* gpucheck.gemm_floor: best BF16/FP16 GEMM (0.50) */
-	double fp32;	  /* gpucheck.fp32_floor: FP32 FMA (0.70) */
-	double fp64;	  /* gpucheck.fp64_floor: FP64 FMA (0.70) */
-	double pcie;	  /* gpucheck.pcie_floor: H2D and D2H each (0.60) */
-	double p2p;	  /* gpucheck.p2p_floor: each GPU pair (0.50) */
-	int expect_gpus;  /* gpucheck.expect_gpus: GPUs a node must show (0: any) */
+	double hbm;      /* gpucheck.hbm_floor: each HBM kernel (0.80) */
+	double gemm;     /* gpucheck.gemm_floor: best BF16/FP16 GEMM (0.50) */
+	double fp32;     /* gpucheck.fp32_floor: FP32 FMA (0.70) */
+	double fp64;     /* gpucheck.fp64_floor: FP64 FMA (0.70) */
+	double pcie;     /* gpucheck.pcie_floor: H2D and D2H each (0.60) */
+	double p2p;      /* gpucheck.p2p_floor: each GPU pair (0.50) */
+	int expect_gpus; /* gpucheck.expect_gpus: GPUs a node must show (0: any)
+			  */
 } gpucheck_floors;
 
 /* The default configuration file. */

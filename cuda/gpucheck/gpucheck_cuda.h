@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_cuda: the CUDA backend of aiss-gpucheck (kernels in backend_cuda.cu). */
+/* gpucheck_cuda: the CUDA backend of aiss-gpucheck. */
 #ifndef GPUCHECK_CUDA_H
 #define GPUCHECK_CUDA_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_driver: options, the order the kernels run in, output, exit status. */
+/* gpucheck_driver: options, kernel order, output, watchdog, exit status. */
 #include "gpucheck_driver.h"
 
 #include <errno.h>
@@ -18,8 +18,8 @@
 #define MIB (1024ull * 1024ull)
 
 const char *const gpucheck_plant_targets[] = {
-	"hbm_write", "hbm_copy", "hbm_triad", "gemm_bf16", "gemm_fp16",
-	"fma_fp32",  "fma_fp64", "h2d",	      "p2p",	   NULL};
+    "hbm_write", "hbm_copy", "hbm_triad", "gemm_bf16", "gemm_fp16",
+    "fma_fp32",  "fma_fp64", "h2d",       "p2p",       NULL};
 
 void gpucheck_plan_default(gpucheck_plan *p, int full)
 {
@@ -41,7 +41,7 @@ void gpucheck_plan_default(gpucheck_plan *p, int full)
 
 struct options {
 	int full, json, drain; /* drain: -1 default, 0 no, 1 yes */
-	int timeout;	       /* seconds; 0: none */
+	int timeout;           /* seconds; 0: none */
 	const char *output, *config, *node, *model, *report_to;
 	gpucheck_plan plan;
 };
@@ -60,14 +60,14 @@ struct watchdog {
 	pthread_cond_t cv;
 	int done, timeout, drain, n;
 	char node[256];
-	int gpu_busy[64];  /* 1 while GPU g's on-device kernels run */
-	char step[64];	   /* serial step under way, e.g. "GPU0->GPU3 P2P" */
+	int gpu_busy[64]; /* 1 while GPU g's on-device kernels run */
+	char step[64];    /* serial step under way, e.g. "GPU0->GPU3 P2P" */
 };
 
 static struct watchdog *g_watchdog;
 
 static void watch_set_step(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+    __attribute__((format(printf, 1, 2)));
 
 static void watch_set_step(const char *fmt, ...)
 {
@@ -112,8 +112,9 @@ static void *watchdog_thread(void *arg)
 	for (int g = 0; g < w->n && !reason[0]; g++)
 		if (w->gpu_busy[g])
 			snprintf(reason, sizeof(reason),
-				 GPUCHECK_REASON_PREFIX " GPU%d check timed out "
-							"after %d s",
+				 GPUCHECK_REASON_PREFIX
+				 " GPU%d check timed out "
+				 "after %d s",
 				 g, w->timeout);
 	if (!reason[0])
 		snprintf(reason, sizeof(reason),
@@ -122,7 +123,8 @@ static void *watchdog_thread(void *arg)
 	pthread_mutex_unlock(&w->mu);
 	fprintf(stderr, "%s\n", reason);
 	if (w->drain) {
-		gpucheck_node_apply(w->node, 0, reason, &done, msg, sizeof(msg));
+		gpucheck_node_apply(w->node, 0, reason, &done, msg,
+				    sizeof(msg));
 		fprintf(stderr, "aiss-gpucheck: %s\n", msg);
 	}
 	fflush(NULL);
@@ -131,17 +133,20 @@ static void *watchdog_thread(void *arg)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: aiss-gpucheck [--quick | --full] [--json] [-o FILE]\n"
-		"                     [-c CONFIG] [--node NAME] [--drain | --no-drain]\n"
-		"                     [--model NAME] [--plant-fault KERNEL[:GPU]]\n"
-		"                     [--report-to SOCKET] [--timeout S] [--wgmma]\n"
-		"                     [--list-models]\n"
-		"Measures every GPU of this node against its model's datasheet,\n"
-		"verifies every kernel's results, and (with --quick, as Slurm's\n"
-		"HealthCheckProgram) drains the node when a GPU falls short.\n"
-		"Exit: 0 pass, 1 fail, 2 usage/config, 3 no GPU, 4 error.\n"
-		"See aiss-gpucheck(8).\n");
+	fprintf(
+	    out,
+	    "usage: aiss-gpucheck [--quick | --full] [--json] [-o FILE]\n"
+	    "                     [-c CONFIG] [--node NAME] [--drain | "
+	    "--no-drain]\n"
+	    "                     [--model NAME] [--plant-fault KERNEL[:GPU]]\n"
+	    "                     [--report-to SOCKET] [--timeout S] "
+	    "[--wgmma]\n"
+	    "                     [--list-models]\n"
+	    "Measures every GPU of this node against its model's datasheet,\n"
+	    "verifies every kernel's results, and (with --quick, as Slurm's\n"
+	    "HealthCheckProgram) drains the node when a GPU falls short.\n"
+	    "Exit: 0 pass, 1 fail, 2 usage/config, 3 no GPU, 4 error.\n"
+	    "See aiss-gpucheck(8).\n");
 }
 
 static void list_models(FILE *out)
@@ -150,12 +155,14 @@ static void list_models(FILE *out)
 	const gpucheck_model *m = gpucheck_models(&n);
 
 	fprintf(out, "%-15s %-9s %6s %7s %7s %6s %6s %6s %6s\n", "model",
-		"pci ids", "HBM", "BF16", "FP16", "FP32", "FP64", "PCIe", "P2P");
-	fprintf(out, "%-15s %-9s %6s %7s %7s %6s %6s %6s %6s\n", "", "",
-		"TB/s", "TFLOPS", "TFLOPS", "TFLOPS", "TFLOPS", "GB/s", "GB/s");
+		"pci ids", "HBM", "BF16", "FP16", "FP32", "FP64", "PCIe",
+		"P2P");
+	fprintf(out, "%-15s %-9s %6s %7s %7s %6s %6s %6s %6s\n", "", "", "TB/s",
+		"TFLOPS", "TFLOPS", "TFLOPS", "TFLOPS", "GB/s", "GB/s");
 	for (int i = 0; i < n; i++)
-		fprintf(out, "%-15s %-9.4x %6.3g %7.4g %7.4g %6.3g %6.3g %6.3g "
-			     "%6.3g\n",
+		fprintf(out,
+			"%-15s %-9.4x %6.3g %7.4g %7.4g %6.3g %6.3g %6.3g "
+			"%6.3g\n",
 			m[i].name, m[i].pci_ids[0], m[i].hbm_tbs,
 			m[i].bf16_tflops, m[i].fp16_tflops, m[i].fp32_tflops,
 			m[i].fp64_tflops, m[i].pcie_gbs, m[i].p2p_gbs);
@@ -190,25 +197,34 @@ static int parse_plant(gpucheck_plan *p, const char *arg)
 /* Returns 0 to go on, or an exit status + 1 (1: exit 0 after --help). */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { O_NODE = 256, O_DRAIN, O_NO_DRAIN, O_MODEL, O_PLANT, O_REPORT,
-	       O_LIST, O_WGMMA, O_TIMEOUT };
+	enum {
+		O_NODE = 256,
+		O_DRAIN,
+		O_NO_DRAIN,
+		O_MODEL,
+		O_PLANT,
+		O_REPORT,
+		O_LIST,
+		O_WGMMA,
+		O_TIMEOUT
+	};
 	static const struct option longopts[] = {
-		{"quick", no_argument, NULL, 'q'},
-		{"full", no_argument, NULL, 'f'},
-		{"json", no_argument, NULL, 'j'},
-		{"output", required_argument, NULL, 'o'},
-		{"config", required_argument, NULL, 'c'},
-		{"node", required_argument, NULL, O_NODE},
-		{"drain", no_argument, NULL, O_DRAIN},
-		{"no-drain", no_argument, NULL, O_NO_DRAIN},
-		{"model", required_argument, NULL, O_MODEL},
-		{"plant-fault", required_argument, NULL, O_PLANT},
-		{"report-to", required_argument, NULL, O_REPORT},
-		{"list-models", no_argument, NULL, O_LIST},
-		{"wgmma", no_argument, NULL, O_WGMMA},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	    {"quick", no_argument, NULL, 'q'},
+	    {"full", no_argument, NULL, 'f'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"node", required_argument, NULL, O_NODE},
+	    {"drain", no_argument, NULL, O_DRAIN},
+	    {"no-drain", no_argument, NULL, O_NO_DRAIN},
+	    {"model", required_argument, NULL, O_MODEL},
+	    {"plant-fault", required_argument, NULL, O_PLANT},
+	    {"report-to", required_argument, NULL, O_REPORT},
+	    {"list-models", no_argument, NULL, O_LIST},
+	    {"wgmma", no_argument, NULL, O_WGMMA},
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 	char plant[64] = "";
 	int c, mode_set = 0, wgmma = 0, timeout = -1;
 
@@ -249,8 +265,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_MODEL:
 			if (!gpucheck_model_by_name(optarg)) {
-				fprintf(stderr, "aiss-gpucheck: unknown model "
-						"'%s' (see --list-models)\n",
+				fprintf(stderr,
+					"aiss-gpucheck: unknown model "
+					"'%s' (see --list-models)\n",
 					optarg);
 				return GPUCHECK_EXIT_USAGE + 1;
 			}
@@ -272,8 +289,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			char *end;
 			long t = strtol(optarg, &end, 10);
 			if (*end || end == optarg || t < 0 || t > 86400) {
-				fprintf(stderr, "aiss-gpucheck: --timeout takes "
-						"seconds (0: none)\n");
+				fprintf(stderr,
+					"aiss-gpucheck: --timeout takes "
+					"seconds (0: none)\n");
 				return GPUCHECK_EXIT_USAGE + 1;
 			}
 			timeout = (int)t;
@@ -296,7 +314,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	gpucheck_plan_default(&o->plan, o->full);
 	o->plan.wgmma = wgmma;
-	o->timeout = timeout >= 0 ? timeout : o->full ? FULL_TIMEOUT : QUICK_TIMEOUT;
+	o->timeout = timeout >= 0 ? timeout
+		     : o->full    ? FULL_TIMEOUT
+				  : QUICK_TIMEOUT;
 	if (plant[0] && parse_plant(&o->plan, plant) < 0) {
 		fprintf(stderr, "aiss-gpucheck: --plant-fault takes one of");
 		for (int i = 0; gpucheck_plant_targets[i]; i++)
@@ -345,7 +365,7 @@ static void *device_thread(void *arg)
 
 	watch_gpu(j->gpu, 1);
 	if (j->be->run_device(j->be->ctx, j->gpu, j->plan, j->model, &j->m) <
-		    0 &&
+		0 &&
 	    !j->m.error[0])
 		snprintf(j->m.error, sizeof(j->m.error), "%s", strerror(errno));
 	watch_gpu(j->gpu, 0);
@@ -522,8 +542,7 @@ int gpucheck_main(int argc, char **argv, const gpucheck_backend *be,
 	if (n == 0) {
 		char text[600];
 		snprintf(text, sizeof(text), "no GPU visible (%d expected): %s",
-			 floors.expect_gpus,
-			 err[0] ? err : "no CUDA device");
+			 floors.expect_gpus, err[0] ? err : "no CUDA device");
 		gpucheck_report_set_node_error(r, text);
 	}
 	for (int g = 0; g < n; g++) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_driver: the aiss-gpucheck command, over a backend that runs the kernels. */
+/* gpucheck_driver: the aiss-gpucheck command over a kernel backend. */
 #ifndef GPUCHECK_DRIVER_H
 #define GPUCHECK_DRIVER_H
 
@@ -13,30 +13,31 @@ extern "C" {
 
 /* Exit statuses of aiss-gpucheck (documented in aiss-gpucheck(8)). */
 enum {
-	GPUCHECK_EXIT_PASS = 0,	  /* every GPU passed */
-	GPUCHECK_EXIT_FAIL = 1,	  /* a GPU failed a floor or gave a wrong result */
+	GPUCHECK_EXIT_PASS = 0, /* every GPU passed */
+	GPUCHECK_EXIT_FAIL =
+	    1, /* a GPU failed a floor or gave a wrong result */
 	GPUCHECK_EXIT_USAGE = 2,  /* bad option or configuration */
 	GPUCHECK_EXIT_NO_GPU = 3, /* no GPU or no driver on this machine */
-	GPUCHECK_EXIT_ERROR = 4	  /* the check could not complete (scontrol,
+	GPUCHECK_EXIT_ERROR = 4   /* the check could not complete (scontrol,
 				     output, aissd) */
 };
 
 /* How much work each kernel does. */
 typedef struct gpucheck_plan {
-	int full;			/* 0: --quick, 1: --full */
-	unsigned long long hbm_bytes;	/* per HBM buffer (>> L2) */
-	int hbm_reps;			/* timed repetitions (best taken) */
-	int gemm_n;			/* M = N = K, a multiple of 128 */
+	int full;                     /* 0: --quick, 1: --full */
+	unsigned long long hbm_bytes; /* per HBM buffer (>> L2) */
+	int hbm_reps;                 /* timed repetitions (best taken) */
+	int gemm_n;                   /* M = N = K, a multiple of 128 */
 	int gemm_reps;
-	double fma_seconds;		/* target length of one FMA kernel */
-	unsigned long long pcie_bytes;	/* pinned host buffer */
+	double fma_seconds;            /* target length of one FMA kernel */
+	unsigned long long pcie_bytes; /* pinned host buffer */
 	int pcie_reps;
 	unsigned long long p2p_bytes;
 	int p2p_reps;
-	int samples;			/* elements verified on the host */
-	char plant_fault[32];		/* "" or the metric key to corrupt */
-	int plant_gpu;			/* the GPU to plant it on */
-	int wgmma;			/* 1: Hopper GEMM with wgmma + TMA */
+	int samples;          /* elements verified on the host */
+	char plant_fault[32]; /* "" or the metric key to corrupt */
+	int plant_gpu;        /* the GPU to plant it on */
+	int wgmma;            /* 1: Hopper GEMM with wgmma + TMA */
 } gpucheck_plan;
 
 /* Fills @p with the defaults of --quick (@full 0) or --full (@full 1). */
@@ -76,9 +77,8 @@ typedef struct gpucheck_backend {
  * Where --report-to sends an evaluated report (aissd's capacity store in
  * aiss-gpucheck). Returns 0, or -1 with a sentence in @err.
  */
-typedef int (*gpucheck_report_sink)(const char *where,
-				    const gpucheck_report *r, char *err,
-				    size_t errlen);
+typedef int (*gpucheck_report_sink)(const char *where, const gpucheck_report *r,
+				    char *err, size_t errlen);
 
 /*
  * The whole command: parses @argv (see aiss-gpucheck(8)), loads the floors,

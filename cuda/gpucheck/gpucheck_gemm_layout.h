@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_gemm_layout: tile sizes and every index the tensor-core GEMM kernel computes. */
+/* gpucheck_gemm_layout: tiles and indices of the tensor-core GEMM. */
 #ifndef GPUCHECK_GEMM_LAYOUT_H
 #define GPUCHECK_GEMM_LAYOUT_H
 
@@ -44,8 +44,8 @@ GPUCHECK_HD void gpucheck_gemm_load_chunk(int tid, int i, int *row, int *ch)
  * step @kk: the tile row and chunk whose address lane @lane supplies.
  * Matrices 0..3 = (rows 0-7, k 0-7), (rows 8-15, k 0-7), (rows 0-7, k 8-15),
  * (rows 8-15, k 8-15): registers a0..a3 of mma.m16n8k16. */
-GPUCHECK_HD void gpucheck_gemm_ldm_a(int lane, int wm, int mi, int kk,
-				     int *row, int *ch)
+GPUCHECK_HD void gpucheck_gemm_ldm_a(int lane, int wm, int mi, int kk, int *row,
+				     int *ch)
 {
 	*row = wm * 64 + mi * 16 + (lane & 15);
 	*ch = kk * 2 + (lane >> 4);
@@ -54,8 +54,8 @@ GPUCHECK_HD void gpucheck_gemm_ldm_a(int lane, int wm, int mi, int kk,
 /* ldmatrix.x4 for the B fragments of n8 tiles 2*@nj and 2*@nj+1 of warp
  * column @wn: matrices = (n 0-7, k 0-7), (n 0-7, k 8-15), (n 8-15, k 0-7),
  * (n 8-15, k 8-15): registers b0, b1 of tile 2nj, then of tile 2nj+1. */
-GPUCHECK_HD void gpucheck_gemm_ldm_b(int lane, int wn, int nj, int kk,
-				     int *row, int *ch)
+GPUCHECK_HD void gpucheck_gemm_ldm_b(int lane, int wn, int nj, int kk, int *row,
+				     int *ch)
 {
 	*row = wn * 64 + nj * 16 + (lane & 7) + ((lane >> 4) << 3);
 	*ch = kk * 2 + ((lane >> 3) & 1);
@@ -63,8 +63,8 @@ GPUCHECK_HD void gpucheck_gemm_ldm_b(int lane, int wn, int nj, int kk,
 
 /* Row and column, within the block tile, of accumulator element @r (0..3)
  * of MMA tile (@mi, @ni) of warp (@wm, @wn) held by lane @lane. */
-GPUCHECK_HD void gpucheck_gemm_c_coord(int lane, int wm, int wn, int mi,
-				       int ni, int r, int *row, int *col)
+GPUCHECK_HD void gpucheck_gemm_c_coord(int lane, int wm, int wn, int mi, int ni,
+				       int r, int *row, int *col)
 {
 	*row = wm * 64 + mi * 16 + (lane >> 2) + (r >= 2 ? 8 : 0);
 	*col = wn * 64 + ni * 8 + (lane & 3) * 2 + (r & 1);

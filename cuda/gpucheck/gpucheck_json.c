@@ -16,8 +16,8 @@ struct gpucheck_json {
 	size_t len, cap;
 	int depth;
 	int count[JSON_MAX_DEPTH + 1]; /* values written at each level */
-	int after_key;		       /* a key was written, value pending */
-	int error;		       /* sticky errno */
+	int after_key;                 /* a key was written, value pending */
+	int error;                     /* sticky errno */
 };
 
 gpucheck_json *gpucheck_json_create(void)

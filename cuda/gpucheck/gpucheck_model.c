@@ -17,6 +17,7 @@
  * boards' NVLink bridges pair only two GPUs, so they get no P2P floor.
  * PCI device ids as listed in pci.ids (pciutils).
  */
+/* clang-format off */
 static const gpucheck_model models[] = {
 	{"H100 SXM5", "h100", "pcie nvl", {0x2330, 0}, 3.35, 989.4, 989.4,
 	 66.9, 33.5, 64, 450, "NVIDIA H100 datasheet, SXM5 column"},
@@ -39,6 +40,7 @@ static const gpucheck_model models[] = {
 	{"A100 PCIe 40GB", "a100 pcie", "80gb", {0x20f1, 0}, 1.555, 312.0,
 	 312.0, 19.5, 9.7, 32, 0, "NVIDIA A100 datasheet, 40GB PCIe column"},
 };
+/* clang-format on */
 
 #define N_MODELS ((int)(sizeof(models) / sizeof(models[0])))
 
@@ -165,8 +167,9 @@ uint16_t gpucheck_pci_device_id(const char *sysfs_root, int domain, int bus,
 		errno = EINVAL;
 		return 0;
 	}
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%04x:%02x:%02x.0/vendor",
-		 sysfs_root, domain, bus, dev);
+	snprintf(path, sizeof(path),
+		 "%s/bus/pci/devices/%04x:%02x:%02x.0/vendor", sysfs_root,
+		 domain, bus, dev);
 	vendor = read_hex_attr(path);
 	if (vendor < 0)
 		return 0;
@@ -174,8 +177,9 @@ uint16_t gpucheck_pci_device_id(const char *sysfs_root, int domain, int bus,
 		errno = ENODEV;
 		return 0;
 	}
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%04x:%02x:%02x.0/device",
-		 sysfs_root, domain, bus, dev);
+	snprintf(path, sizeof(path),
+		 "%s/bus/pci/devices/%04x:%02x:%02x.0/device", sysfs_root,
+		 domain, bus, dev);
 	device = read_hex_attr(path);
 	if (device <= 0)
 		return 0;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_model: the GPU models the centre runs and their datasheet figures. */
+/* gpucheck_model: the centre's GPU models and their datasheet figures. */
 #ifndef GPUCHECK_MODEL_H
 #define GPUCHECK_MODEL_H
 
@@ -16,18 +16,18 @@ extern "C" {
  * figures are per direction. A zero means "no nominal figure: report only".
  */
 typedef struct gpucheck_model {
-	const char *name;	 /* "H100 SXM5" */
-	const char *tokens;	 /* name tokens that must all be present */
-	const char *not_tokens;	 /* tokens that must all be absent */
-	uint16_t pci_ids[4];	 /* PCI device ids (vendor 0x10de); 0 ends */
-	double hbm_tbs;		 /* HBM bandwidth, TB/s (10^12 B/s) */
-	double bf16_tflops;	 /* BF16 tensor, dense */
-	double fp16_tflops;	 /* FP16 tensor (FP32 accumulate), dense */
-	double fp32_tflops;	 /* FP32 CUDA cores */
-	double fp64_tflops;	 /* FP64 CUDA cores */
-	double pcie_gbs;	 /* host link per direction, GB/s */
-	double p2p_gbs;		 /* NVLink per direction, GB/s; 0: none */
-	const char *source;	 /* the datasheet the figures come from */
+	const char *name;       /* "H100 SXM5" */
+	const char *tokens;     /* name tokens that must all be present */
+	const char *not_tokens; /* tokens that must all be absent */
+	uint16_t pci_ids[4];    /* PCI device ids (vendor 0x10de); 0 ends */
+	double hbm_tbs;         /* HBM bandwidth, TB/s (10^12 B/s) */
+	double bf16_tflops;     /* BF16 tensor, dense */
+	double fp16_tflops;     /* FP16 tensor (FP32 accumulate), dense */
+	double fp32_tflops;     /* FP32 CUDA cores */
+	double fp64_tflops;     /* FP64 CUDA cores */
+	double pcie_gbs;        /* host link per direction, GB/s */
+	double p2p_gbs;         /* NVLink per direction, GB/s; 0: none */
+	const char *source;     /* the datasheet the figures come from */
 } gpucheck_model;
 
 /* PCI vendor id of NVIDIA. */

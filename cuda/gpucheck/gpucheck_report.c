@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_report: figures against floors, the drain reason, JSON and the table. */
+/* gpucheck_report: floors, the drain reason, JSON and the table. */
 #include "gpucheck_report.h"
 
 #include <errno.h>
@@ -18,30 +18,30 @@ static const struct metric_desc {
 	int baseline;
 	enum floor_kind floor;
 } metrics[GPUCHECK_METRIC__COUNT] = {
-	[GPUCHECK_HBM_READ] = {"hbm_read", "HBM read", "HBM", "TB/s",
-			       GPUCHECK_D2D_MEMCPY, F_HBM},
-	[GPUCHECK_HBM_WRITE] = {"hbm_write", "HBM write", "HBM", "TB/s",
-				GPUCHECK_D2D_MEMCPY, F_HBM},
-	[GPUCHECK_HBM_COPY] = {"hbm_copy", "HBM copy", "HBM", "TB/s",
-			       GPUCHECK_D2D_MEMCPY, F_HBM},
-	[GPUCHECK_HBM_TRIAD] = {"hbm_triad", "HBM triad", "HBM", "TB/s",
-				GPUCHECK_D2D_MEMCPY, F_HBM},
-	[GPUCHECK_D2D_MEMCPY] = {"d2d_memcpy", "cudaMemcpy D2D", "HBM", "TB/s",
-				 -1, F_NONE},
-	[GPUCHECK_GEMM_BF16] = {"gemm_bf16", "BF16 GEMM", "BF16 GEMM",
-				"TFLOPS", GPUCHECK_CUBLAS_BF16, F_BF16},
-	[GPUCHECK_GEMM_FP16] = {"gemm_fp16", "FP16 GEMM", "FP16 GEMM",
-				"TFLOPS", GPUCHECK_CUBLAS_FP16, F_FP16},
-	[GPUCHECK_CUBLAS_BF16] = {"cublas_bf16", "cuBLAS BF16 GEMM",
-				  "BF16 GEMM", "TFLOPS", -1, F_BF16},
-	[GPUCHECK_CUBLAS_FP16] = {"cublas_fp16", "cuBLAS FP16 GEMM",
-				  "FP16 GEMM", "TFLOPS", -1, F_FP16},
-	[GPUCHECK_FMA_FP32] = {"fma_fp32", "FP32 FMA", "FP32 FMA", "TFLOPS",
-			       -1, F_FP32},
-	[GPUCHECK_FMA_FP64] = {"fma_fp64", "FP64 FMA", "FP64 FMA", "TFLOPS",
-			       -1, F_FP64},
-	[GPUCHECK_H2D] = {"h2d", "H2D pinned", "H2D", "GB/s", -1, F_PCIE},
-	[GPUCHECK_D2H] = {"d2h", "D2H pinned", "D2H", "GB/s", -1, F_PCIE},
+    [GPUCHECK_HBM_READ] = {"hbm_read", "HBM read", "HBM", "TB/s",
+			   GPUCHECK_D2D_MEMCPY, F_HBM},
+    [GPUCHECK_HBM_WRITE] = {"hbm_write", "HBM write", "HBM", "TB/s",
+			    GPUCHECK_D2D_MEMCPY, F_HBM},
+    [GPUCHECK_HBM_COPY] = {"hbm_copy", "HBM copy", "HBM", "TB/s",
+			   GPUCHECK_D2D_MEMCPY, F_HBM},
+    [GPUCHECK_HBM_TRIAD] = {"hbm_triad", "HBM triad", "HBM", "TB/s",
+			    GPUCHECK_D2D_MEMCPY, F_HBM},
+    [GPUCHECK_D2D_MEMCPY] = {"d2d_memcpy", "cudaMemcpy D2D", "HBM", "TB/s", -1,
+			     F_NONE},
+    [GPUCHECK_GEMM_BF16] = {"gemm_bf16", "BF16 GEMM", "BF16 GEMM", "TFLOPS",
+			    GPUCHECK_CUBLAS_BF16, F_BF16},
+    [GPUCHECK_GEMM_FP16] = {"gemm_fp16", "FP16 GEMM", "FP16 GEMM", "TFLOPS",
+			    GPUCHECK_CUBLAS_FP16, F_FP16},
+    [GPUCHECK_CUBLAS_BF16] = {"cublas_bf16", "cuBLAS BF16 GEMM", "BF16 GEMM",
+			      "TFLOPS", -1, F_BF16},
+    [GPUCHECK_CUBLAS_FP16] = {"cublas_fp16", "cuBLAS FP16 GEMM", "FP16 GEMM",
+			      "TFLOPS", -1, F_FP16},
+    [GPUCHECK_FMA_FP32] = {"fma_fp32", "FP32 FMA", "FP32 FMA", "TFLOPS", -1,
+			   F_FP32},
+    [GPUCHECK_FMA_FP64] = {"fma_fp64", "FP64 FMA", "FP64 FMA", "TFLOPS", -1,
+			   F_FP64},
+    [GPUCHECK_H2D] = {"h2d", "H2D pinned", "H2D", "GB/s", -1, F_PCIE},
+    [GPUCHECK_D2H] = {"d2h", "D2H pinned", "D2H", "GB/s", -1, F_PCIE},
 };
 
 #define MAX_GPUS 64
@@ -285,7 +285,7 @@ char *gpucheck_format_shortfall(char *buf, size_t len, double value,
 
 static void add_failure(struct failure *fails, int *n, int severity,
 			double frac, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 /* Records one failure (the first MAX_FAILURES are kept, all are counted). */
 static void add_failure(struct failure *fails, int *n, int severity,
@@ -346,11 +346,12 @@ static void evaluate_gpu(gpucheck_report *r, int g, const gpucheck_floors *f,
 		if (metrics[k].floor == F_BF16 || metrics[k].floor == F_FP16) {
 			/* A GEMM floor holds for the better of the project's
 			 * kernel and cuBLAS: both measure the same units. */
-			int own = metrics[k].floor == F_BF16 ? GPUCHECK_GEMM_BF16
-							     : GPUCHECK_GEMM_FP16;
+			int own = metrics[k].floor == F_BF16
+				      ? GPUCHECK_GEMM_BF16
+				      : GPUCHECK_GEMM_FP16;
 			int lib = metrics[k].floor == F_BF16
-					  ? GPUCHECK_CUBLAS_BF16
-					  : GPUCHECK_CUBLAS_FP16;
+				      ? GPUCHECK_CUBLAS_BF16
+				      : GPUCHECK_CUBLAS_FP16;
 			double best = -INFINITY;
 			if (m->measured[own])
 				best = fmax(best, m->value[own]);
@@ -362,13 +363,12 @@ static void evaluate_gpu(gpucheck_report *r, int g, const gpucheck_floors *f,
 				 * measured last of the two. */
 				if (k == lib || !m->measured[lib])
 					add_failure(
-						fails, nfail, 1,
-						best / s->floor[k], "GPU%d %s %s",
-						g, metrics[k].floor_label,
-						gpucheck_format_shortfall(
-							fig, sizeof(fig), best,
-							metrics[k].unit,
-							s->floor[k]));
+					    fails, nfail, 1, best / s->floor[k],
+					    "GPU%d %s %s", g,
+					    metrics[k].floor_label,
+					    gpucheck_format_shortfall(
+						fig, sizeof(fig), best,
+						metrics[k].unit, s->floor[k]));
 			}
 			continue;
 		}
@@ -376,9 +376,9 @@ static void evaluate_gpu(gpucheck_report *r, int g, const gpucheck_floors *f,
 			s->pass[k] = 0;
 			add_failure(fails, nfail, 1, v / s->floor[k],
 				    "GPU%d %s %s", g, metrics[k].floor_label,
-				    gpucheck_format_shortfall(fig, sizeof(fig),
-							      v, metrics[k].unit,
-							      s->floor[k]));
+				    gpucheck_format_shortfall(
+					fig, sizeof(fig), v, metrics[k].unit,
+					s->floor[k]));
 		}
 	}
 	s->gpu_pass = *nfail == before;
@@ -426,8 +426,8 @@ int gpucheck_report_evaluate(gpucheck_report *r, const gpucheck_floors *f)
 
 		p->pass = 1;
 		p->nominal = ms && md ? fmin(ms->p2p_gbs, md->p2p_gbs) : 0;
-		p->floor = p->nominal > 0 && f->p2p > 0 ? p->nominal * f->p2p
-							: NAN;
+		p->floor =
+		    p->nominal > 0 && f->p2p > 0 ? p->nominal * f->p2p : NAN;
 		if (p->p.error[0]) {
 			p->pass = 0;
 			add_failure(fails, &nfail, 0, 0,
@@ -698,7 +698,9 @@ int gpucheck_report_print(const gpucheck_report *r, FILE *out)
 	}
 	fprintf(out, "aiss-gpucheck %s check of %s: %s\n", r->mode,
 		r->node[0] ? r->node : "(this node)",
-		!r->evaluated ? "not evaluated" : r->passed ? "PASS" : "FAIL");
+		!r->evaluated ? "not evaluated"
+		: r->passed   ? "PASS"
+			      : "FAIL");
 	if (r->reason[0])
 		fprintf(out, "reason: %s\n", r->reason);
 	for (int g = 0; g < r->ngpus; g++) {
@@ -715,7 +717,8 @@ int gpucheck_report_print(const gpucheck_report *r, FILE *out)
 		for (int k = 0; k < GPUCHECK_METRIC__COUNT; k++) {
 			const gpucheck_measure *m = &s->m;
 			int base = metrics[k].baseline;
-			double nominal = nominal_of(s->model, (gpucheck_metric)k);
+			double nominal =
+			    nominal_of(s->model, (gpucheck_metric)k);
 			char ratio[16] = "-", nom[16] = "-", flo[16] = "-";
 			char ver[48] = "-";
 			if (!m->measured[k])
@@ -727,8 +730,7 @@ int gpucheck_report_print(const gpucheck_report *r, FILE *out)
 			if (nominal > 0)
 				snprintf(nom, sizeof(nom), "%.4g", nominal);
 			if (isfinite(s->floor[k]))
-				snprintf(flo, sizeof(flo), "%.4g",
-					 s->floor[k]);
+				snprintf(flo, sizeof(flo), "%.4g", s->floor[k]);
 			if (m->checked[k] > 0)
 				snprintf(ver, sizeof(ver), "%s (%lld/%lld)",
 					 m->mismatches[k] ? "WRONG" : "ok",
@@ -743,8 +745,9 @@ int gpucheck_report_print(const gpucheck_report *r, FILE *out)
 		fprintf(out, "\npeer copies (GB/s):\n");
 	for (int i = 0; i < r->np2p; i++) {
 		const struct p2p_state *p = &r->p2p[i];
-		fprintf(out, "  GPU%d->GPU%d %8.1f %s%s%s\n", p->p.src, p->p.dst,
-			p->p.gbs, p->p.peer_access ? "peer" : "staged",
+		fprintf(out, "  GPU%d->GPU%d %8.1f %s%s%s\n", p->p.src,
+			p->p.dst, p->p.gbs,
+			p->p.peer_access ? "peer" : "staged",
 			p->p.mismatches ? "  WRONG" : "",
 			p->pass ? "" : "  <-- FAIL");
 	}

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_report: one node's measured figures, the pass/fail verdict and its JSON. */
+/* gpucheck_report: a node's figures, the verdict and its JSON. */
 #ifndef GPUCHECK_REPORT_H
 #define GPUCHECK_REPORT_H
 
@@ -16,19 +16,19 @@ extern "C" {
 
 /* The figures measured on each GPU. Never renumber: JSON keys follow. */
 typedef enum gpucheck_metric {
-	GPUCHECK_HBM_READ,	/* read+verify kernel, TB/s */
-	GPUCHECK_HBM_WRITE,	/* pattern write kernel, TB/s */
-	GPUCHECK_HBM_COPY,	/* copy kernel (2 bytes moved per byte), TB/s */
-	GPUCHECK_HBM_TRIAD,	/* a = b + s*c (3 bytes per byte), TB/s */
-	GPUCHECK_D2D_MEMCPY,	/* cudaMemcpy D2D baseline, TB/s */
-	GPUCHECK_GEMM_BF16,	/* own tensor-core GEMM, TFLOPS */
-	GPUCHECK_GEMM_FP16,	/* own tensor-core GEMM, TFLOPS */
-	GPUCHECK_CUBLAS_BF16,	/* cublasGemmEx baseline, TFLOPS */
-	GPUCHECK_CUBLAS_FP16,	/* cublasGemmEx baseline, TFLOPS */
-	GPUCHECK_FMA_FP32,	/* FP32 FMA chains, TFLOPS */
-	GPUCHECK_FMA_FP64,	/* FP64 FMA chains, TFLOPS */
-	GPUCHECK_H2D,		/* pinned host to device, GB/s */
-	GPUCHECK_D2H,		/* device to pinned host, GB/s */
+	GPUCHECK_HBM_READ,    /* read+verify kernel, TB/s */
+	GPUCHECK_HBM_WRITE,   /* pattern write kernel, TB/s */
+	GPUCHECK_HBM_COPY,    /* copy kernel (2 bytes moved per byte), TB/s */
+	GPUCHECK_HBM_TRIAD,   /* a = b + s*c (3 bytes per byte), TB/s */
+	GPUCHECK_D2D_MEMCPY,  /* cudaMemcpy D2D baseline, TB/s */
+	GPUCHECK_GEMM_BF16,   /* own tensor-core GEMM, TFLOPS */
+	GPUCHECK_GEMM_FP16,   /* own tensor-core GEMM, TFLOPS */
+	GPUCHECK_CUBLAS_BF16, /* cublasGemmEx baseline, TFLOPS */
+	GPUCHECK_CUBLAS_FP16, /* cublasGemmEx baseline, TFLOPS */
+	GPUCHECK_FMA_FP32,    /* FP32 FMA chains, TFLOPS */
+	GPUCHECK_FMA_FP64,    /* FP64 FMA chains, TFLOPS */
+	GPUCHECK_H2D,         /* pinned host to device, GB/s */
+	GPUCHECK_D2H,         /* device to pinned host, GB/s */
 	GPUCHECK_METRIC__COUNT
 } gpucheck_metric;
 
@@ -43,8 +43,8 @@ int gpucheck_metric_baseline(gpucheck_metric m);
 
 /* What a backend measured on one GPU. Zero it, then fill what was run. */
 typedef struct gpucheck_measure {
-	int measured[GPUCHECK_METRIC__COUNT];	 /* 1: value is valid */
-	double value[GPUCHECK_METRIC__COUNT];	 /* in the metric's unit */
+	int measured[GPUCHECK_METRIC__COUNT];         /* 1: value is valid */
+	double value[GPUCHECK_METRIC__COUNT];         /* in the metric's unit */
 	long long checked[GPUCHECK_METRIC__COUNT];    /* elements verified */
 	long long mismatches[GPUCHECK_METRIC__COUNT]; /* wrong elements */
 	char error[256]; /* non-empty: the check could not run (CUDA error) */
@@ -53,9 +53,9 @@ typedef struct gpucheck_measure {
 
 /* What the backend knows about one GPU before measuring it. */
 typedef struct gpucheck_device_info {
-	char name[128];	      /* CUDA device name */
+	char name[128]; /* CUDA device name */
 	int pci_domain, pci_bus, pci_dev;
-	uint16_t pci_id;      /* PCI device id (0: unknown) */
+	uint16_t pci_id; /* PCI device id (0: unknown) */
 	int cc_major, cc_minor;
 	int sm_count;
 	unsigned long long mem_bytes;
@@ -64,8 +64,8 @@ typedef struct gpucheck_device_info {
 /* One measured copy between two GPUs. */
 typedef struct gpucheck_p2p {
 	int src, dst;
-	int peer_access;      /* 1: direct peer access, 0: staged copy */
-	double gbs;	      /* GB/s, src to dst */
+	int peer_access; /* 1: direct peer access, 0: staged copy */
+	double gbs;      /* GB/s, src to dst */
 	long long checked, mismatches;
 	char error[128];
 } gpucheck_p2p;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_slurm: parse scontrol's node state, decide drain/resume, run scontrol. */
+/* gpucheck_slurm: scontrol node state, drain/resume decision, scontrol. */
 #include "gpucheck_slurm.h"
 
 #include <errno.h>
@@ -36,7 +36,8 @@ static int field(const char *text, const char *key, char *out, size_t len,
 		     p[-1] == '\t') &&
 		    p[kl] == '=') {
 			const char *v = p + kl + 1;
-			size_t n = to_eol ? strcspn(v, "\n") : strcspn(v, " \t\n");
+			size_t n =
+			    to_eol ? strcspn(v, "\n") : strcspn(v, " \t\n");
 			if (n >= len)
 				n = len - 1;
 			memcpy(out, v, n);
@@ -195,15 +196,15 @@ int gpucheck_node_apply(const char *node, int passed, const char *reason,
 				       reasonarg, NULL};
 		const char *resume[] = {"update", nodearg, "state=resume",
 					NULL};
-		rc = gpucheck_scontrol(act == GPUCHECK_ACTION_DRAIN ? drain
-								    : resume,
-				       NULL, 0);
+		rc = gpucheck_scontrol(
+		    act == GPUCHECK_ACTION_DRAIN ? drain : resume, NULL, 0);
 	}
 	if (rc != 0) {
-		snprintf(msg, msglen, "scontrol update nodename=%s state=%s "
-				      "failed (status %d)",
-			 node, act == GPUCHECK_ACTION_DRAIN ? "drain" : "resume",
-			 rc);
+		snprintf(msg, msglen,
+			 "scontrol update nodename=%s state=%s "
+			 "failed (status %d)",
+			 node,
+			 act == GPUCHECK_ACTION_DRAIN ? "drain" : "resume", rc);
 		errno = EIO;
 		return -1;
 	}

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_slurm: the drain/resume decision and the scontrol calls that carry it out. */
+/* gpucheck_slurm: the drain/resume decision and its scontrol calls. */
 #ifndef GPUCHECK_SLURM_H
 #define GPUCHECK_SLURM_H
 
@@ -18,10 +18,10 @@ extern "C" {
 
 /* What `scontrol show node` says about the node. */
 typedef struct gpucheck_node_state {
-	int found;	   /* the node was in the output */
-	int drained;	   /* State= has DRAIN (DRAINING/DRAINED) */
-	char state[64];	   /* State= value, e.g. "IDLE+DRAIN" */
-	char reason[256];  /* Reason= value without " [user@time]" */
+	int found;        /* the node was in the output */
+	int drained;      /* State= has DRAIN (DRAINING/DRAINED) */
+	char state[64];   /* State= value, e.g. "IDLE+DRAIN" */
+	char reason[256]; /* Reason= value without " [user@time]" */
 } gpucheck_node_state;
 
 typedef enum gpucheck_action {

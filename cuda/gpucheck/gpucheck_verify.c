@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_verify: CPU references of every kernel's arithmetic and the checks. */
+/* gpucheck_verify: CPU references of the kernels' arithmetic, the checks. */
 #include "gpucheck_verify.h"
 
 #include <math.h>
@@ -96,8 +96,10 @@ size_t gpucheck_verify_triad(const float *vals, const uint64_t *index,
 void gpucheck_ref_triad(float *out, uint64_t base, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
-		float b = gpucheck_pattern_float(base + k, GPUCHECK_TRIAD_SEED_B);
-		float c = gpucheck_pattern_float(base + k, GPUCHECK_TRIAD_SEED_C);
+		float b =
+		    gpucheck_pattern_float(base + k, GPUCHECK_TRIAD_SEED_B);
+		float c =
+		    gpucheck_pattern_float(base + k, GPUCHECK_TRIAD_SEED_C);
 		out[k] = fmaf(GPUCHECK_TRIAD_SCALAR, c, b);
 	}
 }
@@ -128,8 +130,8 @@ double gpucheck_ref_fma64(unsigned cls, long iters)
 	double x[GPUCHECK_FMA_CHAINS], sum = 0.0;
 
 	for (int c = 0; c < GPUCHECK_FMA_CHAINS; c++)
-		x[c] = gpucheck_fma_start(cls % GPUCHECK_FMA_CLASSES,
-					  (unsigned)c);
+		x[c] =
+		    gpucheck_fma_start(cls % GPUCHECK_FMA_CLASSES, (unsigned)c);
 	for (long i = 0; i < iters; i++)
 		for (int c = 0; c < GPUCHECK_FMA_CHAINS; c++)
 			x[c] = fma(x[c], GPUCHECK_FMA_A64, GPUCHECK_FMA_B64);
@@ -189,10 +191,9 @@ double gpucheck_gemm_tolerance(gpucheck_dtype t, long k, double ref,
 	       1e-300;
 }
 
-size_t gpucheck_verify_gemm_samples(gpucheck_dtype t, long k,
-				    const float *got, const double *ref,
-				    const double *absum, size_t n,
-				    size_t *first_bad)
+size_t gpucheck_verify_gemm_samples(gpucheck_dtype t, long k, const float *got,
+				    const double *ref, const double *absum,
+				    size_t n, size_t *first_bad)
 {
 	size_t bad = 0;
 
@@ -207,17 +208,16 @@ size_t gpucheck_verify_gemm_samples(gpucheck_dtype t, long k,
 	return bad;
 }
 
-double gpucheck_ref_gemm_elem(uint32_t row, uint32_t col, long k,
-			      double *absum)
+double gpucheck_ref_gemm_elem(uint32_t row, uint32_t col, long k, double *absum)
 {
 	double sum = 0, abs_sum = 0;
 
 	for (long i = 0; i < k; i++) {
 		int a = gpucheck_gemm_input((uint64_t)row * (uint64_t)k +
-						    (uint64_t)i,
+						(uint64_t)i,
 					    GPUCHECK_GEMM_SEED_A);
 		int b = gpucheck_gemm_input((uint64_t)col * (uint64_t)k +
-						    (uint64_t)i,
+						(uint64_t)i,
 					    GPUCHECK_GEMM_SEED_B);
 		sum += (double)(a * b);
 		abs_sum += (double)abs(a * b);
@@ -234,8 +234,8 @@ size_t gpucheck_verify_gemm(gpucheck_dtype t, long k, const float *got,
 	size_t bad = 0;
 
 	for (size_t s = 0; s < n; s++) {
-		double absum, ref = gpucheck_ref_gemm_elem(rows[s], cols[s], k,
-							   &absum);
+		double absum,
+		    ref = gpucheck_ref_gemm_elem(rows[s], cols[s], k, &absum);
 		size_t one = gpucheck_verify_gemm_samples(t, k, &got[s], &ref,
 							  &absum, 1, NULL);
 		if (one && bad++ == 0 && first_bad)
@@ -268,8 +268,10 @@ void gpucheck_ref_gemm_tc(gpucheck_dtype t, const float *a, const float *bt,
 				 * added to the accumulator. */
 				double step = 0;
 				for (long kk = k0; kk < k0 + 16 && kk < k; kk++)
-					step += (double)round_input(t, a[i * k + kk]) *
-						(double)round_input(t, bt[j * k + kk]);
+					step += (double)round_input(
+						    t, a[i * k + kk]) *
+						(double)round_input(
+						    t, bt[j * k + kk]);
 				acc += (float)step;
 			}
 			c[i * n + j] = acc;

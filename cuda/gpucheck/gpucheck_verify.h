@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* gpucheck_verify: checks kernel results against CPU references, exact or within a type's tolerance. */
+/* gpucheck_verify: kernel results vs CPU references, exact or in tolerance. */
 #ifndef GPUCHECK_VERIFY_H
 #define GPUCHECK_VERIFY_H
 
@@ -76,10 +76,9 @@ double gpucheck_gemm_tolerance(gpucheck_dtype t, long k, double ref,
 			       double absum);
 
 /* GEMM samples: @got[s] vs @ref[s] within gpucheck_gemm_tolerance(). */
-size_t gpucheck_verify_gemm_samples(gpucheck_dtype t, long k,
-				    const float *got, const double *ref,
-				    const double *absum, size_t n,
-				    size_t *first_bad);
+size_t gpucheck_verify_gemm_samples(gpucheck_dtype t, long k, const float *got,
+				    const double *ref, const double *absum,
+				    size_t n, size_t *first_bad);
 
 /*
  * Exact reference of element (@row, @col) of C = A x B^T for the pattern

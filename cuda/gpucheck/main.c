@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* aiss-gpucheck: measures and verifies this node's GPUs; see aiss-gpucheck(8). */
+/* aiss-gpucheck: measures and verifies this node's GPUs (aiss-gpucheck(8)). */
 #include "gpucheck_cuda.h"
 #include "gpucheck_driver.h"
 

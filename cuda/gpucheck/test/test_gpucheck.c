@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* test_gpucheck: models, floors, verdicts, drain/resume, JSON, CPU references vs the verifier. */
+/* test_gpucheck: models, floors, verdicts, drain/resume, JSON, verifier. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -56,13 +56,13 @@ static char *read_text(const char *path)
 static void healthy_h100(gpucheck_measure *m)
 {
 	static const double v[GPUCHECK_METRIC__COUNT] = {
-		[GPUCHECK_HBM_READ] = 3.05,   [GPUCHECK_HBM_WRITE] = 2.95,
-		[GPUCHECK_HBM_COPY] = 2.98,   [GPUCHECK_HBM_TRIAD] = 3.0,
-		[GPUCHECK_D2D_MEMCPY] = 3.02, [GPUCHECK_GEMM_BF16] = 610,
-		[GPUCHECK_GEMM_FP16] = 615,   [GPUCHECK_CUBLAS_BF16] = 760,
-		[GPUCHECK_CUBLAS_FP16] = 765, [GPUCHECK_FMA_FP32] = 60.5,
-		[GPUCHECK_FMA_FP64] = 30.2,   [GPUCHECK_H2D] = 53.0,
-		[GPUCHECK_D2H] = 54.5,
+	    [GPUCHECK_HBM_READ] = 3.05,   [GPUCHECK_HBM_WRITE] = 2.95,
+	    [GPUCHECK_HBM_COPY] = 2.98,   [GPUCHECK_HBM_TRIAD] = 3.0,
+	    [GPUCHECK_D2D_MEMCPY] = 3.02, [GPUCHECK_GEMM_BF16] = 610,
+	    [GPUCHECK_GEMM_FP16] = 615,   [GPUCHECK_CUBLAS_BF16] = 760,
+	    [GPUCHECK_CUBLAS_FP16] = 765, [GPUCHECK_FMA_FP32] = 60.5,
+	    [GPUCHECK_FMA_FP64] = 30.2,   [GPUCHECK_H2D] = 53.0,
+	    [GPUCHECK_D2H] = 54.5,
 	};
 	memset(m, 0, sizeof(*m));
 	for (int k = 0; k < GPUCHECK_METRIC__COUNT; k++) {
@@ -94,15 +94,20 @@ static gpucheck_report *healthy_node(int n)
 	assert_non_null(r);
 	healthy_h100(&m);
 	for (int g = 0; g < n; g++) {
-		assert_int_equal(gpucheck_report_set_device(r, g, &info, NULL), 0);
+		assert_int_equal(gpucheck_report_set_device(r, g, &info, NULL),
+				 0);
 		assert_int_equal(gpucheck_report_set_measure(r, g, &m), 0);
 	}
 	for (int s = 0; s < n; s++)
 		for (int d = 0; d < n; d++) {
-			gpucheck_p2p p = {.src = s, .dst = d, .peer_access = 1,
-					  .gbs = 380, .checked = 4096};
+			gpucheck_p2p p = {.src = s,
+					  .dst = d,
+					  .peer_access = 1,
+					  .gbs = 380,
+					  .checked = 4096};
 			if (s != d)
-				assert_int_equal(gpucheck_report_add_p2p(r, &p), 0);
+				assert_int_equal(gpucheck_report_add_p2p(r, &p),
+						 0);
 		}
 	return r;
 }
@@ -114,20 +119,21 @@ static void test_model_by_name(void **state)
 	static const struct {
 		const char *cuda_name, *model;
 	} cases[] = {
-		{"NVIDIA H100 80GB HBM3", "H100 SXM5"},
-		{"NVIDIA H100 PCIe", "H100 PCIe"},
-		{"NVIDIA H800", "H800"},
-		{"NVIDIA H800 PCIe", "H800 PCIe"},
-		{"NVIDIA H200", "H200"},
-		{"NVIDIA H200 NVL", "H200 NVL"},
-		{"NVIDIA A100-SXM4-80GB", "A100 SXM 80GB"},
-		{"NVIDIA A100-SXM4-40GB", "A100 SXM 40GB"},
-		{"NVIDIA A100 80GB PCIe", "A100 PCIe 80GB"},
-		{"NVIDIA A100-PCIE-40GB", "A100 PCIe 40GB"},
-		{"nvidia h100 80gb hbm3", "H100 SXM5"},
+	    {"NVIDIA H100 80GB HBM3", "H100 SXM5"},
+	    {"NVIDIA H100 PCIe", "H100 PCIe"},
+	    {"NVIDIA H800", "H800"},
+	    {"NVIDIA H800 PCIe", "H800 PCIe"},
+	    {"NVIDIA H200", "H200"},
+	    {"NVIDIA H200 NVL", "H200 NVL"},
+	    {"NVIDIA A100-SXM4-80GB", "A100 SXM 80GB"},
+	    {"NVIDIA A100-SXM4-40GB", "A100 SXM 40GB"},
+	    {"NVIDIA A100 80GB PCIe", "A100 PCIe 80GB"},
+	    {"NVIDIA A100-PCIE-40GB", "A100 PCIe 40GB"},
+	    {"nvidia h100 80gb hbm3", "H100 SXM5"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const gpucheck_model *m = gpucheck_model_match(cases[i].cuda_name, 0);
+		const gpucheck_model *m =
+		    gpucheck_model_match(cases[i].cuda_name, 0);
 		assert_non_null(m);
 		assert_string_equal(m->name, cases[i].model);
 	}
@@ -144,16 +150,21 @@ static void test_model_by_name(void **state)
 static void test_model_by_pci_id(void **state)
 {
 	/* The PCI id wins over a misleading name. */
-	const gpucheck_model *m = gpucheck_model_match("NVIDIA A100-PCIE-40GB", 0x2330);
+	const gpucheck_model *m =
+	    gpucheck_model_match("NVIDIA A100-PCIE-40GB", 0x2330);
 	assert_non_null(m);
 	assert_string_equal(m->name, "H100 SXM5");
 	assert_string_equal(gpucheck_model_match(NULL, 0x2335)->name, "H200");
 	assert_string_equal(gpucheck_model_match(NULL, 0x2324)->name, "H800");
-	assert_string_equal(gpucheck_model_match(NULL, 0x2331)->name, "H100 PCIe");
-	assert_string_equal(gpucheck_model_match(NULL, 0x20b2)->name, "A100 SXM 80GB");
-	assert_string_equal(gpucheck_model_match(NULL, 0x20f1)->name, "A100 PCIe 40GB");
+	assert_string_equal(gpucheck_model_match(NULL, 0x2331)->name,
+			    "H100 PCIe");
+	assert_string_equal(gpucheck_model_match(NULL, 0x20b2)->name,
+			    "A100 SXM 80GB");
+	assert_string_equal(gpucheck_model_match(NULL, 0x20f1)->name,
+			    "A100 PCIe 40GB");
 	/* An unknown id falls back to the name. */
-	assert_string_equal(gpucheck_model_match("NVIDIA H200", 0x1234)->name, "H200");
+	assert_string_equal(gpucheck_model_match("NVIDIA H200", 0x1234)->name,
+			    "H200");
 	assert_null(gpucheck_model_match(NULL, 0x1234));
 	/* Every model's figures are sane: tensor > FP32 > 0, HBM in TB/s. */
 	int n;
@@ -164,7 +175,8 @@ static void test_model_by_pci_id(void **state)
 		assert_true(t[i].bf16_tflops > t[i].fp32_tflops);
 		assert_true(t[i].fp32_tflops > t[i].fp64_tflops);
 		assert_true(t[i].pcie_gbs == 32 || t[i].pcie_gbs == 64);
-		assert_ptr_equal(gpucheck_model_match(NULL, t[i].pci_ids[0]), &t[i]);
+		assert_ptr_equal(gpucheck_model_match(NULL, t[i].pci_ids[0]),
+				 &t[i]);
 		assert_ptr_equal(gpucheck_model_by_name(t[i].name), &t[i]);
 	}
 }
@@ -174,7 +186,8 @@ static void test_pci_sysfs(void **state)
 	char dir[512], path[600];
 
 	make_tmpdir();
-	snprintf(dir, sizeof(dir), "%s/sys/bus/pci/devices/0000:1b:00.0", tmpdir);
+	snprintf(dir, sizeof(dir), "%s/sys/bus/pci/devices/0000:1b:00.0",
+		 tmpdir);
 	char cmd[700];
 	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", dir);
 	assert_int_equal(system(cmd), 0);
@@ -204,19 +217,35 @@ static void test_floors_set(void **state)
 
 	gpucheck_floors_default(&f);
 	assert_true(f.hbm == 0.80 && f.gemm == 0.50 && f.pcie == 0.60);
-	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.hbm_floor", "0.85", err, sizeof(err)), 0);
+	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.hbm_floor", "0.85",
+					     err, sizeof(err)),
+			 0);
 	assert_true(f.hbm == 0.85);
-	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.expect_gpus", "8", err, sizeof(err)), 0);
+	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.expect_gpus", "8",
+					     err, sizeof(err)),
+			 0);
 	assert_int_equal(f.expect_gpus, 8);
 	before = f;
-	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.hbm_floor", "1.5", err, sizeof(err)), -1);
+	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.hbm_floor", "1.5",
+					     err, sizeof(err)),
+			 -1);
 	assert_int_equal(errno, EINVAL);
 	assert_non_null(strstr(err, "gpucheck.hbm_floor"));
-	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.fp64_floor", "-0.1", err, sizeof(err)), -1);
-	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.p2p_floor", "half", err, sizeof(err)), -1);
-	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.p2p_floor", "0.5x", err, sizeof(err)), -1);
-	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.expect_gpus", "2.5", err, sizeof(err)), -1);
-	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.hbm_flor", "0.8", err, sizeof(err)), -1);
+	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.fp64_floor", "-0.1",
+					     err, sizeof(err)),
+			 -1);
+	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.p2p_floor", "half",
+					     err, sizeof(err)),
+			 -1);
+	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.p2p_floor", "0.5x",
+					     err, sizeof(err)),
+			 -1);
+	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.expect_gpus", "2.5",
+					     err, sizeof(err)),
+			 -1);
+	assert_int_equal(gpucheck_floors_set(&f, "gpucheck.hbm_flor", "0.8",
+					     err, sizeof(err)),
+			 -1);
 	assert_int_equal(errno, ENOENT);
 	assert_memory_equal(&f, &before, sizeof(f));
 }
@@ -238,7 +267,8 @@ static void test_floors_load(void **state)
 	assert_true(f.gemm == 0.6);
 	assert_true(f.fp32 == 0.70); /* untouched default */
 
-	write_text(path, "gpucheck.hbm_floor = 0.9\ngpucheck.pcie_floor = lots\n");
+	write_text(path,
+		   "gpucheck.hbm_floor = 0.9\ngpucheck.pcie_floor = lots\n");
 	assert_int_equal(gpucheck_floors_load(&f, path, err, sizeof(err)), -1);
 	assert_int_equal(errno, EINVAL);
 	assert_non_null(strstr(err, ":2:"));
@@ -358,8 +388,9 @@ static void test_unknown_model_and_errors(void **state)
 	snprintf(m.error, sizeof(m.error), "cudaMalloc: out of memory");
 	gpucheck_report_set_measure(r, 1, &m);
 	assert_int_equal(gpucheck_report_evaluate(r, &f), 0);
-	assert_string_equal(gpucheck_report_reason(r),
-			    "aiss-gpucheck: GPU1 check error: cudaMalloc: out of memory");
+	assert_string_equal(
+	    gpucheck_report_reason(r),
+	    "aiss-gpucheck: GPU1 check error: cudaMalloc: out of memory");
 	/* A model override applies that model's floors. */
 	assert_int_equal(gpucheck_report_set_device(r, 0, &info, "H200"), 0);
 	assert_string_equal(gpucheck_report_model(r, 0)->name, "H200");
@@ -371,8 +402,8 @@ static void test_p2p_floor(void **state)
 {
 	gpucheck_floors f;
 	gpucheck_report *r = healthy_node(2);
-	gpucheck_p2p p = {.src = 1, .dst = 0, .peer_access = 0, .gbs = 24.0,
-			  .checked = 10};
+	gpucheck_p2p p = {
+	    .src = 1, .dst = 0, .peer_access = 0, .gbs = 24.0, .checked = 10};
 
 	gpucheck_floors_default(&f);
 	assert_int_equal(gpucheck_report_add_p2p(r, &p), 0);
@@ -388,13 +419,16 @@ static void test_format_shortfall(void **state)
 {
 	char buf[64];
 
-	assert_string_equal(gpucheck_format_shortfall(buf, sizeof(buf), 1.9, "TB/s", 2.68),
-			    "1.9 TB/s < 2.7");
+	assert_string_equal(
+	    gpucheck_format_shortfall(buf, sizeof(buf), 1.9, "TB/s", 2.68),
+	    "1.9 TB/s < 2.7");
 	/* Rounding would print "2.7 < 2.7": more digits. */
-	assert_string_equal(gpucheck_format_shortfall(buf, sizeof(buf), 2.66, "TB/s", 2.68),
-			    "2.66 TB/s < 2.68");
-	assert_string_equal(gpucheck_format_shortfall(buf, sizeof(buf), 412.3, "TFLOPS", 494.7),
-			    "412 TFLOPS < 495");
+	assert_string_equal(
+	    gpucheck_format_shortfall(buf, sizeof(buf), 2.66, "TB/s", 2.68),
+	    "2.66 TB/s < 2.68");
+	assert_string_equal(
+	    gpucheck_format_shortfall(buf, sizeof(buf), 412.3, "TFLOPS", 494.7),
+	    "412 TFLOPS < 495");
 }
 
 /* ---- drain / resume --------------------------------------------------- */
@@ -403,51 +437,61 @@ static void test_node_state_parse(void **state)
 {
 	gpucheck_node_state st;
 	const char *multi =
-		"NodeName=gpu-a01 Arch=x86_64 CoresPerSocket=48\n"
-		"   CPUAlloc=0 CPUEfctv=192 CPUTot=192 CPULoad=0.03\n"
-		"   State=IDLE+DRAIN ThreadsPerCore=2 TmpDisk=0 Weight=1\n"
-		"   Reason=aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7 [root@2026-11-23T01:02:03]\n";
+	    "NodeName=gpu-a01 Arch=x86_64 CoresPerSocket=48\n"
+	    "   CPUAlloc=0 CPUEfctv=192 CPUTot=192 CPULoad=0.03\n"
+	    "   State=IDLE+DRAIN ThreadsPerCore=2 TmpDisk=0 Weight=1\n"
+	    "   Reason=aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7 "
+	    "[root@2026-11-23T01:02:03]\n";
 	const char *oneline =
-		"NodeName=gpu-a02 Arch=x86_64 CPUState=x State=MIXED "
-		"Reason=(null) Comment=(null)\n";
+	    "NodeName=gpu-a02 Arch=x86_64 CPUState=x State=MIXED "
+	    "Reason=(null) Comment=(null)\n";
 
 	assert_int_equal(gpucheck_node_state_parse(multi, &st), 0);
 	assert_true(st.found && st.drained);
 	assert_string_equal(st.state, "IDLE+DRAIN");
-	assert_string_equal(st.reason, "aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7");
+	assert_string_equal(st.reason,
+			    "aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7");
 	assert_int_equal(gpucheck_node_state_parse(oneline, &st), 0);
 	assert_false(st.drained);
 	assert_string_equal(st.state, "MIXED");
-	assert_int_equal(gpucheck_node_state_parse("Node gpu-a03 not found\n", &st), -1);
+	assert_int_equal(
+	    gpucheck_node_state_parse("Node gpu-a03 not found\n", &st), -1);
 	assert_int_equal(errno, ENOENT);
 }
 
 static void test_decide(void **state)
 {
 	gpucheck_node_state idle = {.found = 1, .drained = 0};
-	gpucheck_node_state ours = {.found = 1, .drained = 1,
-				    .reason = "aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7"};
-	gpucheck_node_state operator_ = {.found = 1, .drained = 1,
-					 .reason = "replacing NIC, ticket 4411"};
+	gpucheck_node_state ours = {
+	    .found = 1,
+	    .drained = 1,
+	    .reason = "aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7"};
+	gpucheck_node_state operator_ = {
+	    .found = 1, .drained = 1, .reason = "replacing NIC, ticket 4411"};
 	const char *same = "aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7";
 	const char *other = "aiss-gpucheck: GPU5 FP64 FMA 12.0 TFLOPS < 23.5";
 
-	assert_int_equal(gpucheck_decide(0, &idle, same), GPUCHECK_ACTION_DRAIN);
+	assert_int_equal(gpucheck_decide(0, &idle, same),
+			 GPUCHECK_ACTION_DRAIN);
 	assert_int_equal(gpucheck_decide(1, &idle, ""), GPUCHECK_ACTION_NONE);
 	assert_int_equal(gpucheck_decide(1, &ours, ""), GPUCHECK_ACTION_RESUME);
 	assert_int_equal(gpucheck_decide(0, &ours, same), GPUCHECK_ACTION_NONE);
-	assert_int_equal(gpucheck_decide(0, &ours, other), GPUCHECK_ACTION_DRAIN);
+	assert_int_equal(gpucheck_decide(0, &ours, other),
+			 GPUCHECK_ACTION_DRAIN);
 	/* Never resume or relabel a node an operator drained. */
-	assert_int_equal(gpucheck_decide(1, &operator_, ""), GPUCHECK_ACTION_NONE);
-	assert_int_equal(gpucheck_decide(0, &operator_, same), GPUCHECK_ACTION_NONE);
-	assert_string_equal(gpucheck_action_name(GPUCHECK_ACTION_RESUME), "resume");
+	assert_int_equal(gpucheck_decide(1, &operator_, ""),
+			 GPUCHECK_ACTION_NONE);
+	assert_int_equal(gpucheck_decide(0, &operator_, same),
+			 GPUCHECK_ACTION_NONE);
+	assert_string_equal(gpucheck_action_name(GPUCHECK_ACTION_RESUME),
+			    "resume");
 }
 
 /* ---- the command over a fake backend and a fake scontrol --------------- */
 
 struct fake {
-	int ngpus;		 /* -1: no driver */
-	int hang_gpu;		 /* >= 0: this GPU's kernels never finish */
+	int ngpus;    /* -1: no driver */
+	int hang_gpu; /* >= 0: this GPU's kernels never finish */
 	gpucheck_measure m[8];
 	int runs;
 	char plant_seen[32];
@@ -484,7 +528,8 @@ static int fake_run_device(void *ctx, int gpu, const gpucheck_plan *plan,
 	*m = f->m[gpu];
 	m->measured[GPUCHECK_H2D] = m->measured[GPUCHECK_D2H] = 0;
 	if (plan->plant_fault[0] && plan->plant_gpu == gpu) {
-		snprintf(f->plant_seen, sizeof(f->plant_seen), "%s", plan->plant_fault);
+		snprintf(f->plant_seen, sizeof(f->plant_seen), "%s",
+			 plan->plant_fault);
 		if (strcmp(plan->plant_fault, "hbm_copy") == 0)
 			m->mismatches[GPUCHECK_HBM_COPY] = 1;
 	}
@@ -513,9 +558,10 @@ static int fake_run_p2p(void *ctx, int src, int dst, const gpucheck_plan *plan,
 }
 
 static struct fake fake;
-static const gpucheck_backend fake_be = {
-	"fake", &fake, fake_count, fake_info, fake_run_device,
-	fake_run_host_link, fake_run_p2p};
+static const gpucheck_backend fake_be = {"fake",          &fake,
+					 fake_count,      fake_info,
+					 fake_run_device, fake_run_host_link,
+					 fake_run_p2p};
 
 static char log_path[512], state_path[512], json_path[512];
 
@@ -532,10 +578,12 @@ static int run_cmd(const char *node_state, const char *a1, const char *a2)
 	snprintf(state_path, sizeof(state_path), "%s/node.txt", tmpdir);
 	snprintf(json_path, sizeof(json_path), "%s/out.json", tmpdir);
 	snprintf(conf, sizeof(conf), "%s/empty.conf", tmpdir);
-	write_text(script, "#!/bin/sh\n"
-			   "if [ \"$1\" = show ]; then cat \"$FAKE_STATE\"; exit 0; fi\n"
-			   "for a in \"$@\"; do printf '[%s]' \"$a\" >> \"$FAKE_LOG\"; done\n"
-			   "echo >> \"$FAKE_LOG\"\n");
+	write_text(
+	    script,
+	    "#!/bin/sh\n"
+	    "if [ \"$1\" = show ]; then cat \"$FAKE_STATE\"; exit 0; fi\n"
+	    "for a in \"$@\"; do printf '[%s]' \"$a\" >> \"$FAKE_LOG\"; done\n"
+	    "echo >> \"$FAKE_LOG\"\n");
 	assert_int_equal(chmod(script, 0755), 0);
 	write_text(conf, "# nothing\n");
 	write_text(log_path, "");
@@ -559,11 +607,15 @@ static int run_cmd(const char *node_state, const char *a1, const char *a2)
 	return gpucheck_main(argc, argv, &fake_be, NULL);
 }
 
-#define IDLE_NODE "NodeName=gpu-a01 Arch=x86_64\n   State=IDLE ThreadsPerCore=2\n"
-#define OUR_DRAIN "NodeName=gpu-a01 Arch=x86_64\n   State=IDLE+DRAIN\n" \
-		  "   Reason=aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7 [root@2026-11-23T01:00:00]\n"
-#define OPS_DRAIN "NodeName=gpu-a01 Arch=x86_64\n   State=IDLE+DRAIN\n" \
-		  "   Reason=PSU swap [ops@2026-11-23T01:00:00]\n"
+#define IDLE_NODE                                                              \
+	"NodeName=gpu-a01 Arch=x86_64\n   State=IDLE ThreadsPerCore=2\n"
+#define OUR_DRAIN                                                              \
+	"NodeName=gpu-a01 Arch=x86_64\n   State=IDLE+DRAIN\n"                  \
+	"   Reason=aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7 "                    \
+	"[root@2026-11-23T01:00:00]\n"
+#define OPS_DRAIN                                                              \
+	"NodeName=gpu-a01 Arch=x86_64\n   State=IDLE+DRAIN\n"                  \
+	"   Reason=PSU swap [ops@2026-11-23T01:00:00]\n"
 
 static void fake_reset(int n)
 {
@@ -578,15 +630,18 @@ static void test_main_drains_degraded(void **state)
 {
 	fake_reset(8);
 	fake.m[3].value[GPUCHECK_HBM_READ] = 1.9;
-	assert_int_equal(run_cmd(IDLE_NODE, "--quick", NULL), GPUCHECK_EXIT_FAIL);
+	assert_int_equal(run_cmd(IDLE_NODE, "--quick", NULL),
+			 GPUCHECK_EXIT_FAIL);
 	assert_int_equal(fake.runs, 8);
-	assert_string_equal(read_text(log_path),
-			    "[update][nodename=gpu-a01][state=drain]"
-			    "[reason=aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7]\n");
+	assert_string_equal(
+	    read_text(log_path),
+	    "[update][nodename=gpu-a01][state=drain]"
+	    "[reason=aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7]\n");
 	const char *json = read_text(json_path);
 	assert_non_null(json);
 	assert_non_null(strstr(json, "\"verdict\":\"fail\""));
-	assert_non_null(strstr(json, "\"reason\":\"aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7\""));
+	assert_non_null(strstr(
+	    json, "\"reason\":\"aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7\""));
 	assert_non_null(strstr(json, "\"model\":\"H100 SXM5\""));
 	assert_non_null(strstr(json, "\"pci_id\":\"10de:2330\""));
 	/* 8 GPUs -> 56 ordered peer pairs. */
@@ -602,36 +657,47 @@ static void test_main_drains_degraded(void **state)
 static void test_main_resumes_only_own_drain(void **state)
 {
 	fake_reset(8);
-	assert_int_equal(run_cmd(OUR_DRAIN, "--quick", NULL), GPUCHECK_EXIT_PASS);
+	assert_int_equal(run_cmd(OUR_DRAIN, "--quick", NULL),
+			 GPUCHECK_EXIT_PASS);
 	assert_string_equal(read_text(log_path),
 			    "[update][nodename=gpu-a01][state=resume]\n");
-	assert_int_equal(run_cmd(OPS_DRAIN, "--quick", NULL), GPUCHECK_EXIT_PASS);
+	assert_int_equal(run_cmd(OPS_DRAIN, "--quick", NULL),
+			 GPUCHECK_EXIT_PASS);
 	assert_string_equal(read_text(log_path), "");
-	assert_int_equal(run_cmd(IDLE_NODE, "--quick", NULL), GPUCHECK_EXIT_PASS);
+	assert_int_equal(run_cmd(IDLE_NODE, "--quick", NULL),
+			 GPUCHECK_EXIT_PASS);
 	assert_string_equal(read_text(log_path), "");
 	assert_non_null(strstr(read_text(json_path), "\"verdict\":\"pass\""));
 	/* --full does not touch Slurm unless asked. */
 	fake.m[0].value[GPUCHECK_FMA_FP64] = 3.0;
-	assert_int_equal(run_cmd(IDLE_NODE, "--full", NULL), GPUCHECK_EXIT_FAIL);
+	assert_int_equal(run_cmd(IDLE_NODE, "--full", NULL),
+			 GPUCHECK_EXIT_FAIL);
 	assert_string_equal(read_text(log_path), "");
-	assert_int_equal(run_cmd(IDLE_NODE, "--full", "--drain"), GPUCHECK_EXIT_FAIL);
-	assert_string_equal(read_text(log_path),
-			    "[update][nodename=gpu-a01][state=drain]"
-			    "[reason=aiss-gpucheck: GPU0 FP64 FMA 3.0 TFLOPS < 23.4]\n");
+	assert_int_equal(run_cmd(IDLE_NODE, "--full", "--drain"),
+			 GPUCHECK_EXIT_FAIL);
+	assert_string_equal(
+	    read_text(log_path),
+	    "[update][nodename=gpu-a01][state=drain]"
+	    "[reason=aiss-gpucheck: GPU0 FP64 FMA 3.0 TFLOPS < 23.4]\n");
 }
 
 static void test_main_no_gpu_and_usage(void **state)
 {
 	fake_reset(-1);
-	assert_int_equal(run_cmd(IDLE_NODE, "--quick", NULL), GPUCHECK_EXIT_NO_GPU);
+	assert_int_equal(run_cmd(IDLE_NODE, "--quick", NULL),
+			 GPUCHECK_EXIT_NO_GPU);
 	assert_string_equal(read_text(log_path), "");
 	fake_reset(0);
 	assert_int_equal(run_cmd(IDLE_NODE, NULL, NULL), GPUCHECK_EXIT_NO_GPU);
-	assert_int_equal(run_cmd(IDLE_NODE, "--bogus", NULL), GPUCHECK_EXIT_USAGE);
-	assert_int_equal(run_cmd(IDLE_NODE, "--quick", "--full"), GPUCHECK_EXIT_USAGE);
-	assert_int_equal(run_cmd(IDLE_NODE, "--plant-fault", "gemm_int4"), GPUCHECK_EXIT_USAGE);
-	assert_int_equal(run_cmd(IDLE_NODE, "--report-to", "/run/aiss/aissd.sock"),
+	assert_int_equal(run_cmd(IDLE_NODE, "--bogus", NULL),
 			 GPUCHECK_EXIT_USAGE);
+	assert_int_equal(run_cmd(IDLE_NODE, "--quick", "--full"),
+			 GPUCHECK_EXIT_USAGE);
+	assert_int_equal(run_cmd(IDLE_NODE, "--plant-fault", "gemm_int4"),
+			 GPUCHECK_EXIT_USAGE);
+	assert_int_equal(
+	    run_cmd(IDLE_NODE, "--report-to", "/run/aiss/aissd.sock"),
+	    GPUCHECK_EXIT_USAGE);
 }
 
 static void test_main_expected_gpus_missing(void **state)
@@ -643,10 +709,11 @@ static void test_main_expected_gpus_missing(void **state)
 	snprintf(conf, sizeof(conf), "%s/eight.conf", tmpdir);
 	write_text(conf, "gpucheck.expect_gpus = 8\n");
 	assert_int_equal(run_cmd(IDLE_NODE, "-c", conf), GPUCHECK_EXIT_FAIL);
-	assert_string_equal(read_text(log_path),
-			    "[update][nodename=gpu-a01][state=drain]"
-			    "[reason=aiss-gpucheck: no GPU visible (8 expected): "
-			    "CUDA driver not loaded]\n");
+	assert_string_equal(
+	    read_text(log_path),
+	    "[update][nodename=gpu-a01][state=drain]"
+	    "[reason=aiss-gpucheck: no GPU visible (8 expected): "
+	    "CUDA driver not loaded]\n");
 }
 
 static void test_main_plant_fault(void **state)
@@ -657,8 +724,9 @@ static void test_main_plant_fault(void **state)
 	assert_string_equal(fake.plant_seen, "hbm_copy");
 	/* Planting a fault never drains unless --drain is given. */
 	assert_string_equal(read_text(log_path), "");
-	assert_non_null(strstr(read_text(json_path),
-			       "GPU1 HBM copy wrong result (1 of 4096 checked)"));
+	assert_non_null(
+	    strstr(read_text(json_path),
+		   "GPU1 HBM copy wrong result (1 of 4096 checked)"));
 }
 
 static void test_main_watchdog_drains_hung_gpu(void **state)
@@ -677,14 +745,17 @@ static void test_main_watchdog_drains_hung_gpu(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), GPUCHECK_EXIT_FAIL);
-	assert_string_equal(read_text(log_path),
-			    "[update][nodename=gpu-a01][state=drain]"
-			    "[reason=aiss-gpucheck: GPU2 check timed out after 1 s]\n");
+	assert_string_equal(
+	    read_text(log_path),
+	    "[update][nodename=gpu-a01][state=drain]"
+	    "[reason=aiss-gpucheck: GPU2 check timed out after 1 s]\n");
 	/* A usable limit is required. */
 	fake_reset(1);
-	assert_int_equal(run_cmd(IDLE_NODE, "--timeout", "soon"), GPUCHECK_EXIT_USAGE);
+	assert_int_equal(run_cmd(IDLE_NODE, "--timeout", "soon"),
+			 GPUCHECK_EXIT_USAGE);
 	/* A check that finishes in time is not cut short. */
-	assert_int_equal(run_cmd(IDLE_NODE, "--timeout", "30"), GPUCHECK_EXIT_PASS);
+	assert_int_equal(run_cmd(IDLE_NODE, "--timeout", "30"),
+			 GPUCHECK_EXIT_PASS);
 }
 
 /* ---- JSON writer ------------------------------------------------------ */
@@ -735,13 +806,15 @@ static void test_report_json_fields(void **state)
 	gpucheck_report_evaluate(r, &f);
 	json = gpucheck_report_json(r);
 	assert_non_null(strstr(json, "\"time\":\"2026-11-23T01:02:03Z\""));
-	assert_non_null(strstr(json, "\"hbm_copy\":{\"value\":2.98,\"unit\":\"TB/s\","
-				     "\"nominal\":3.35,\"fraction_of_nominal\":0.8896,"
-				     "\"floor\":2.68,\"baseline\":\"d2d_memcpy\","
-				     "\"ratio_to_baseline\":0.9868,\"checked\":4096,"
-				     "\"mismatches\":0,\"pass\":true}"));
+	assert_non_null(
+	    strstr(json, "\"hbm_copy\":{\"value\":2.98,\"unit\":\"TB/s\","
+			 "\"nominal\":3.35,\"fraction_of_nominal\":0.8896,"
+			 "\"floor\":2.68,\"baseline\":\"d2d_memcpy\","
+			 "\"ratio_to_baseline\":0.9868,\"checked\":4096,"
+			 "\"mismatches\":0,\"pass\":true}"));
 	assert_non_null(strstr(json, "\"gemm_bf16\":{\"value\":610,"));
-	assert_non_null(strstr(json, "\"baseline\":\"cublas_bf16\",\"ratio_to_baseline\":0.8026"));
+	assert_non_null(strstr(
+	    json, "\"baseline\":\"cublas_bf16\",\"ratio_to_baseline\":0.8026"));
 	assert_non_null(strstr(json, "\"bf16_tflops\":760"));
 	free(json);
 	gpucheck_report_destroy(r);
@@ -752,7 +825,8 @@ static void test_report_json_fields(void **state)
 static void test_verify_words_and_copy(void **state)
 {
 	enum { N = 1 << 16 };
-	uint32_t *src = malloc(N * sizeof(*src)), *dst = malloc(N * sizeof(*dst));
+	uint32_t *src = malloc(N * sizeof(*src)),
+		 *dst = malloc(N * sizeof(*dst));
 	uint64_t idx[257];
 	uint32_t samples[257];
 	size_t first = 0;
@@ -760,13 +834,16 @@ static void test_verify_words_and_copy(void **state)
 	for (size_t i = 0; i < N; i++)
 		src[i] = gpucheck_pattern_word(i, 0x5eed);
 	gpucheck_ref_copy(dst, src, N);
-	assert_int_equal(gpucheck_verify_words(dst, NULL, 0, N, 0x5eed, NULL), 0);
+	assert_int_equal(gpucheck_verify_words(dst, NULL, 0, N, 0x5eed, NULL),
+			 0);
 	/* The planted fault: one bit of one element. */
 	dst[40001] ^= 0x100;
-	assert_int_equal(gpucheck_verify_words(dst, NULL, 0, N, 0x5eed, &first), 1);
+	assert_int_equal(gpucheck_verify_words(dst, NULL, 0, N, 0x5eed, &first),
+			 1);
 	assert_int_equal(first, 40001);
 	/* Another seed is another pattern: nothing passes by accident. */
-	assert_int_equal(gpucheck_verify_words(src, NULL, 0, N, 0x5eee, NULL), N);
+	assert_int_equal(gpucheck_verify_words(src, NULL, 0, N, 0x5eee, NULL),
+			 N);
 	/* Sampled, as the GPU path does; the samples include both ends. */
 	gpucheck_sample_indices(idx, 257, N, 42);
 	assert_int_equal(idx[0], 0);
@@ -775,12 +852,16 @@ static void test_verify_words_and_copy(void **state)
 		assert_true(idx[s] < N);
 		samples[s] = dst[idx[s]];
 	}
-	assert_int_equal(gpucheck_verify_words(samples, idx, 0, 257, 0x5eed, NULL), 0);
+	assert_int_equal(
+	    gpucheck_verify_words(samples, idx, 0, 257, 0x5eed, NULL), 0);
 	samples[100] ^= 1;
-	assert_int_equal(gpucheck_verify_words(samples, idx, 0, 257, 0x5eed, &first), 1);
+	assert_int_equal(
+	    gpucheck_verify_words(samples, idx, 0, 257, 0x5eed, &first), 1);
 	assert_int_equal(first, 100);
 	/* Offsets: a chunk verified at its base. */
-	assert_int_equal(gpucheck_verify_words(src + 1000, NULL, 1000, 500, 0x5eed, NULL), 0);
+	assert_int_equal(
+	    gpucheck_verify_words(src + 1000, NULL, 1000, 500, 0x5eed, NULL),
+	    0);
 	free(src);
 	free(dst);
 }
@@ -835,7 +916,8 @@ static void test_verify_fma(void **state)
 
 	for (int t = 0; t < T; t++) {
 		o32[t] = kernel_fma32_thread((uint64_t)t, iters);
-		o64[t] = gpucheck_ref_fma64((unsigned)t % GPUCHECK_FMA_CLASSES, iters);
+		o64[t] = gpucheck_ref_fma64((unsigned)t % GPUCHECK_FMA_CLASSES,
+					    iters);
 	}
 	assert_int_equal(gpucheck_verify_fma32(o32, NULL, T, iters, NULL), 0);
 	assert_int_equal(gpucheck_verify_fma64(o64, NULL, T, iters, NULL), 0);
@@ -844,7 +926,8 @@ static void test_verify_fma(void **state)
 	/* Stays in range (8 chains in [1, 2)). */
 	assert_true(o32[0] >= 8.0f && o32[0] < 16.0f);
 	/* Iteration count matters: one step short is caught everywhere. */
-	assert_int_equal(gpucheck_verify_fma32(o32, NULL, T, iters - 1, NULL), T);
+	assert_int_equal(gpucheck_verify_fma32(o32, NULL, T, iters - 1, NULL),
+			 T);
 	o32[17] = nextafterf(o32[17], 100.0f);
 	assert_int_equal(gpucheck_verify_fma32(o32, NULL, T, iters, &first), 1);
 	assert_int_equal(first, 17);
@@ -867,14 +950,20 @@ static void test_verify_gemm_pattern(void **state)
 		for (int j = 0; j < N; j++) {
 			float acc = 0;
 			for (int k = 0; k < K; k++)
-				acc += (float)gpucheck_gemm_input((uint64_t)i * K + k, GPUCHECK_GEMM_SEED_A) *
-				       (float)gpucheck_gemm_input((uint64_t)j * K + k, GPUCHECK_GEMM_SEED_B);
+				acc += (float)gpucheck_gemm_input(
+					   (uint64_t)i * K + k,
+					   GPUCHECK_GEMM_SEED_A) *
+				       (float)gpucheck_gemm_input(
+					   (uint64_t)j * K + k,
+					   GPUCHECK_GEMM_SEED_B);
 			c[i * N + j] = acc;
 		}
-	/* Inputs are small integers, both signs, so the check is not vacuous. */
+	/* Inputs are small integers, both signs, so the check is not vacuous.
+	 */
 	int seen[7] = {0};
 	for (int k = 0; k < 700; k++)
-		seen[gpucheck_gemm_input((uint64_t)k, GPUCHECK_GEMM_SEED_A) + 3]++;
+		seen[gpucheck_gemm_input((uint64_t)k, GPUCHECK_GEMM_SEED_A) +
+		     3]++;
 	for (int v = 0; v < 7; v++)
 		assert_true(seen[v] > 50);
 	gpucheck_sample_indices(pick, S, M * N, 7);
@@ -883,15 +972,20 @@ static void test_verify_gemm_pattern(void **state)
 		cols[s] = (uint32_t)(pick[s] % N);
 		got[s] = c[pick[s]];
 	}
-	assert_int_equal(gpucheck_verify_gemm(GPUCHECK_BF16, K, got, rows, cols, S, NULL), 0);
+	assert_int_equal(
+	    gpucheck_verify_gemm(GPUCHECK_BF16, K, got, rows, cols, S, NULL),
+	    0);
 	/* Transposed operands are wrong answers. */
 	for (int s = 0; s < S; s++)
 		got[s] = c[cols[s] % M * N + rows[s] % N];
-	assert_true(gpucheck_verify_gemm(GPUCHECK_BF16, K, got, rows, cols, S, NULL) > S / 2);
+	assert_true(gpucheck_verify_gemm(GPUCHECK_BF16, K, got, rows, cols, S,
+					 NULL) > S / 2);
 	for (int s = 0; s < S; s++)
 		got[s] = c[pick[s]];
 	got[S / 3] += 1.0f; /* the planted fault */
-	assert_int_equal(gpucheck_verify_gemm(GPUCHECK_FP16, K, got, rows, cols, S, &first), 1);
+	assert_int_equal(
+	    gpucheck_verify_gemm(GPUCHECK_FP16, K, got, rows, cols, S, &first),
+	    1);
 	assert_int_equal(first, S / 3);
 	free(c);
 }
@@ -899,28 +993,34 @@ static void test_verify_gemm_pattern(void **state)
 static void test_gemm_tolerance_by_type(void **state)
 {
 	enum { M = 24, N = 16, K = 256 };
-	float *a = malloc(M * K * sizeof(float)), *bt = malloc(N * K * sizeof(float));
-	float *c = malloc(M * N * sizeof(float)), *craw = malloc(M * N * sizeof(float));
+	float *a = malloc(M * K * sizeof(float)),
+	      *bt = malloc(N * K * sizeof(float));
+	float *c = malloc(M * N * sizeof(float)),
+	      *craw = malloc(M * N * sizeof(float));
 	double ref[M * N], absum[M * N];
 	uint64_t x = 88172645463325252ull;
 
 	for (int i = 0; i < M * K + N * K; i++) {
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		float v = (float)((double)(x >> 11) / 9007199254740992.0 - 0.5) * 4.0f;
+		float v =
+		    (float)((double)(x >> 11) / 9007199254740992.0 - 0.5) *
+		    4.0f;
 		if (i < M * K)
 			a[i] = v;
 		else
 			bt[i - M * K] = v;
 	}
 	for (int t = GPUCHECK_BF16; t <= GPUCHECK_FP16; t++) {
-		float (*rnd)(float) = t == GPUCHECK_BF16 ? gpucheck_round_bf16 : gpucheck_round_fp16;
+		float (*rnd)(float) = t == GPUCHECK_BF16 ? gpucheck_round_bf16
+							 : gpucheck_round_fp16;
 		gpucheck_ref_gemm_tc((gpucheck_dtype)t, a, bt, c, M, N, K);
 		gpucheck_ref_gemm_tc(GPUCHECK_FP32, a, bt, craw, M, N, K);
 		for (int i = 0; i < M; i++)
 			for (int j = 0; j < N; j++) {
 				double s = 0, as = 0;
 				for (int k = 0; k < K; k++) {
-					double p = (double)rnd(a[i * K + k]) * rnd(bt[j * K + k]);
+					double p = (double)rnd(a[i * K + k]) *
+						   rnd(bt[j * K + k]);
 					s += p;
 					as += fabs(p);
 				}
@@ -929,18 +1029,27 @@ static void test_gemm_tolerance_by_type(void **state)
 			}
 		/* The emulated tensor core is within tolerance of the exact
 		 * product of the rounded inputs... */
-		assert_int_equal(gpucheck_verify_gemm_samples((gpucheck_dtype)t, K, c, ref, absum, M * N, NULL), 0);
+		assert_int_equal(gpucheck_verify_gemm_samples((gpucheck_dtype)t,
+							      K, c, ref, absum,
+							      M * N, NULL),
+				 0);
 		/* ...a GEMM that skipped the rounding to BF16/FP16 is not... */
-		assert_true(gpucheck_verify_gemm_samples((gpucheck_dtype)t, K, craw, ref, absum, M * N, NULL) > M * N / 2);
+		assert_true(gpucheck_verify_gemm_samples(
+				(gpucheck_dtype)t, K, craw, ref, absum, M * N,
+				NULL) > M * N / 2);
 		/* ...and neither is one element off by 0.1%. */
 		c[77] *= 1.001f;
 		size_t first;
-		assert_int_equal(gpucheck_verify_gemm_samples((gpucheck_dtype)t, K, c, ref, absum, M * N, &first), 1);
+		assert_int_equal(gpucheck_verify_gemm_samples((gpucheck_dtype)t,
+							      K, c, ref, absum,
+							      M * N, &first),
+				 1);
 		assert_int_equal(first, 77);
 	}
 	/* FP64 is held to FP64 accuracy. */
 	assert_true(gpucheck_gemm_tolerance(GPUCHECK_FP64, 1024, 10, 100) <
-		    gpucheck_gemm_tolerance(GPUCHECK_FP32, 1024, 10, 100) * 1e-8);
+		    gpucheck_gemm_tolerance(GPUCHECK_FP32, 1024, 10, 100) *
+			1e-8);
 	free(a);
 	free(bt);
 	free(c);
@@ -949,14 +1058,18 @@ static void test_gemm_tolerance_by_type(void **state)
 
 static void test_rounding(void **state)
 {
-	assert_true(gpucheck_round_bf16(1.0f + 0x1p-8f) == 1.0f);	      /* tie: even */
-	assert_true(gpucheck_round_bf16(1.0f + 0x1p-8f + 0x1p-12f) == 1.0f + 0x1p-7f);
+	assert_true(gpucheck_round_bf16(1.0f + 0x1p-8f) ==
+		    1.0f); /* tie: even */
+	assert_true(gpucheck_round_bf16(1.0f + 0x1p-8f + 0x1p-12f) ==
+		    1.0f + 0x1p-7f);
 	assert_true(gpucheck_round_bf16(3.0f) == 3.0f);
-	assert_true(gpucheck_round_fp16(1.0f + 0x1p-11f) == 1.0f);	      /* tie: even */
+	assert_true(gpucheck_round_fp16(1.0f + 0x1p-11f) ==
+		    1.0f); /* tie: even */
 	assert_true(gpucheck_round_fp16(1.0f + 3 * 0x1p-11f) == 1.0f + 0x1p-9f);
 	assert_true(gpucheck_round_fp16(65504.0f) == 65504.0f);
 	assert_true(isinf(gpucheck_round_fp16(65520.0f)));
-	assert_true(gpucheck_round_fp16(0x1p-25f) == 0.0f);		      /* below half the least subnormal */
+	assert_true(gpucheck_round_fp16(0x1p-25f) ==
+		    0.0f); /* below half the least subnormal */
 	assert_true(gpucheck_round_fp16(-0x1p-24f) == -0x1p-24f);
 	assert_true(gpucheck_round_bf16(-2.5e-3f) < 0);
 }
@@ -964,34 +1077,34 @@ static void test_rounding(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_model_by_name),
-		cmocka_unit_test(test_model_by_pci_id),
-		cmocka_unit_test(test_pci_sysfs),
-		cmocka_unit_test(test_floors_set),
-		cmocka_unit_test(test_floors_load),
-		cmocka_unit_test(test_healthy_passes),
-		cmocka_unit_test(test_degraded_hbm_reason),
-		cmocka_unit_test(test_wrong_result_ranks_first),
-		cmocka_unit_test(test_gemm_floor_best_of),
-		cmocka_unit_test(test_unknown_model_and_errors),
-		cmocka_unit_test(test_p2p_floor),
-		cmocka_unit_test(test_format_shortfall),
-		cmocka_unit_test(test_node_state_parse),
-		cmocka_unit_test(test_decide),
-		cmocka_unit_test(test_main_drains_degraded),
-		cmocka_unit_test(test_main_resumes_only_own_drain),
-		cmocka_unit_test(test_main_no_gpu_and_usage),
-		cmocka_unit_test(test_main_expected_gpus_missing),
-		cmocka_unit_test(test_main_plant_fault),
-		cmocka_unit_test(test_main_watchdog_drains_hung_gpu),
-		cmocka_unit_test(test_json_writer),
-		cmocka_unit_test(test_report_json_fields),
-		cmocka_unit_test(test_verify_words_and_copy),
-		cmocka_unit_test(test_verify_triad),
-		cmocka_unit_test(test_verify_fma),
-		cmocka_unit_test(test_verify_gemm_pattern),
-		cmocka_unit_test(test_gemm_tolerance_by_type),
-		cmocka_unit_test(test_rounding),
+	    cmocka_unit_test(test_model_by_name),
+	    cmocka_unit_test(test_model_by_pci_id),
+	    cmocka_unit_test(test_pci_sysfs),
+	    cmocka_unit_test(test_floors_set),
+	    cmocka_unit_test(test_floors_load),
+	    cmocka_unit_test(test_healthy_passes),
+	    cmocka_unit_test(test_degraded_hbm_reason),
+	    cmocka_unit_test(test_wrong_result_ranks_first),
+	    cmocka_unit_test(test_gemm_floor_best_of),
+	    cmocka_unit_test(test_unknown_model_and_errors),
+	    cmocka_unit_test(test_p2p_floor),
+	    cmocka_unit_test(test_format_shortfall),
+	    cmocka_unit_test(test_node_state_parse),
+	    cmocka_unit_test(test_decide),
+	    cmocka_unit_test(test_main_drains_degraded),
+	    cmocka_unit_test(test_main_resumes_only_own_drain),
+	    cmocka_unit_test(test_main_no_gpu_and_usage),
+	    cmocka_unit_test(test_main_expected_gpus_missing),
+	    cmocka_unit_test(test_main_plant_fault),
+	    cmocka_unit_test(test_main_watchdog_drains_hung_gpu),
+	    cmocka_unit_test(test_json_writer),
+	    cmocka_unit_test(test_report_json_fields),
+	    cmocka_unit_test(test_verify_words_and_copy),
+	    cmocka_unit_test(test_verify_triad),
+	    cmocka_unit_test(test_verify_fma),
+	    cmocka_unit_test(test_verify_gemm_pattern),
+	    cmocka_unit_test(test_gemm_tolerance_by_type),
+	    cmocka_unit_test(test_rounding),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[300];

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* test_gpucheck_aissd: --report-to sends the node's capacity record through aiss_client (fake aissd). */
+/* test_gpucheck_aissd: --report-to through aiss_client to a fake aissd. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -120,7 +120,8 @@ static void test_sink_sends_capacity(void **state)
 	gpucheck_report *r = node_report(1);
 
 	memset(&s, 0, sizeof(s));
-	snprintf(path, sizeof(path), "/tmp/gpucheck-aissd-%d.sock", (int)getpid());
+	snprintf(path, sizeof(path), "/tmp/gpucheck-aissd-%d.sock",
+		 (int)getpid());
 	assert_int_equal(start_server(&s, path), 0);
 	assert_int_equal(pthread_create(&t, NULL, serve, &s), 0);
 	assert_int_equal(gpucheck_aissd_sink(path, r, err, sizeof(err)), 0);
@@ -149,10 +150,12 @@ static void test_sink_reports_refusal(void **state)
 	long long gflops;
 
 	gpucheck_aissd_summary(r, summary, sizeof(summary), &gflops);
-	assert_string_equal(summary, "pass (full): 2 GPUs, 1600.5 TFLOPS BF16 measured");
+	assert_string_equal(summary,
+			    "pass (full): 2 GPUs, 1600.5 TFLOPS BF16 measured");
 	memset(&s, 0, sizeof(s));
 	s.status = AISS_E_PERMISSION;
-	snprintf(path, sizeof(path), "/tmp/gpucheck-aissd-%d.sock", (int)getpid());
+	snprintf(path, sizeof(path), "/tmp/gpucheck-aissd-%d.sock",
+		 (int)getpid());
 	assert_int_equal(start_server(&s, path), 0);
 	assert_int_equal(pthread_create(&t, NULL, serve, &s), 0);
 	assert_int_equal(gpucheck_aissd_sink(path, r, err, sizeof(err)), -1);
@@ -170,8 +173,8 @@ static void test_sink_reports_refusal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sink_sends_capacity),
-		cmocka_unit_test(test_sink_reports_refusal),
+	    cmocka_unit_test(test_sink_sends_capacity),
+	    cmocka_unit_test(test_sink_reports_refusal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
