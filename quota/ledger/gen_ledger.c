@@ -19,6 +19,22 @@ static long max_rss_kib(void)
 	return ru.ru_maxrss;
 }
 
+/* Bytes this process has written so far (Linux /proc/self/io), or -1. */
+static long long bytes_written(void)
+{
+	FILE *f = fopen("/proc/self/io", "r");
+	char line[128];
+	long long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "wchar: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 static int count_balance(const aiss_balance *b, void *arg)
 {
 	(void)b;
@@ -47,6 +63,8 @@ static int exercise(const char *path)
 		goto fail;
 	printf("gen_ledger: %ld grants listed; RSS %ld KiB\n", n,
 	       max_rss_kib());
+	long long w0 = bytes_written();
+
 	t0 = bench_now();
 	for (long i = 0; i < 10000; i++) {
 		if (i % 50 == 0 && aiss_ledger_batch_begin(l, &err))
@@ -57,9 +75,10 @@ static int exercise(const char *path)
 		if (i % 50 == 49 && aiss_ledger_batch_commit(l, &err))
 			goto fail;
 	}
-	printf("gen_ledger: 10000 pairs in batches of 50: %.0f pairs/s; "
-	       "RSS %ld KiB\n",
-	       10000 / (bench_now() - t0), max_rss_kib());
+	printf("gen_ledger: 10000 pairs in batches of 50: %.0f pairs/s, "
+	       "%lld bytes written per pair; RSS %ld KiB\n",
+	       10000 / (bench_now() - t0), (bytes_written() - w0) / 10000,
+	       max_rss_kib());
 	t0 = bench_now();
 	if (aiss_ledger_journal_verify(l, &v, &err))
 		goto fail;

@@ -16,7 +16,8 @@
  * (negative: KiB): 32 MiB holds the hot index pages of a ledger with 10,000
  * grants and 1,000,000 journal entries (8 MiB halved throughput there by
  * spilling), and keeps aissd's resident memory well under 64 MiB. */
-static const char SQL_PRAGMAS[] = "PRAGMA journal_mode = WAL;"
+static const char SQL_PRAGMAS[] = "PRAGMA page_size = 4096;"
+				  "PRAGMA journal_mode = WAL;"
 				  "PRAGMA synchronous = FULL;"
 				  "PRAGMA foreign_keys = ON;"
 				  "PRAGMA cache_size = -32768;"
