@@ -316,6 +316,8 @@ general:
 
 static int is_unknown_time(const char *f)
 {
+	if (*f >= '0' && *f <= '9')
+		return 0; /* the common case: a time */
 	return !*f || !strcmp(f, "Unknown") || !strcmp(f, "None") ||
 	       !strcmp(f, "N/A");
 }
@@ -421,15 +423,15 @@ static int parse_row(aiss_sacct *s, char **f, size_t nf, const int *col,
 	if (!*acct)
 		return bad_row(s, line, "job %" PRIu64 ": no Account",
 			       r.job_id);
-	if (strlen(cl) >= AISS_ID_MAX || strlen(acct) >= AISS_ID_MAX ||
-	    strlen(user) >= AISS_ID_MAX)
+	size_t cll = strlen(cl), al = strlen(acct), ul = strlen(user);
+	if (cll >= AISS_ID_MAX || al >= AISS_ID_MAX || ul >= AISS_ID_MAX)
 		return bad_row(s, line,
 			       "job %" PRIu64 ": a name is longer "
 			       "than %d bytes",
 			       r.job_id, AISS_ID_MAX - 1);
-	if (!(r.cluster = intern_col(s, 0, cl, strlen(cl))) ||
-	    !(r.account = intern_col(s, 1, acct, strlen(acct))) ||
-	    !(r.user = intern_col(s, 2, user, strlen(user))) ||
+	if (!(r.cluster = intern_col(s, 0, cl, cll)) ||
+	    !(r.account = intern_col(s, 1, acct, al)) ||
+	    !(r.user = intern_col(s, 2, user, ul)) ||
 	    !(r.gpu_type = intern_col(s, 3, type, strlen(type))) ||
 	    !(r.state = intern_col(s, 4, st, sl)))
 		return -1;
