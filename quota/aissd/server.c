@@ -755,7 +755,8 @@ static int run_batch(aissd_server *s)
 		}
 		aissd_caller who = it->c->who;
 		if (it->c->tcp && munge_caller(s, &it->req, &who, &it->rep)) {
-			it->slow = 0;
+			if (it->slow) /* refused here: nothing for the worker */
+				it->c->slow_busy = it->slow = 0;
 			continue;
 		}
 		if (it->slow) {

@@ -613,6 +613,17 @@ static void test_worker(void **state)
 	assert_int_equal(rep.n_items, 0);
 	aiss_reply_clear(&rep);
 
+	/* a long read refused before the worker (no MUNGE credential on a
+	 * TCP connection) does not leave the connection waiting */
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(aissd_server_add_conn(F->srv, sv[0], NULL, 1), 0);
+	assert_int_equal(rpc(sv[1], req(AISS_OP_JOURNAL_VERIFY), NULL),
+			 AISS_E_PERMISSION);
+	assert_int_equal(rpc(sv[1], req(AISS_OP_SCHEME_GET), NULL),
+			 AISS_E_PERMISSION);
+	close(sv[1]);
+
 	/* a client that asks for a long read and leaves */
 	int gone =
 	    add_client("fin", 1003, AISSD_ROLE_USER | AISSD_ROLE_FINANCE);
