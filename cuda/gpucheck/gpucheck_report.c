@@ -544,6 +544,8 @@ static void json_metric(gpucheck_json *j, const struct gpu_state *s, int k)
 		gpucheck_json_number(j, m->value[k] / m->value[base], 4);
 	} else {
 		gpucheck_json_null(j);
+		gpucheck_json_key(j, "ratio_to_baseline");
+		gpucheck_json_null(j);
 	}
 	gpucheck_json_key(j, "checked");
 	gpucheck_json_int(j, m->checked[k]);
