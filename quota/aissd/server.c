@@ -854,12 +854,13 @@ static void reap(aissd_server *s)
 				done = 1;
 		}
 		if (done && c->slow_busy) {
-			/* The worker still answers for it: keep the struct,
-			 * drop the socket, free it when the answer is in. */
-			if (c->fd >= 0)
+			/* The worker still answers for it: keep the struct.
+			 * A dead one drops its socket now; a half-closed
+			 * one still gets its answer. */
+			if (c->dead && c->fd >= 0) {
 				close(c->fd);
-			c->fd = -1;
-			c->dead = 1;
+				c->fd = -1;
+			}
 			s->conns[j++] = c;
 		} else if (done) {
 			conn_free(c);

@@ -624,6 +624,17 @@ static void test_worker(void **state)
 			 AISS_E_PERMISSION);
 	close(sv[1]);
 
+	/* a client that asks for a long read and half-closes still gets
+	 * its answer */
+	int half =
+	    add_client("fin", 1003, AISSD_ROLE_USER | AISSD_ROLE_FINANCE);
+	send_req(half, req(AISS_OP_JOURNAL_VERIFY));
+	shutdown(half, SHUT_WR);
+	assert_int_equal(read_reply(half, &rep), 0);
+	assert_int_equal(rep.status, AISS_OK);
+	assert_int_equal(rep.u.verify.ok, 1);
+	close(half);
+
 	/* a client that asks for a long read and leaves */
 	int gone =
 	    add_client("fin", 1003, AISSD_ROLE_USER | AISSD_ROLE_FINANCE);
