@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_gpucheck: models, floors, verdicts, drain/resume, JSON, verifier. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -21,6 +22,8 @@
 /* ---- helpers ---------------------------------------------------------- */
 
 static char tmpdir[256];
+
+static int json_valid(const char *text);
 
 static void make_tmpdir(void)
 {
@@ -639,6 +642,7 @@ static void test_main_drains_degraded(void **state)
 	    "[reason=aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7]\n");
 	const char *json = read_text(json_path);
 	assert_non_null(json);
+	assert_true(json_valid(json));
 	assert_non_null(strstr(json, "\"verdict\":\"fail\""));
 	assert_non_null(strstr(
 	    json, "\"reason\":\"aiss-gpucheck: GPU3 HBM 1.9 TB/s < 2.7\""));
@@ -758,6 +762,115 @@ static void test_main_watchdog_drains_hung_gpu(void **state)
 			 GPUCHECK_EXIT_PASS);
 }
 
+/* ---- a minimal JSON syntax checker (RFC 8259 grammar, no semantics) ---- */
+
+static const char *jv_value(const char *p);
+
+static const char *jv_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *jv_string(const char *p)
+{
+	if (*p++ != '"')
+		return NULL;
+	while (*p && *p != '"') {
+		if ((unsigned char)*p < 0x20)
+			return NULL;
+		if (*p == '\\') {
+			p++;
+			if (*p == 'u') {
+				for (int i = 1; i <= 4; i++)
+					if (!isxdigit((unsigned char)p[i]))
+						return NULL;
+				p += 4;
+			} else if (!strchr("\"\\/bfnrt", *p) || !*p) {
+				return NULL;
+			}
+		}
+		p++;
+	}
+	return *p == '"' ? p + 1 : NULL;
+}
+
+static const char *jv_number(const char *p)
+{
+	const char *start = p;
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (isdigit((unsigned char)*p))
+		while (isdigit((unsigned char)*p))
+			p++;
+	else
+		return NULL;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return NULL;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return NULL;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return p > start ? p : NULL;
+}
+
+static const char *jv_value(const char *p)
+{
+	p = jv_ws(p);
+	if (*p == '{' || *p == '[') {
+		char close = *p == '{' ? '}' : ']';
+		int obj = *p == '{';
+		p = jv_ws(p + 1);
+		if (*p == close)
+			return p + 1;
+		for (;;) {
+			if (obj) {
+				p = jv_string(jv_ws(p));
+				if (!p || *(p = jv_ws(p)) != ':')
+					return NULL;
+				p++;
+			}
+			p = jv_value(p);
+			if (!p)
+				return NULL;
+			p = jv_ws(p);
+			if (*p == close)
+				return p + 1;
+			if (*p++ != ',')
+				return NULL;
+		}
+	}
+	if (*p == '"')
+		return jv_string(p);
+	if (!strncmp(p, "true", 4))
+		return p + 4;
+	if (!strncmp(p, "false", 5))
+		return p + 5;
+	if (!strncmp(p, "null", 4))
+		return p + 4;
+	return jv_number(p);
+}
+
+/* 1 when @text is exactly one JSON value. */
+static int json_valid(const char *text)
+{
+	const char *end = text ? jv_value(text) : NULL;
+	return end && *jv_ws(end) == '\0';
+}
+
 /* ---- JSON writer ------------------------------------------------------ */
 
 static void test_json_writer(void **state)
@@ -780,6 +893,14 @@ static void test_json_writer(void **state)
 	assert_string_equal(gpucheck_json_text(j),
 			    "{\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"n\":null,"
 			    "\"a\":[-3,2.5,true,null]}");
+	assert_true(json_valid(gpucheck_json_text(j)));
+	/* The checker itself rejects what it should. */
+	assert_false(json_valid("{"));
+	assert_false(json_valid("{\"a\":}"));
+	assert_false(json_valid("[1,]"));
+	assert_false(json_valid("nan"));
+	assert_false(json_valid("\"tab\there\""));
+	assert_false(json_valid("{} {}"));
 	gpucheck_json_destroy(j);
 
 	j = gpucheck_json_create();
@@ -805,6 +926,7 @@ static void test_report_json_fields(void **state)
 	gpucheck_report_set_time(r, 1795395723); /* 2026-11-23T01:02:03Z */
 	gpucheck_report_evaluate(r, &f);
 	json = gpucheck_report_json(r);
+	assert_true(json_valid(json));
 	assert_non_null(strstr(json, "\"time\":\"2026-11-23T01:02:03Z\""));
 	assert_non_null(
 	    strstr(json, "\"hbm_copy\":{\"value\":2.98,\"unit\":\"TB/s\","
