@@ -696,6 +696,42 @@ static void test_forecast_by_grant(void **state)
 	aiss_report_destroy(r);
 }
 
+/* --as-of inside a quarter: the forecast counts only what happened before
+ * it (runs pro rata, adjustments by date). As of 2025-08-16 00:00 HKT:
+ * R0 7000 + R1 224000 + R6 2 x 7000, less the 5000 credit of 08-15 =
+ * 240000 spent; the trailing 182 days (from 2025-02-15) hold R0, R1 and R6:
+ * 245000 (corrections are not burn). */
+static void test_forecast_mid_quarter(void **state)
+{
+	fixture f;
+	fixture_fill(&f);
+	aiss_report_input in = {.scheme = &f.scheme,
+				.grants = f.grants,
+				.n_grants = 2,
+				.charges = f.ch,
+				.n_charges = f.n,
+				.adjustments = f.adj,
+				.n_adjustments = f.n_adj};
+	aiss_report_opts o = {.fy = 2025, .as_of = hkt("2025-08-16 00:00")};
+	aiss_error err;
+	aiss_report *r = aiss_report_compute(&in, &o, &err);
+	assert_non_null(r);
+	const aiss_report_forecast *fc = aiss_report_forecast_get(r);
+	assert_int_equal(fc->as_of, hkt("2025-08-16 00:00"));
+	assert_int_equal(fc->spent_to_date, 240000);
+	assert_int_equal(fc->trailing_spend, 245000);
+	/* the year's figures do not depend on the forecast's date */
+	assert_int_equal(aiss_report_summary_get(r)->fy_expenditure, 272235);
+	size_t n;
+	const aiss_report_history *h = aiss_report_history_get(r, &n);
+	assert_int_equal(n, 12); /* 2024-25 Q1 .. 2026-27 Q4 */
+	assert_int_equal(h[0].fy, 2024);
+	assert_true(h[5].actual);  /* 2025-26 Q2: as_of falls in it */
+	assert_false(h[6].actual); /* 2025-26 Q3: after as_of */
+	assert_int_equal(h[3].remaining_after, COMMITMENT - 3500);
+	aiss_report_destroy(r);
+}
+
 static void test_bad_input(void **state)
 {
 	fixture f;
@@ -733,6 +769,7 @@ int main(void)
 	    cmocka_unit_test(test_html),
 	    cmocka_unit_test(test_forecast),
 	    cmocka_unit_test(test_forecast_by_grant),
+	    cmocka_unit_test(test_forecast_mid_quarter),
 	    cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
