@@ -120,8 +120,9 @@ void aiss_report_destroy(aiss_report *r);
 
 /* Borrowed views, valid until aiss_report_destroy(). */
 const aiss_report_summary *aiss_report_summary_get(const aiss_report *r);
-/* The four quarters of the FY (index 0 = Q1); with a quarter selected the
- * others are still filled (table/JSON show only the selected one). */
+/* Quarter @q (1..4) of the FY, or NULL for another @q. With a quarter
+ * selected, the earlier ones are filled too (they make up the year to
+ * date) and the later ones are zero; table/JSON show only the selected. */
 const aiss_report_totals *aiss_report_quarter(const aiss_report *r, int q);
 /* Period totals of institution type @t (0..AISS_INST__COUNT-1). */
 const aiss_report_totals *aiss_report_by_type(const aiss_report *r,
