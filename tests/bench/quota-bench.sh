@@ -7,13 +7,13 @@
 # entries. A benchmark, not a test: it prints numbers and ratios.
 #
 # usage: tests/bench/quota-bench.sh [--build DIR] [--conns N] [--rate PAIRS/S]
-#            [--duration S] [--grants N] [--rss-grants N] [--rss-entries N]
+#            [--duration S] [--rounds N] [--grants N] [--rss-grants N] [--rss-entries N]
 #            [--no-pg] [--no-rss] [--keep]
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-BUILD=$ROOT/build CONNS=8 RATE=5000 DURATION=10 GRANTS=16
+BUILD=$ROOT/build CONNS=8 RATE=5000 DURATION=10 GRANTS=16 ROUNDS=3
 RSS_GRANTS=10000 RSS_ENTRIES=1000000 DO_PG=1 DO_RSS=1 KEEP=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -22,6 +22,7 @@ while [ $# -gt 0 ]; do
 	--rate) RATE=$2; shift 2 ;;
 	--duration) DURATION=$2; shift 2 ;;
 	--grants) GRANTS=$2; shift 2 ;;
+	--rounds) ROUNDS=$2; shift 2 ;;
 	--rss-grants) RSS_GRANTS=$2; shift 2 ;;
 	--rss-entries) RSS_ENTRIES=$2; shift 2 ;;
 	--no-pg) DO_PG=0; shift ;;
@@ -72,64 +73,82 @@ field() { # KEY LINE
 }
 
 echo "== quota-bench: $(date -u +%FT%TZ) on $(nproc) CPUs, $(uname -r)"
-echo "   clients $CONNS, offered $RATE pairs/s, $DURATION s each, $GRANTS grants"
+echo "   clients $CONNS, offered $RATE pairs/s, $DURATION s per run, $ROUNDS alternating throughput rounds, $GRANTS grants"
 
-# ---- aissd: fixed offered load, then as fast as it goes ----
-start_aissd "$T/bench.db"
-"$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" setup >/dev/null || exit 1
-max=$("$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" --conns "$CONNS" \
-	--rate 0 --duration "$DURATION" --job-base 2000000000 run)
-echo "aissd closed loop: $max"
-fixed=$("$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" --conns "$CONNS" \
-	--rate "$RATE" --duration "$DURATION" --job-base 1000000000 run)
-echo "aissd fixed load:  $fixed"
-# Latency where the box can keep up: a quarter of the closed-loop rate.
-HALF=$(( $(field pairs_per_s "$max") / 4 ))
-[ "$HALF" -lt 1 ] && HALF=1
-half=$("$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" --conns "$CONNS" \
-	--rate "$HALF" --duration "$DURATION" --job-base 3000000000 run)
-echo "aissd low load:    $half"
-"$AISSCTL" --socket "$T/aissd.sock" journal verify || echo "quota-bench: journal verify FAILED"
-stop_aissd
-aiss_pairs=$(field pairs_per_s "$max")
-aiss_p50=$(field p50_us "$fixed")
-aiss_p99=$(field p99_us "$fixed")
-aiss_fixed_rate=$(field pairs_per_s "$fixed")
-half_p50=$(field p50_us "$half")
-half_p99=$(field p99_us "$half")
-
-# ---- pgbench: TPC-B-like, synchronous commit, same clients and duration ----
+# ---- PostgreSQL: a throwaway cluster on a Unix socket, pgbench -i ----
+pg_ok=0
 if [ "$DO_PG" = 1 ] && [ -x "$PGBIN/pgbench" ]; then
 	mkdir -p "$T/pgsock" "$T/pg"
 	[ "$(id -u)" = 0 ] && chown postgres "$T/pgsock" "$T/pg"
 	if pg "$PGBIN/initdb" -D "$T/pg" -A trust -U postgres >"$T/initdb.log" 2>&1 &&
 	   pg "$PGBIN/pg_ctl" -D "$T/pg" -l "$T/pgsock/pg.log" -w -o \
 		"-k $T/pgsock -c listen_addresses= -c synchronous_commit=on -c fsync=on -c full_page_writes=on -c max_connections=$((CONNS + 20))" \
-		start >/dev/null 2>&1; then
-		PGUP=1
-		pg "$PGBIN/pgbench" -h "$T/pgsock" -U postgres -i -q -s "$CONNS" postgres >"$T/pginit.log" 2>&1
-		pgmax=$(cd "$T" && pg "$PGBIN/pgbench" -h "$T/pgsock" -U postgres -c "$CONNS" -j "$CONNS" \
-			-T "$DURATION" postgres 2>&1)
-		pg_tps=$(printf '%s\n' "$pgmax" | sed -n 's/^tps = \([0-9.]*\) (without initial.*/\1/p')
-		pg_lat=$(printf '%s\n' "$pgmax" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
-		echo "pgbench closed loop: tps=$pg_tps latency_avg_ms=$pg_lat (TPC-B-like, scale $CONNS, $CONNS clients, synchronous_commit=on)"
-		# Same offered rate, latency from the schedule (time + lag) per transaction.
-		(cd "$T/pgsock" && pg "$PGBIN/pgbench" -h "$T/pgsock" -U postgres -c "$CONNS" -j "$CONNS" \
-			-T "$DURATION" -R "$RATE" -l --log-prefix="$T/pgsock/pglog" postgres >"$T/pgfixed.log" 2>&1)
-		pg_fixed_tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial.*/\1/p' "$T/pgfixed.log")
-		cat "$T"/pgsock/pglog* 2>/dev/null | awk '{ print $3 + ($7 == "" ? 0 : $7) }' | sort -n >"$T/pglat"
-		n=$(wc -l <"$T/pglat")
-		if [ "$n" -gt 0 ]; then
-			pg_p50=$(sed -n "$(( (n * 50 + 99) / 100 ))p" "$T/pglat")
-			pg_p99=$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$T/pglat")
-			echo "pgbench fixed load: offered $RATE tps, achieved $pg_fixed_tps tps, p50_us=$pg_p50 p99_us=$pg_p99 ($n transactions)"
-		fi
-		pg "$PGBIN/pg_ctl" -D "$T/pg" -m fast stop >/dev/null 2>&1
-		PGUP=0
+		start >/dev/null 2>&1 &&
+	   pg "$PGBIN/pgbench" -h "$T/pgsock" -U postgres -i -q -s "$CONNS" postgres >"$T/pginit.log" 2>&1; then
+		PGUP=1 pg_ok=1
 	else
 		echo "quota-bench: could not start PostgreSQL (see $T/initdb.log, $T/pgsock/pg.log); no baseline"
-		cat "$T/initdb.log" | tail -5
+		tail -5 "$T/initdb.log"
 	fi
+fi
+pgbench_run() { # EXTRA ARGS...: prints pgbench's report
+	(cd "$T/pgsock" && pg "$PGBIN/pgbench" -h "$T/pgsock" -U postgres \
+		-c "$CONNS" -j "$CONNS" -T "$DURATION" "$@" postgres 2>&1)
+}
+tps_of() { sed -n 's/^tps = \([0-9.]*\) (without initial.*/\1/p'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ---- throughput: aissd and pgbench alternately, ROUNDS times each ----
+# Alternating rounds share out the drift of a busy machine between both.
+start_aissd "$T/bench.db"
+"$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" setup >/dev/null || exit 1
+: >"$T/aiss.rates"; : >"$T/pg.rates"
+for r in $(seq 1 "$ROUNDS"); do
+	max=$("$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" --conns "$CONNS" \
+		--rate 0 --duration "$DURATION" --job-base $((r * 100000000)) run)
+	echo "round $r aissd closed loop: $max"
+	field pairs_per_s "$max" >>"$T/aiss.rates"
+	if [ "$pg_ok" = 1 ]; then
+		pgmax=$(pgbench_run)
+		pg_tps=$(printf '%s\n' "$pgmax" | tps_of)
+		pg_lat=$(printf '%s\n' "$pgmax" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
+		echo "round $r pgbench closed loop: tps=$pg_tps latency_avg_ms=$pg_lat (TPC-B-like, scale $CONNS, $CONNS clients, synchronous_commit=on)"
+		echo "$pg_tps" >>"$T/pg.rates"
+	fi
+done
+aiss_pairs=$(median <"$T/aiss.rates")
+[ "$pg_ok" = 1 ] && pg_tps=$(median <"$T/pg.rates")
+
+# ---- latency at a fixed offered load ----
+fixed=$("$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" --conns "$CONNS" \
+	--rate "$RATE" --duration "$DURATION" --job-base 1000000000 run)
+echo "aissd fixed load:  $fixed"
+# Latency where the box can keep up: a quarter of the closed-loop rate.
+HALF=$(( ${aiss_pairs%.*} / 4 ))
+[ "$HALF" -lt 1 ] && HALF=1
+half=$("$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" --conns "$CONNS" \
+	--rate "$HALF" --duration "$DURATION" --job-base 3000000000 run)
+echo "aissd low load:    $half"
+"$AISSCTL" --socket "$T/aissd.sock" journal verify || echo "quota-bench: journal verify FAILED"
+stop_aissd
+aiss_p50=$(field p50_us "$fixed")
+aiss_p99=$(field p99_us "$fixed")
+aiss_fixed_rate=$(field pairs_per_s "$fixed")
+half_p50=$(field p50_us "$half")
+half_p99=$(field p99_us "$half")
+if [ "$pg_ok" = 1 ]; then
+	# Same offered rate; latency from the schedule (time + lag) per transaction.
+	pgbench_run -R "$RATE" -l --log-prefix="$T/pgsock/pglog" >"$T/pgfixed.log"
+	pg_fixed_tps=$(tps_of <"$T/pgfixed.log")
+	cat "$T"/pgsock/pglog* 2>/dev/null | awk '{ print $3 + ($7 == "" ? 0 : $7) }' | sort -n >"$T/pglat"
+	n=$(wc -l <"$T/pglat")
+	if [ "$n" -gt 0 ]; then
+		pg_p50=$(sed -n "$(( (n * 50 + 99) / 100 ))p" "$T/pglat")
+		pg_p99=$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$T/pglat")
+		echo "pgbench fixed load: offered $RATE tps, achieved $pg_fixed_tps tps, p50_us=$pg_p50 p99_us=$pg_p99 ($n transactions)"
+	fi
+	pg "$PGBIN/pg_ctl" -D "$T/pg" -m fast stop >/dev/null 2>&1
+	PGUP=0
 fi
 
 # ---- aissd's resident memory with a large ledger ----
@@ -166,10 +185,10 @@ fi
 
 # ---- summary ----
 echo "== summary"
-echo "aissd: ${aiss_pairs} durable reserve+settle pairs/s closed loop ($CONNS clients); at offered $RATE pairs/s achieved ${aiss_fixed_rate}/s ($(field unsent "$fixed") offered pairs never sent), p50 ${aiss_p50} us, p99 ${aiss_p99} us (target p99 < 2000 us); at offered ${HALF} pairs/s (a quarter of the closed-loop rate) p50 ${half_p50} us, p99 ${half_p99} us"
+echo "aissd: ${aiss_pairs} durable reserve+settle pairs/s closed loop (median of $ROUNDS, $CONNS clients); at offered $RATE pairs/s achieved ${aiss_fixed_rate}/s ($(field unsent "$fixed") offered pairs never sent), p50 ${aiss_p50} us, p99 ${aiss_p99} us (target p99 < 2000 us); at offered ${HALF} pairs/s (a quarter of the closed-loop rate) p50 ${half_p50} us, p99 ${half_p99} us"
 if [ -n "${pg_tps:-}" ]; then
 	ratio=$(echo "scale=2; $aiss_pairs / $pg_tps" | bc)
-	echo "pgbench: ${pg_tps} TPC-B-like tps ($CONNS clients, synchronous_commit=on)"
+	echo "pgbench: ${pg_tps} TPC-B-like tps (median of $ROUNDS, $CONNS clients, synchronous_commit=on); at offered $RATE tps achieved ${pg_fixed_tps:-?}, p50 ${pg_p50:-?} us, p99 ${pg_p99:-?} us"
 	echo "ratio: aissd pairs/s / pgbench tps = ${ratio} (target >= 2)"
 fi
 [ -n "${rss:-}" ] && echo "aissd RSS: ${rss} KiB now, ${hwm} KiB peak with ${RSS_GRANTS} grants and ~${RSS_ENTRIES} journal entries"
