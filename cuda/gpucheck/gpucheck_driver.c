@@ -46,8 +46,10 @@ struct options {
 	gpucheck_plan plan;
 };
 
-/* Default time limits of the whole check, seconds. */
-#define QUICK_TIMEOUT 120
+/* Default time limits of the whole check, seconds. slurmd kills its
+ * HealthCheckProgram after 60 s; the quick check's watchdog fires first so
+ * that a hung GPU still drains the node with a reason. */
+#define QUICK_TIMEOUT 50
 #define FULL_TIMEOUT 600
 
 /*
