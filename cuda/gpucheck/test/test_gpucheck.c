@@ -418,6 +418,42 @@ static void test_p2p_floor(void **state)
 	gpucheck_report_destroy(r);
 }
 
+static void test_report_table(void **state)
+{
+	gpucheck_floors f;
+	gpucheck_report *r = healthy_node(2);
+	gpucheck_measure m;
+	char path[512], *text;
+	FILE *out;
+
+	healthy_h100(&m);
+	m.value[GPUCHECK_FMA_FP64] = 12.0;
+	m.mismatches[GPUCHECK_HBM_TRIAD] = 3;
+	gpucheck_report_set_measure(r, 1, &m);
+	gpucheck_floors_default(&f);
+	gpucheck_report_evaluate(r, &f);
+	make_tmpdir();
+	snprintf(path, sizeof(path), "%s/table.txt", tmpdir);
+	out = fopen(path, "w");
+	assert_non_null(out);
+	assert_int_equal(gpucheck_report_print(r, out), 0);
+	fclose(out);
+	text = read_text(path);
+	assert_non_null(strstr(text, "quick check of gpu-a01: FAIL"));
+	assert_non_null(strstr(text,
+			       "reason: aiss-gpucheck: GPU1 HBM triad wrong "
+			       "result (3 of 4096 checked); +1 more"));
+	assert_non_null(strstr(text, "GPU0  NVIDIA H100 80GB HBM3  model H100 "
+				     "SXM5  pass"));
+	assert_non_null(strstr(text, "GPU1  NVIDIA H100 80GB HBM3  model H100 "
+				     "SXM5  FAIL"));
+	assert_non_null(strstr(text, "WRONG (3/4096)  <-- FAIL"));
+	/* The FP64 line shows its floor (0.7 x 33.5) and fails. */
+	assert_non_null(strstr(text, "23.45"));
+	assert_non_null(strstr(text, "node BF16 capacity: 1520.0 TFLOPS"));
+	gpucheck_report_destroy(r);
+}
+
 static void test_format_shortfall(void **state)
 {
 	char buf[64];
@@ -1210,6 +1246,7 @@ int main(void)
 	    cmocka_unit_test(test_gemm_floor_best_of),
 	    cmocka_unit_test(test_unknown_model_and_errors),
 	    cmocka_unit_test(test_p2p_floor),
+	    cmocka_unit_test(test_report_table),
 	    cmocka_unit_test(test_format_shortfall),
 	    cmocka_unit_test(test_node_state_parse),
 	    cmocka_unit_test(test_decide),
