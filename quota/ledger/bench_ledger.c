@@ -2,9 +2,14 @@
 /* bench_ledger: durable reserve+settle pairs per second through the ledger,
  * in group-commit batches of N pairs, with per-pair latency p50/p99 (from the
  * batch's start to its durable commit, as a client of aissd would see it),
- * and the same without batching as the baseline measured in the same run.
- * Usage: bench_ledger [DB_PATH ("": a temporary one)] [PAIRS] [BATCH] [GRANTS] */
+ * and the same without batching as the baseline measured in the same run;
+ * then an open loop at a fixed offered load (RATE pairs/s arriving on a
+ * schedule; each batch takes everything that arrived while the previous one
+ * ran, as aissd's group commit does), latency from arrival to durable commit.
+ * Usage: bench_ledger [DB_PATH ("": a temporary one)] [PAIRS] [BATCH]
+ *                     [GRANTS] [RATE=5000] */
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_common.h"
@@ -68,6 +73,70 @@ fail:
 	return -1;
 }
 
+/* Open loop: @pairs arrivals at @rate per second; returns 0 or -1. */
+static int run_offered(aiss_ledger *l, long pairs, double rate, long grants,
+		       unsigned long *job)
+{
+	double *lat = malloc(sizeof(double) * (size_t)pairs);
+	double t0, now, tc;
+	long done = 0, batches = 0, max_batch = 0;
+	aiss_error err;
+
+	if (!lat)
+		return -1;
+	t0 = bench_now();
+	while (done < pairs) {
+		long due;
+
+		now = bench_now();
+		due = (long)((now - t0) * rate) + 1;
+		if (due > pairs)
+			due = pairs;
+		if (due <= done) { /* idle until the next arrival */
+			double wait = t0 + (double)done / rate - now;
+			struct timespec ts = {0, (long)(wait * 1e9)};
+
+			if (wait > 0)
+				nanosleep(&ts, NULL);
+			continue;
+		}
+		if (due - done > 1024)
+			due = done + 1024;
+		if (aiss_ledger_batch_begin(l, &err))
+			goto fail;
+		for (long i = done; i < due; i++) {
+			(*job)++;
+			if (bench_pair(l, *job,
+				       (long)(*job % (unsigned long)grants),
+				       &err))
+				goto fail;
+		}
+		if (aiss_ledger_batch_commit(l, &err))
+			goto fail;
+		tc = bench_now();
+		for (long i = done; i < due; i++)
+			lat[i] = tc - (t0 + (double)i / rate);
+		if (due - done > max_batch)
+			max_batch = due - done;
+		batches++;
+		done = due;
+	}
+	now = bench_now();
+	qsort(lat, (size_t)pairs, sizeof(double), cmp_double);
+	printf("offered    rate=%-6.0f pairs=%-7ld %9.0f pairs/s  latency p50 "
+	       "%.3f ms  p99 %.3f ms  max %.3f ms  (%.1f pairs/batch, "
+	       "largest %ld)\n",
+	       rate, pairs, pairs / (now - t0), lat[pairs / 2] * 1e3,
+	       lat[(pairs * 99) / 100] * 1e3, lat[pairs - 1] * 1e3,
+	       (double)pairs / (double)batches, max_batch);
+	free(lat);
+	return 0;
+fail:
+	fprintf(stderr, "bench_ledger: %s\n", err.text);
+	free(lat);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	char tmpl[] = "/tmp/bench_ledger.XXXXXX";
@@ -75,15 +144,16 @@ int main(int argc, char **argv)
 	long pairs = argc > 2 ? atol(argv[2]) : 20000;
 	long batch = argc > 3 ? atol(argv[3]) : 32;
 	long grants = argc > 4 ? atol(argv[4]) : 100;
+	double rate = argc > 5 ? atof(argv[5]) : 5000;
 	unsigned long job = 0;
 	aiss_ledger *l;
 	aiss_error err;
 	double base, grouped;
 	int tmp = argc < 2 || !argv[1][0];
 
-	if (pairs <= 0 || grants <= 0 || batch < 0) {
+	if (pairs <= 0 || grants <= 0 || batch < 0 || rate <= 0) {
 		fprintf(stderr, "usage: bench_ledger [DB] [PAIRS] [BATCH] "
-				"[GRANTS]\n");
+				"[GRANTS] [RATE]\n");
 		return 2;
 	}
 	if (tmp) {
@@ -105,6 +175,8 @@ int main(int argc, char **argv)
 	grouped = run(l, "grouped", pairs, batch, grants, &job);
 	if (base > 0 && grouped > 0)
 		printf("group commit / unbatched: %.1fx\n", grouped / base);
+	if (run_offered(l, pairs, rate, grants, &job))
+		grouped = -1;
 	aiss_ledger_close(l);
 	if (tmp) {
 		char f[300];

@@ -921,6 +921,23 @@ static void test_charge_edit_detected(void **state)
 	assert_non_null(strstr(v.reason, "charge"));
 }
 
+
+static void test_newer_schema_refused(void **state)
+{
+	fixture *f = *state;
+	aiss_error err;
+
+	aiss_ledger_close(f->l);
+	f->l = NULL;
+	tamper(f->path, "PRAGMA user_version = 99;");
+	assert_null(aiss_ledger_open(f->path, &err));
+	assert_int_equal(err.code, AISS_E_STORAGE);
+	assert_non_null(strstr(err.text, "99"));
+	tamper(f->path, "PRAGMA user_version = 1;");
+	open_ledger(f);
+	assert_audit_ok(f);
+}
+
 /* ---- group commit ---- */
 
 static void test_batch_rollback_of_one(void **state)
@@ -1365,6 +1382,7 @@ int main(void)
 		T(test_journal_tamper),
 		T(test_journal_delete_detected),
 		T(test_charge_edit_detected),
+		T(test_newer_schema_refused),
 		T(test_batch_rollback_of_one),
 		T(test_reopen_keeps_everything),
 		T(test_member_views),
