@@ -933,7 +933,13 @@ static void test_newer_schema_refused(void **state)
 	assert_null(aiss_ledger_open(f->path, &err));
 	assert_int_equal(err.code, AISS_E_STORAGE);
 	assert_non_null(strstr(err.text, "99"));
-	tamper(f->path, "PRAGMA user_version = 1;");
+	{
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;",
+			 AISS_LEDGER_SCHEMA_VERSION);
+		tamper(f->path, sql);
+	}
 	open_ledger(f);
 	assert_audit_ok(f);
 }
