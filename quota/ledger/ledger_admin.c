@@ -1092,6 +1092,10 @@ int aiss_ledger_capacity_put(aiss_ledger *l, const aiss_capacity *cap,
 
 	if (ledger_check_id(cap->node, "node name", err))
 		return -1;
+	if (strnlen(cap->summary, sizeof(cap->summary)) >= sizeof(cap->summary))
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "capacity of node %s: summary is too long",
+				      cap->node);
 	if (cap->n_gpus < 0 || cap->bf16_gflops < 0 ||
 	    (cap->pass != 0 && cap->pass != 1))
 		return aiss_error_set(err, AISS_E_INVALID,

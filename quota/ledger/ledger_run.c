@@ -721,6 +721,10 @@ static int check_settle(const aiss_settle_req *r, aiss_error *err)
 				      (int64_t)r->key.run_start);
 	if (r->gpu_type[0] && ledger_check_id(r->gpu_type, "GPU type", err))
 		return -1;
+	if (r->account[0] && ledger_check_id(r->account, "Slurm account", err))
+		return -1;
+	if (r->user[0] && ledger_check_id(r->user, "user", err))
+		return -1;
 	if (strnlen(r->end_state, sizeof(r->end_state)) >= sizeof(r->end_state))
 		return aiss_error_set(err, AISS_E_INVALID,
 				      "settle of job %" PRIu64 ": end state is "
