@@ -69,13 +69,14 @@ static double run(const aiss_node *node, const struct input *in, size_t n,
 /* Best (lowest) of ROUNDS interleaved rounds per policy: on a shared
  * machine the minimum is the least disturbed measurement. */
 #define ROUNDS 5
+static int rounds = ROUNDS; /* 1 with --quick */
 
 static void bench_case(const aiss_node *node, const char *label,
 		       const struct input *in, size_t n, int reps)
 {
 	double ns[3] = {1e300, 1e300, 1e300};
 
-	for (int round = 0; round < ROUNDS; round++)
+	for (int round = 0; round < rounds; round++)
 		for (int p = 0; p < 3; p++) {
 			double t =
 			    run(node, in, n, reps, (enum aiss_place_policy)p);
@@ -173,7 +174,7 @@ static void worst_case_scan(const aiss_node *node, int quick)
 
 			if (k > __builtin_popcount(m))
 				continue;
-			for (int r = 0; r < ROUNDS; r++) {
+			for (int r = 0; r < rounds; r++) {
 				double t0 = now_ns();
 
 				aiss_place(node, m, k, AISS_PLACE_TOPO, &pl);
@@ -200,13 +201,16 @@ int main(int argc, char **argv)
 {
 	const char *dir = getenv("AISS_SHARED_DIR");
 	int quick = argc > 1 && !strcmp(argv[1], "--quick");
+
+	if (quick)
+		rounds = 1;
 	char path[4096], err[512];
 	aiss_node *node;
 
 	printf("ns per decision (mean over the inputs, best of %d rounds); "
 	       "ratios against first-fit in the same run\n%-10s %-34s %10s "
 	       "%10s %10s %9s %9s\n",
-	       ROUNDS, "node", "case", "first-fit", "pairwise", "topo", "pw/ff",
+	       rounds, "node", "case", "first-fit", "pairwise", "topo", "pw/ff",
 	       "topo/ff");
 	node = aiss_topo_load(AISS_DEFAULT_TOPOLOGY, err, sizeof(err));
 	if (!node) {

@@ -127,7 +127,7 @@ uint32_t aiss_node_all_gpus(const aiss_node *node);
 
 enum aiss_place_policy {
 	AISS_PLACE_FIRST_FIT = 0, /* lowest free indices (Slurm w/o hints) */
-	AISS_PLACE_PAIRWISE = 1,  /* max sum of pair scores (go-gpuallocator) */
+	AISS_PLACE_PAIRWISE = 1,  /* go-gpuallocator's best effort */
 	AISS_PLACE_TOPO = 2,      /* aiss: locality, then least fragmentation */
 };
 
@@ -166,7 +166,14 @@ int aiss_place(const aiss_node *node, uint32_t free_mask, int k,
 int aiss_place_describe(const aiss_node *node, uint32_t gpus,
 			struct aiss_placement *out);
 
-/* The go-gpuallocator-style score of GPUs @a and @b (higher is better). */
+/* The go-gpuallocator-style score of GPUs @a and @b (higher is better):
+ * NVML's P2P kinds (same switch 50, multiple switches 40, host bridge 30,
+ * same CPU 20, across CPUs 10) plus 100 per NVLink. AISS_PLACE_PAIRWISE
+ * takes, as go-gpuallocator's best-effort policy does, the partition of the
+ * free GPUs (padded to a multiple of k) into sets of k with the highest
+ * total score, and from it the set with the highest score; k = 1 takes the
+ * first free GPU. Where the partitions number over 2 million (16 free GPUs
+ * in pairs or fours) it takes the best-scoring single set instead. */
 int aiss_place_pair_score(const aiss_node *node, int a, int b);
 
 #endif

@@ -161,8 +161,16 @@ static enum aiss_level dev_level(const struct aiss_device_desc *x,
  * levels) plus 100 per NVLink. */
 static int pair_score(const aiss_node *node, int a, int b)
 {
+	/* NVML's P2P kinds: single switch 50, multiple switches 40, host
+	 * bridge 30, same CPU 20, across CPUs 10. */
 	static const int link_score[AISS_LVL__COUNT] = {50, 30, 20, 20, 10};
 	int s = link_score[node->pair_level[a][b]];
+
+	/* Same host bridge through a tree of switches: "multiple switches". */
+	if (node->pair_level[a][b] == AISS_LVL_HOSTBRIDGE &&
+	    node->gpus[a].dom[AISS_LVL_SWITCH] >= 0 &&
+	    node->gpus[b].dom[AISS_LVL_SWITCH] >= 0)
+		s = 40;
 
 	if (node->nv_unit)
 		s += 100 * (int)(node->nvlink[a][b] / node->nv_unit);

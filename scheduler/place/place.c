@@ -56,6 +56,11 @@ static int subset_next(struct subset_iter *it, uint32_t *out)
 
 	if (c >= it->end)
 		return 0;
+	if (!c) { /* k = 0: the empty set, once */
+		*out = 0;
+		it->c = it->end;
+		return 1;
+	}
 	for (uint64_t m = c; m; m &= m - 1)
 		s |= 1U << it->pos[__builtin_ctzll(m)];
 	*out = s;
@@ -286,8 +291,22 @@ uint32_t aiss_place_topo_enumerate(const aiss_node *node, uint32_t free_mask,
 	return 0;
 }
 
-static uint32_t choose_pairwise(const aiss_node *node, uint32_t free_mask,
-				int k)
+static int set_score(const aiss_node *node, uint32_t s)
+{
+	int score = 0;
+
+	for (uint32_t m = s; m; m &= m - 1) {
+		int a = __builtin_ctz(m);
+
+		for (uint32_t m2 = m & (m - 1); m2; m2 &= m2 - 1)
+			score += node->score[a][__builtin_ctz(m2)];
+	}
+	return score;
+}
+
+/* The single set with the highest pair-score sum (lowest indices on ties):
+ * the fallback when partitions are too many to enumerate. */
+static uint32_t choose_max_set(const aiss_node *node, uint32_t free_mask, int k)
 {
 	struct subset_iter it;
 	uint32_t s, best = 0;
@@ -295,16 +314,8 @@ static uint32_t choose_pairwise(const aiss_node *node, uint32_t free_mask,
 
 	subset_init(&it, free_mask, k);
 	while (subset_next(&it, &s)) {
-		int score = 0;
+		int score = set_score(node, s);
 
-		for (uint32_t m = s; m; m &= m - 1) {
-			int a = __builtin_ctz(m);
-
-			for (uint32_t m2 = m & (m - 1); m2; m2 &= m2 - 1)
-				score += node->score[a][__builtin_ctz(m2)];
-		}
-		/* Subsets come in increasing numeric order, so on a tie the
-		 * earlier one is kept only if it is lexicographically first. */
 		if (score > best_score ||
 		    (score == best_score && lex_before(s, best))) {
 			best_score = score;
@@ -312,6 +323,102 @@ static uint32_t choose_pairwise(const aiss_node *node, uint32_t free_mask,
 		}
 	}
 	return best;
+}
+
+/* go-gpuallocator's best effort: over every partition of the free GPUs
+ * (padded with empty slots to a multiple of k) into sets of k, the one
+ * with the highest total score; from it, its best full set. */
+struct partition_search {
+	const aiss_node *node;
+	int k;
+	int found, best_total;
+	uint32_t best_set;
+	uint32_t sets[AISS_MAX_GPUS];
+	int scores[AISS_MAX_GPUS], full[AISS_MAX_GPUS], nsets;
+};
+
+static void partition_leaf(struct partition_search *ps, int total)
+{
+	int best = -1;
+
+	/* Only partitions holding at least one full set can serve k. */
+	for (int i = 0; i < ps->nsets; i++)
+		if (ps->full[i] &&
+		    (best < 0 || ps->scores[i] > ps->scores[best]))
+			best = i;
+	if (best < 0 || (ps->found && total <= ps->best_total))
+		return;
+	ps->found = 1;
+	ps->best_total = total;
+	ps->best_set = ps->sets[best];
+}
+
+static void partition_iterate(struct partition_search *ps, uint32_t rem,
+			      int pads, int total)
+{
+	uint32_t rest;
+	int first, nrest;
+
+	if (!rem) {
+		partition_leaf(ps, total); /* the pads left form empty sets */
+		return;
+	}
+	first = __builtin_ctz(rem);
+	rest = rem & (rem - 1);
+	nrest = __builtin_popcount(rest);
+	/* The lowest GPU left, with j more GPUs and k-1-j pads: more GPUs
+	 * first, sets in index order (go-gpuallocator's order, pads last). */
+	for (int j = ps->k - 1 < nrest ? ps->k - 1 : nrest;
+	     j >= 0 && ps->k - 1 - j <= pads; j--) {
+		struct subset_iter it;
+		uint32_t t;
+
+		subset_init(&it, rest, j);
+		while (subset_next(&it, &t)) {
+			uint32_t set = t | (1U << first);
+			int sc = set_score(ps->node, set);
+
+			ps->sets[ps->nsets] = set;
+			ps->scores[ps->nsets] = sc;
+			ps->full[ps->nsets] = j == ps->k - 1;
+			ps->nsets++;
+			partition_iterate(ps, rest & ~t, pads - (ps->k - 1 - j),
+					  total + sc);
+			ps->nsets--;
+		}
+	}
+}
+
+/* Number of partitions of n items (distinct) into sets of k, capped. */
+static double partition_count(int n, int k)
+{
+	double c = 1;
+
+	/* n! / ((k!)^(n/k) (n/k)!) = prod over sets of C(remaining-1, k-1) */
+	for (int r = n; r > 0; r -= k) {
+		for (int i = 1; i < k; i++)
+			c = c * (r - i) / i;
+		if (c > 1e12)
+			break;
+	}
+	return c;
+}
+
+static uint32_t choose_pairwise(const aiss_node *node, uint32_t free_mask,
+				int k)
+{
+	int n = __builtin_popcount(free_mask), pads = (k - n % k) % k;
+	struct partition_search ps;
+
+	if (k == 1) /* go-gpuallocator: the first available GPU */
+		return free_mask & -free_mask;
+	if (partition_count(n + pads, k) > 2e6)
+		return choose_max_set(node, free_mask, k);
+	memset(&ps, 0, sizeof(ps));
+	ps.node = node;
+	ps.k = k;
+	partition_iterate(&ps, free_mask, pads, 0);
+	return ps.best_set;
 }
 
 static uint32_t choose_first_fit(uint32_t free_mask, int k)

@@ -292,39 +292,84 @@ static void test_topo_optimal_exhaustive(void **state)
 	aiss_node_destroy(n);
 }
 
-static void test_pairwise_max(void **state)
+static int ref_set_score(const aiss_node *n, uint32_t s)
+{
+	int sc = 0;
+
+	for (int a = 0; a < 32; a++)
+		for (int b = a + 1; b < 32; b++)
+			if ((s >> a & 1) && (s >> b & 1))
+				sc += aiss_place_pair_score(n, a, b);
+	return sc;
+}
+
+/* Best total score over the partitions of GPUs @m plus @pads empty slots
+ * into sets of @k (go-gpuallocator's search), by plain recursion. */
+static int ref_best_partition(const aiss_node *n, uint32_t m, int pads, int k)
+{
+	uint32_t rest;
+	int first, best = -1;
+
+	if (!m)
+		return 0;
+	first = __builtin_ctz(m);
+	rest = m & (m - 1);
+	for (uint32_t t = rest;; t = (t - 1) & rest) {
+		int j = __builtin_popcount(t);
+
+		if (j <= k - 1 && k - 1 - j <= pads) {
+			int sc = ref_set_score(n, t | (1U << first)) +
+				 ref_best_partition(n, rest & ~t,
+						    pads - (k - 1 - j), k);
+
+			if (sc > best)
+				best = sc;
+		}
+		if (!t)
+			break;
+	}
+	return best;
+}
+
+/* Pairwise returns a full set of a best-scoring partition that has one:
+ * score(S) + best partition of the rest == the best over all full sets T
+ * of score(T) + best partition of the rest. */
+static void test_pairwise_partition(void **state)
 {
 	aiss_node *n = test_hgx_node();
 
 	(void)state;
 	for (uint32_t free_mask = 1; free_mask < 256; free_mask++) {
-		for (int k = 2; k <= __builtin_popcount(free_mask); k++) {
+		int nf = __builtin_popcount(free_mask);
+
+		for (int k = 2; k < nf; k++) {
+			int pads = (k - nf % k) % k, want = -1, got_total;
 			uint32_t got =
 			    place(n, free_mask, k, AISS_PLACE_PAIRWISE);
-			int gs = 0;
 
-			for (int a = 0; a < 8; a++)
-				for (int b = a + 1; b < 8; b++)
-					if ((got >> a & 1) && (got >> b & 1))
-						gs += aiss_place_pair_score(
-						    n, a, b);
-			for (uint32_t s = 1; s < 256; s++) {
-				int ss = 0;
+			for (uint32_t t = 1; t < 256; t++) {
+				int sc;
 
-				if ((s & ~free_mask) ||
-				    __builtin_popcount(s) != k)
+				if ((t & ~free_mask) ||
+				    __builtin_popcount(t) != k)
 					continue;
-				for (int a = 0; a < 8; a++)
-					for (int b = a + 1; b < 8; b++)
-						if ((s >> a & 1) &&
-						    (s >> b & 1))
-							ss +=
-							    aiss_place_pair_score(
-								n, a, b);
-				assert_true(ss <= gs);
+				sc = ref_set_score(n, t) +
+				     ref_best_partition(n, free_mask & ~t, pads,
+							k);
+				if (sc > want)
+					want = sc;
 			}
+			got_total =
+			    ref_set_score(n, got) +
+			    ref_best_partition(n, free_mask & ~got, pads, k);
+			assert_int_equal(got_total, want);
 		}
 	}
+	/* k = 1 is go-gpuallocator's first available GPU. */
+	assert_int_equal(place(n, 0xf6, 1, AISS_PLACE_PAIRWISE), 0x02);
+	/* Partition awareness: from 0,1,2 with k = 2 the pair 0,1 (same
+	 * switch) beats 1,2. */
+	assert_int_equal(place(n, 0x07, 2, AISS_PLACE_PAIRWISE), 0x03);
 	aiss_node_destroy(n);
 }
 
@@ -374,7 +419,7 @@ int main(void)
 	    cmocka_unit_test(test_nvlink),
 	    cmocka_unit_test(test_describe),
 	    cmocka_unit_test(test_topo_optimal_exhaustive),
-	    cmocka_unit_test(test_pairwise_max),
+	    cmocka_unit_test(test_pairwise_partition),
 	    cmocka_unit_test(test_dp_matches_enumeration),
 	};
 
