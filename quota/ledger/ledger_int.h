@@ -81,8 +81,9 @@
 	  "INSERT INTO charge_correction(cluster, job_id, run_start,"          \
 	  " journal_seq, delta) VALUES (?1, ?2, ?3, ?4, ?5)")                  \
 	X(S_CHARGE_LATER,                                                      \
-	  "SELECT " CHARGE_COLS " FROM charge WHERE grant_id = ?4 AND"         \
+	  "SELECT " CHARGE_COLS " FROM charge WHERE end >= ?5 AND"             \
 	  " (end, cluster, job_id, run_start) > (?5, ?1, ?2, ?3)"              \
+	  " AND grant_id = ?4"                                                 \
 	  " ORDER BY end, cluster, job_id, run_start")                         \
 	X(S_GRANT_ADJUST,                                                      \
 	  "UPDATE grants SET adjustments = adjustments + ?2 WHERE id = ?1")    \
