@@ -170,17 +170,14 @@ static void compute_fits(const ledger_grant *g, const aiss_job_shape *s,
 		q->fit_count = min64(q->fit_count, gs_room / need_gs);
 	if (s->gpus > gpu_room)
 		q->fit_count = 0;
-
 }
 
 /*
  * The admission rules: prices shape @s (start @start, @count elements)
- * against grant @g and fills @q (verdict, reason, worst case, fits).
- * Returns -1 only on a hard error (storage, invalid arithmetic).
+ * against grant @g and fills @q (verdict, reason, worst case; the fits when
+ * @want_fits or refused). Returns -1 only on a hard error (storage, invalid
+ * arithmetic).
  */
-static void compute_fits(const ledger_grant *g, const aiss_job_shape *s,
-			 aiss_time_t start, aiss_quote *q);
-
 static int admit(aiss_ledger *l, const ledger_grant *g,
 		 const aiss_job_shape *s, aiss_time_t start, int want_fits,
 		 aiss_quote *q, aiss_error *err)
