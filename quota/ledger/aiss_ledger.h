@@ -120,14 +120,14 @@ int aiss_ledger_charge_get(aiss_ledger *l, const aiss_run_key *key,
 /* ---- balances and statements ---- */
 
 /* Balance of @grant_id (AISS_E_NOT_FOUND if unknown). */
-int aiss_ledger_balance(aiss_ledger *l, const char *grant_id,
-			aiss_balance *out, aiss_error *err);
+int aiss_ledger_balance(aiss_ledger *l, const char *grant_id, aiss_balance *out,
+			aiss_error *err);
 
 /* Balances of every grant in id order; @member non-NULL: only grants whose
  * member list contains that user. */
 int aiss_ledger_balance_list(aiss_ledger *l, const char *member,
-			     int (*cb)(const aiss_balance *, void *),
-			     void *arg, aiss_error *err);
+			     int (*cb)(const aiss_balance *, void *), void *arg,
+			     aiss_error *err);
 
 /* Journal entries that concern @grant_id, in sequence order. */
 int aiss_ledger_statement(aiss_ledger *l, const char *grant_id,
@@ -149,8 +149,8 @@ int aiss_ledger_scheme_get(aiss_ledger *l, aiss_scheme *out, aiss_error *err);
 int aiss_ledger_earmark_set(aiss_ledger *l, const aiss_earmark *e,
 			    const char *actor, aiss_error *err);
 int aiss_ledger_earmark_list(aiss_ledger *l,
-			     int (*cb)(const aiss_earmark *, void *),
-			     void *arg, aiss_error *err);
+			     int (*cb)(const aiss_earmark *, void *), void *arg,
+			     aiss_error *err);
 
 /* Adds an institution; AISS_E_EXISTS when the name is taken with another
  * type (same name and type: no-op, 0). */
@@ -180,8 +180,8 @@ int aiss_ledger_grant_modify(aiss_ledger *l, const aiss_grant *g,
 int aiss_ledger_grant_set_state(aiss_ledger *l, const char *grant_id,
 				aiss_grant_state state, const char *reason,
 				const char *actor, aiss_error *err);
-int aiss_ledger_grant_get(aiss_ledger *l, const char *grant_id,
-			  aiss_grant *out, aiss_error *err);
+int aiss_ledger_grant_get(aiss_ledger *l, const char *grant_id, aiss_grant *out,
+			  aiss_error *err);
 /* The grant paying for Slurm account @account (AISS_E_UNKNOWN_ACCOUNT). */
 int aiss_ledger_grant_by_account(aiss_ledger *l, const char *account,
 				 aiss_grant *out, aiss_error *err);

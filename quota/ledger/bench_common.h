@@ -81,7 +81,8 @@ static inline int bench_pair(aiss_ledger *l, unsigned long job, long grant,
 	r.key.job_id = job;
 	/* runs start (and so end) in job order, 16 per second, as on a
 	 * cluster: charges are appended in charge order */
-	r.key.run_start = BENCH_W0 + 3600 + (aiss_time_t)((job % 40000000UL) / 16);
+	r.key.run_start =
+	    BENCH_W0 + 3600 + (aiss_time_t)((job % 40000000UL) / 16);
 	snprintf(r.shape.account, sizeof(r.shape.account), "acct%ld", grant);
 	snprintf(r.shape.user, sizeof(r.shape.user), "alice");
 	r.shape.gpus = 8;

@@ -44,7 +44,8 @@ static double run(aiss_ledger *l, const char *label, long pairs, long batch,
 			goto fail;
 		for (long i = 0; i < n; i++) {
 			(*job)++;
-			if (bench_pair(l, *job, (long)(*job % (unsigned long)grants),
+			if (bench_pair(l, *job,
+				       (long)(*job % (unsigned long)grants),
 				       &err))
 				goto fail;
 		}
@@ -61,9 +62,8 @@ static double run(aiss_ledger *l, const char *label, long pairs, long batch,
 	qsort(lat, (size_t)pairs, sizeof(double), cmp_double);
 	printf("%-10s batch=%-5ld pairs=%-7ld %9.0f pairs/s  latency p50 "
 	       "%.3f ms  p99 %.3f ms  (%.0f%% of the time in commits)\n",
-	       label, batch, pairs, pairs / (t1 - t0),
-	       lat[pairs / 2] * 1e3, lat[(pairs * 99) / 100] * 1e3,
-	       100 * commit_s / (t1 - t0));
+	       label, batch, pairs, pairs / (t1 - t0), lat[pairs / 2] * 1e3,
+	       lat[(pairs * 99) / 100] * 1e3, 100 * commit_s / (t1 - t0));
 	fflush(stdout);
 	free(lat);
 	return pairs / (t1 - t0);

@@ -69,8 +69,8 @@ static int exercise(const char *path)
 	for (long i = 0; i < 10000; i++) {
 		if (i % 50 == 0 && aiss_ledger_batch_begin(l, &err))
 			goto fail;
-		if (bench_pair(l, job0 + (unsigned long)i,
-			       i % sc.n_grants, &err))
+		if (bench_pair(l, job0 + (unsigned long)i, i % sc.n_grants,
+			       &err))
 			goto fail;
 		if (i % 50 == 49 && aiss_ledger_batch_commit(l, &err))
 			goto fail;
@@ -84,8 +84,8 @@ static int exercise(const char *path)
 		goto fail;
 	printf("gen_ledger: journal %s, %lld entries in %.1f s; peak RSS %ld "
 	       "KiB\n",
-	       v.ok ? "ok" : "BROKEN", (long long)v.n_entries,
-	       bench_now() - t0, max_rss_kib());
+	       v.ok ? "ok" : "BROKEN", (long long)v.n_entries, bench_now() - t0,
+	       max_rss_kib());
 	aiss_ledger_close(l);
 	return v.ok ? 0 : 1;
 fail:
@@ -93,7 +93,6 @@ fail:
 	aiss_ledger_close(l);
 	return 1;
 }
-
 
 int main(int argc, char **argv)
 {
@@ -109,7 +108,8 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[2], "--exercise") == 0)
 		return exercise(argv[1]);
 	if (argc < 2 || grants <= 0 || entries < 0) {
-		fprintf(stderr, "usage: gen_ledger DB_PATH [GRANTS] [ENTRIES]\n");
+		fprintf(stderr,
+			"usage: gen_ledger DB_PATH [GRANTS] [ENTRIES]\n");
 		return 2;
 	}
 	l = aiss_ledger_open(argv[1], &err);
@@ -137,8 +137,8 @@ int main(int argc, char **argv)
 		goto fail;
 	printf("gen_ledger: journal %s, %lld entries verified in %.1f s; peak "
 	       "RSS %ld KiB\n",
-	       v.ok ? "ok" : "BROKEN", (long long)v.n_entries,
-	       bench_now() - t0, max_rss_kib());
+	       v.ok ? "ok" : "BROKEN", (long long)v.n_entries, bench_now() - t0,
+	       max_rss_kib());
 	aiss_ledger_close(l);
 	return v.ok ? 0 : 1;
 fail:

@@ -32,129 +32,129 @@ static const char SQL_PRAGMAS[] = "PRAGMA page_size = 4096;"
 
 /* Schema migrations: entry i takes user_version i to i + 1. Append only. */
 static const char SQL_SCHEMA_V1[] =
-	"CREATE TABLE scheme ("
-	" id INTEGER PRIMARY KEY CHECK (id = 1),"
-	" name TEXT NOT NULL, commitment INTEGER NOT NULL,"
-	" start INTEGER NOT NULL, end INTEGER NOT NULL);"
-	"CREATE TABLE earmark ("
-	" name TEXT PRIMARY KEY, amount INTEGER NOT NULL CHECK (amount > 0));"
-	"CREATE TABLE institution ("
-	" name TEXT PRIMARY KEY, type INTEGER NOT NULL);"
-	"CREATE TABLE grants ("
-	" id TEXT PRIMARY KEY,"
-	" institution TEXT NOT NULL REFERENCES institution(name),"
-	" accounts TEXT NOT NULL, members TEXT NOT NULL,"
-	" gpu_types TEXT NOT NULL,"
-	" rate_bp INTEGER NOT NULL CHECK (rate_bp BETWEEN 0 AND 9000),"
-	" approved_gpu_seconds INTEGER NOT NULL,"
-	" approved_subsidy INTEGER NOT NULL CHECK (approved_subsidy >= 0),"
-	" window_start INTEGER NOT NULL, window_end INTEGER NOT NULL,"
-	" max_concurrent_gpus INTEGER NOT NULL,"
-	" state INTEGER NOT NULL,"
-	" charged INTEGER NOT NULL DEFAULT 0,"
-	" held INTEGER NOT NULL DEFAULT 0,"
-	" adjustments INTEGER NOT NULL DEFAULT 0,"
-	" list_cost INTEGER NOT NULL DEFAULT 0,"
-	" copay INTEGER NOT NULL DEFAULT 0,"
-	" used_gpu_seconds INTEGER NOT NULL DEFAULT 0,"
-	" held_gpus INTEGER NOT NULL DEFAULT 0,"
-	" held_gpu_seconds INTEGER NOT NULL DEFAULT 0,"
-	" n_runs INTEGER NOT NULL DEFAULT 0,"
-	" n_liens INTEGER NOT NULL DEFAULT 0,"
-	" last_end INTEGER NOT NULL DEFAULT 0,"
-	" CHECK (window_end > window_start));"
-	"CREATE TABLE account ("
-	" name TEXT PRIMARY KEY,"
-	" grant_id TEXT NOT NULL REFERENCES grants(id));"
-	"CREATE INDEX account_grant ON account(grant_id);"
-	"CREATE TABLE member ("
-	" grant_id TEXT NOT NULL REFERENCES grants(id), user TEXT NOT NULL,"
-	" PRIMARY KEY (grant_id, user)) WITHOUT ROWID;"
-	"CREATE INDEX member_user ON member(user, grant_id);"
-	"CREATE TABLE price ("
-	" gpu_type TEXT NOT NULL, effective_from INTEGER NOT NULL,"
-	" cents INTEGER NOT NULL CHECK (cents > 0),"
-	" PRIMARY KEY (gpu_type, effective_from)) WITHOUT ROWID;"
-	"CREATE TABLE lien ("
-	" cluster TEXT NOT NULL, job_id INTEGER NOT NULL,"
-	" run_start INTEGER NOT NULL,"
-	" grant_id TEXT NOT NULL REFERENCES grants(id),"
-	" account TEXT NOT NULL, user TEXT NOT NULL, gpu_type TEXT NOT NULL,"
-	" gpus INTEGER NOT NULL, time_limit INTEGER NOT NULL,"
-	" price INTEGER NOT NULL, held INTEGER NOT NULL,"
-	" state INTEGER NOT NULL, created_at INTEGER NOT NULL,"
-	" PRIMARY KEY (cluster, job_id, run_start)) WITHOUT ROWID;"
-	"CREATE TABLE charge ("
-	" cluster TEXT NOT NULL, job_id INTEGER NOT NULL,"
-	" run_start INTEGER NOT NULL,"
-	" grant_id TEXT NOT NULL REFERENCES grants(id),"
-	" account TEXT NOT NULL, user TEXT NOT NULL, gpu_type TEXT NOT NULL,"
-	" institution TEXT NOT NULL, inst_type INTEGER NOT NULL,"
-	" gpus INTEGER NOT NULL, end INTEGER NOT NULL, end_state TEXT NOT NULL,"
-	" price INTEGER NOT NULL, rate_bp INTEGER NOT NULL,"
-	" gpu_seconds INTEGER NOT NULL, run_seconds INTEGER NOT NULL,"
-	" in_window_seconds INTEGER NOT NULL, list_cost INTEGER NOT NULL,"
-	" in_window_cost INTEGER NOT NULL, subsidy INTEGER NOT NULL,"
-	" copay INTEGER NOT NULL, capped INTEGER NOT NULL,"
-	" settled_at INTEGER NOT NULL, journal_seq INTEGER NOT NULL,"
-	" full_subsidy INTEGER NOT NULL,"
-	" PRIMARY KEY (cluster, job_id, run_start)) WITHOUT ROWID;"
-	"CREATE INDEX charge_order ON charge(end, cluster, job_id, run_start);"
-	/* Corrections of a charge's subsidy when a run that ends earlier is
-	 * settled later and the grant's cap binds (policy item 8's charge
-	 * order); delta is added to the charge's subsidy. */
-	"CREATE TABLE charge_correction ("
-	" cluster TEXT NOT NULL, job_id INTEGER NOT NULL,"
-	" run_start INTEGER NOT NULL, journal_seq INTEGER NOT NULL,"
-	" delta INTEGER NOT NULL,"
-	" PRIMARY KEY (cluster, job_id, run_start, journal_seq)) WITHOUT ROWID;"
-	"CREATE TABLE adjustment ("
-	" journal_seq INTEGER PRIMARY KEY,"
-	" grant_id TEXT NOT NULL REFERENCES grants(id),"
-	" amount INTEGER NOT NULL, reason TEXT NOT NULL, actor TEXT NOT NULL,"
-	" at INTEGER NOT NULL);"
-	"CREATE TABLE journal ("
-	" seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,"
-	" kind TEXT NOT NULL, grant_id TEXT NOT NULL, amount INTEGER NOT NULL,"
-	" detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
-	"CREATE INDEX journal_grant ON journal(grant_id, seq);"
-	"CREATE TABLE capacity ("
-	" node TEXT PRIMARY KEY, at INTEGER NOT NULL, pass INTEGER NOT NULL,"
-	" n_gpus INTEGER NOT NULL, bf16_gflops INTEGER NOT NULL,"
-	" summary TEXT NOT NULL);"
-	/* Append-only tables (policy item 14): the service never edits them. */
-	"CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal"
-	" BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;"
-	"CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal"
-	" BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;"
-	"CREATE TRIGGER charge_no_update BEFORE UPDATE ON charge"
-	" BEGIN SELECT RAISE(ABORT, 'charges are append-only'); END;"
-	"CREATE TRIGGER charge_no_delete BEFORE DELETE ON charge"
-	" BEGIN SELECT RAISE(ABORT, 'charges are append-only'); END;"
-	"CREATE TRIGGER correction_no_update BEFORE UPDATE ON charge_correction"
-	" BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;"
-	"CREATE TRIGGER correction_no_delete BEFORE DELETE ON charge_correction"
-	" BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;"
-	"CREATE TRIGGER adjustment_no_update BEFORE UPDATE ON adjustment"
-	" BEGIN SELECT RAISE(ABORT, 'adjustments are append-only'); END;"
-	"CREATE TRIGGER adjustment_no_delete BEFORE DELETE ON adjustment"
-	" BEGIN SELECT RAISE(ABORT, 'adjustments are append-only'); END;";
+    "CREATE TABLE scheme ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " name TEXT NOT NULL, commitment INTEGER NOT NULL,"
+    " start INTEGER NOT NULL, end INTEGER NOT NULL);"
+    "CREATE TABLE earmark ("
+    " name TEXT PRIMARY KEY, amount INTEGER NOT NULL CHECK (amount > 0));"
+    "CREATE TABLE institution ("
+    " name TEXT PRIMARY KEY, type INTEGER NOT NULL);"
+    "CREATE TABLE grants ("
+    " id TEXT PRIMARY KEY,"
+    " institution TEXT NOT NULL REFERENCES institution(name),"
+    " accounts TEXT NOT NULL, members TEXT NOT NULL,"
+    " gpu_types TEXT NOT NULL,"
+    " rate_bp INTEGER NOT NULL CHECK (rate_bp BETWEEN 0 AND 9000),"
+    " approved_gpu_seconds INTEGER NOT NULL,"
+    " approved_subsidy INTEGER NOT NULL CHECK (approved_subsidy >= 0),"
+    " window_start INTEGER NOT NULL, window_end INTEGER NOT NULL,"
+    " max_concurrent_gpus INTEGER NOT NULL,"
+    " state INTEGER NOT NULL,"
+    " charged INTEGER NOT NULL DEFAULT 0,"
+    " held INTEGER NOT NULL DEFAULT 0,"
+    " adjustments INTEGER NOT NULL DEFAULT 0,"
+    " list_cost INTEGER NOT NULL DEFAULT 0,"
+    " copay INTEGER NOT NULL DEFAULT 0,"
+    " used_gpu_seconds INTEGER NOT NULL DEFAULT 0,"
+    " held_gpus INTEGER NOT NULL DEFAULT 0,"
+    " held_gpu_seconds INTEGER NOT NULL DEFAULT 0,"
+    " n_runs INTEGER NOT NULL DEFAULT 0,"
+    " n_liens INTEGER NOT NULL DEFAULT 0,"
+    " last_end INTEGER NOT NULL DEFAULT 0,"
+    " CHECK (window_end > window_start));"
+    "CREATE TABLE account ("
+    " name TEXT PRIMARY KEY,"
+    " grant_id TEXT NOT NULL REFERENCES grants(id));"
+    "CREATE INDEX account_grant ON account(grant_id);"
+    "CREATE TABLE member ("
+    " grant_id TEXT NOT NULL REFERENCES grants(id), user TEXT NOT NULL,"
+    " PRIMARY KEY (grant_id, user)) WITHOUT ROWID;"
+    "CREATE INDEX member_user ON member(user, grant_id);"
+    "CREATE TABLE price ("
+    " gpu_type TEXT NOT NULL, effective_from INTEGER NOT NULL,"
+    " cents INTEGER NOT NULL CHECK (cents > 0),"
+    " PRIMARY KEY (gpu_type, effective_from)) WITHOUT ROWID;"
+    "CREATE TABLE lien ("
+    " cluster TEXT NOT NULL, job_id INTEGER NOT NULL,"
+    " run_start INTEGER NOT NULL,"
+    " grant_id TEXT NOT NULL REFERENCES grants(id),"
+    " account TEXT NOT NULL, user TEXT NOT NULL, gpu_type TEXT NOT NULL,"
+    " gpus INTEGER NOT NULL, time_limit INTEGER NOT NULL,"
+    " price INTEGER NOT NULL, held INTEGER NOT NULL,"
+    " state INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    " PRIMARY KEY (cluster, job_id, run_start)) WITHOUT ROWID;"
+    "CREATE TABLE charge ("
+    " cluster TEXT NOT NULL, job_id INTEGER NOT NULL,"
+    " run_start INTEGER NOT NULL,"
+    " grant_id TEXT NOT NULL REFERENCES grants(id),"
+    " account TEXT NOT NULL, user TEXT NOT NULL, gpu_type TEXT NOT NULL,"
+    " institution TEXT NOT NULL, inst_type INTEGER NOT NULL,"
+    " gpus INTEGER NOT NULL, end INTEGER NOT NULL, end_state TEXT NOT NULL,"
+    " price INTEGER NOT NULL, rate_bp INTEGER NOT NULL,"
+    " gpu_seconds INTEGER NOT NULL, run_seconds INTEGER NOT NULL,"
+    " in_window_seconds INTEGER NOT NULL, list_cost INTEGER NOT NULL,"
+    " in_window_cost INTEGER NOT NULL, subsidy INTEGER NOT NULL,"
+    " copay INTEGER NOT NULL, capped INTEGER NOT NULL,"
+    " settled_at INTEGER NOT NULL, journal_seq INTEGER NOT NULL,"
+    " full_subsidy INTEGER NOT NULL,"
+    " PRIMARY KEY (cluster, job_id, run_start)) WITHOUT ROWID;"
+    "CREATE INDEX charge_order ON charge(end, cluster, job_id, run_start);"
+    /* Corrections of a charge's subsidy when a run that ends earlier is
+     * settled later and the grant's cap binds (policy item 8's charge
+     * order); delta is added to the charge's subsidy. */
+    "CREATE TABLE charge_correction ("
+    " cluster TEXT NOT NULL, job_id INTEGER NOT NULL,"
+    " run_start INTEGER NOT NULL, journal_seq INTEGER NOT NULL,"
+    " delta INTEGER NOT NULL,"
+    " PRIMARY KEY (cluster, job_id, run_start, journal_seq)) WITHOUT ROWID;"
+    "CREATE TABLE adjustment ("
+    " journal_seq INTEGER PRIMARY KEY,"
+    " grant_id TEXT NOT NULL REFERENCES grants(id),"
+    " amount INTEGER NOT NULL, reason TEXT NOT NULL, actor TEXT NOT NULL,"
+    " at INTEGER NOT NULL);"
+    "CREATE TABLE journal ("
+    " seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,"
+    " kind TEXT NOT NULL, grant_id TEXT NOT NULL, amount INTEGER NOT NULL,"
+    " detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE INDEX journal_grant ON journal(grant_id, seq);"
+    "CREATE TABLE capacity ("
+    " node TEXT PRIMARY KEY, at INTEGER NOT NULL, pass INTEGER NOT NULL,"
+    " n_gpus INTEGER NOT NULL, bf16_gflops INTEGER NOT NULL,"
+    " summary TEXT NOT NULL);"
+    /* Append-only tables (policy item 14): the service never edits them. */
+    "CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal"
+    " BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;"
+    "CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal"
+    " BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;"
+    "CREATE TRIGGER charge_no_update BEFORE UPDATE ON charge"
+    " BEGIN SELECT RAISE(ABORT, 'charges are append-only'); END;"
+    "CREATE TRIGGER charge_no_delete BEFORE DELETE ON charge"
+    " BEGIN SELECT RAISE(ABORT, 'charges are append-only'); END;"
+    "CREATE TRIGGER correction_no_update BEFORE UPDATE ON charge_correction"
+    " BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;"
+    "CREATE TRIGGER correction_no_delete BEFORE DELETE ON charge_correction"
+    " BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;"
+    "CREATE TRIGGER adjustment_no_update BEFORE UPDATE ON adjustment"
+    " BEGIN SELECT RAISE(ABORT, 'adjustments are append-only'); END;"
+    "CREATE TRIGGER adjustment_no_delete BEFORE DELETE ON adjustment"
+    " BEGIN SELECT RAISE(ABORT, 'adjustments are append-only'); END;";
 
 static const char *const ledger_migrations[] = {SQL_SCHEMA_V1};
 _Static_assert(sizeof(ledger_migrations) / sizeof(ledger_migrations[0]) ==
-		       AISS_LEDGER_SCHEMA_VERSION,
+		   AISS_LEDGER_SCHEMA_VERSION,
 	       "one migration per schema version");
 
 #define LEDGER_STMT_SQL(name, sql) sql,
 static const char *const ledger_sql[S__COUNT] = {LEDGER_STMTS(LEDGER_STMT_SQL)};
 
 static const char ZERO_HASH[] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
+    "0000000000000000000000000000000000000000000000000000000000000000";
 
-int ledger_sql_error(aiss_ledger *l, int rc, const char *what,
-		     aiss_error *err)
+int ledger_sql_error(aiss_ledger *l, int rc, const char *what, aiss_error *err)
 {
-	const char *msg = l && l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc);
+	const char *msg =
+	    l && l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc);
 
 	switch (rc & 0xff) {
 	case SQLITE_CONSTRAINT:
@@ -179,9 +179,9 @@ sqlite3_stmt *ledger_stmt(aiss_ledger *l, enum ledger_stmt_id id,
 	sqlite3_stmt *st = l->stmt[id];
 
 	if (!st) {
-		int rc = sqlite3_prepare_v3(l->db, ledger_sql[id], -1,
-					    SQLITE_PREPARE_PERSISTENT, &st,
-					    NULL);
+		int rc =
+		    sqlite3_prepare_v3(l->db, ledger_sql[id], -1,
+				       SQLITE_PREPARE_PERSISTENT, &st, NULL);
 		if (rc != SQLITE_OK) {
 			ledger_sql_error(l, rc, "preparing a statement", err);
 			return NULL;
@@ -260,8 +260,8 @@ static int exec_sql(aiss_ledger *l, const char *sql, const char *what,
 static int user_version(aiss_ledger *l, int *v, aiss_error *err)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(l->db, "PRAGMA user_version", -1, &st,
-				    NULL);
+	int rc =
+	    sqlite3_prepare_v2(l->db, "PRAGMA user_version", -1, &st, NULL);
 
 	if (rc != SQLITE_OK)
 		return ledger_sql_error(l, rc, "reading the schema version",
@@ -319,8 +319,8 @@ static void *ckpt_main(void *arg)
 		pthread_mutex_unlock(&c->mu);
 		/* PASSIVE: copies what it can without blocking the writer;
 		 * a busy or partial checkpoint is simply retried next time. */
-		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-					  NULL, NULL);
+		sqlite3_wal_checkpoint_v2(
+		    c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&c->mu);
 		c->done++;
 	}
@@ -412,13 +412,12 @@ aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err)
 	}
 	rc = sqlite3_open_v2(path, &l->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				     SQLITE_OPEN_NOMUTEX,
+				 SQLITE_OPEN_NOMUTEX,
 			     NULL);
 	if (rc != SQLITE_OK) {
-		aiss_error_set(err, AISS_E_STORAGE,
-			       "ledger: cannot open database %s: %s", path,
-			       l->db ? sqlite3_errmsg(l->db)
-				     : sqlite3_errstr(rc));
+		aiss_error_set(
+		    err, AISS_E_STORAGE, "ledger: cannot open database %s: %s",
+		    path, l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
 	sqlite3_extended_result_codes(l->db, 0);
@@ -570,8 +569,7 @@ void ledger_journal_hash(const char *prev_hash, int64_t seq, aiss_time_t at,
 
 int ledger_journal_append(aiss_ledger *l, const char *actor, const char *kind,
 			  const char *grant_id, aiss_cents_t amount,
-			  const char *detail, int64_t *seq_out,
-			  aiss_error *err)
+			  const char *detail, int64_t *seq_out, aiss_error *err)
 {
 	sqlite3_stmt *st;
 	char prev[AISS_SHA256_HEXLEN] = "";
@@ -766,23 +764,24 @@ int aiss_ledger_audit_totals(aiss_ledger *l, aiss_verify_result *out,
 			     aiss_error *err)
 {
 	static const char *const names[9] = {
-		"subsidy charged", "list cost",	 "co-payments",
-		"GPU-seconds used", "runs",	 "subsidy held",
-		"GPUs held",	    "open liens", "adjustments",
+	    "subsidy charged",  "list cost",  "co-payments",
+	    "GPU-seconds used", "runs",       "subsidy held",
+	    "GPUs held",        "open liens", "adjustments",
 	};
 	static const struct {
 		enum ledger_stmt_id id;
 		const char *what;
 	} cross[] = {
-		{S_AUDIT_CHARGE_JOURNAL, "charge"},
-		{S_AUDIT_ADJ_JOURNAL, "adjustment"},
-		{S_AUDIT_CORR_JOURNAL, "charge correction"},
+	    {S_AUDIT_CHARGE_JOURNAL, "charge"},
+	    {S_AUDIT_ADJ_JOURNAL, "adjustment"},
+	    {S_AUDIT_CORR_JOURNAL, "charge correction"},
 	};
 	int64_t kept[9], posted[9];
 
 	memset(out, 0, sizeof(*out));
 	out->ok = 1;
-	/* every stored posting agrees with the journal entry that recorded it */
+	/* every stored posting agrees with the journal entry that recorded it
+	 */
 	for (size_t i = 0; i < sizeof(cross) / sizeof(cross[0]); i++) {
 		sqlite3_stmt *st = ledger_stmt(l, cross[i].id, err);
 		int rc;
@@ -801,7 +800,8 @@ int aiss_ledger_audit_totals(aiss_ledger *l, aiss_verify_result *out,
 		}
 		sqlite3_reset(st);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return ledger_sql_error(l, rc, "auditing postings", err);
+			return ledger_sql_error(l, rc, "auditing postings",
+						err);
 		if (!out->ok)
 			return 0;
 	}
@@ -812,11 +812,12 @@ int aiss_ledger_audit_totals(aiss_ledger *l, aiss_verify_result *out,
 	for (int i = 0; i < 9; i++) {
 		if (kept[i] != posted[i]) {
 			out->ok = 0;
-			snprintf(out->reason, sizeof(out->reason),
-				 "the grants' running total of %s (%" PRId64
-				 ") differs from the sum of the postings (%" PRId64
-				 ")",
-				 names[i], kept[i], posted[i]);
+			snprintf(
+			    out->reason, sizeof(out->reason),
+			    "the grants' running total of %s (%" PRId64
+			    ") differs from the sum of the postings (%" PRId64
+			    ")",
+			    names[i], kept[i], posted[i]);
 			break;
 		}
 	}

@@ -26,10 +26,11 @@ int ledger_check_id(const char *s, const char *what, aiss_error *err)
 				      AISS_ID_MAX - 1);
 	for (size_t i = 0; i < n; i++)
 		if (bad_char((unsigned char)s[i]) || s[i] == ' ')
-			return aiss_error_set(err, AISS_E_INVALID,
-					      "%s \"%s\" contains a space, comma "
-					      "or control character",
-					      what, s);
+			return aiss_error_set(
+			    err, AISS_E_INVALID,
+			    "%s \"%s\" contains a space, comma "
+			    "or control character",
+			    what, s);
 	return 0;
 }
 
@@ -94,16 +95,14 @@ static int check_amount(aiss_cents_t c, const char *what, aiss_error *err)
 	char buf[AISS_MONEY_BUFSZ];
 
 	if (c < 0)
-		return aiss_error_set(err, AISS_E_INVALID,
-				      "%s HK$%s is negative", what,
-				      aiss_money_format(c, true, buf,
-							sizeof(buf)));
+		return aiss_error_set(
+		    err, AISS_E_INVALID, "%s HK$%s is negative", what,
+		    aiss_money_format(c, true, buf, sizeof(buf)));
 	if (c > AISS_CENTS_LIMIT)
-		return aiss_error_set(err, AISS_E_INVALID,
-				      "%s HK$%s is absurd (limit HK$%s)", what,
-				      aiss_money_format(c, true, buf,
-							sizeof(buf)),
-				      "1,000,000,000,000,000.00");
+		return aiss_error_set(
+		    err, AISS_E_INVALID, "%s HK$%s is absurd (limit HK$%s)",
+		    what, aiss_money_format(c, true, buf, sizeof(buf)),
+		    "1,000,000,000,000,000.00");
 	return 0;
 }
 
@@ -183,9 +182,8 @@ int aiss_ledger_scheme_get(aiss_ledger *l, aiss_scheme *out, aiss_error *err)
  * (< 0: the stored one). @what names the change for the sentence.
  */
 static int commitment_check(aiss_ledger *l, aiss_cents_t approved_delta,
-			    aiss_cents_t earmark_delta,
-			    aiss_cents_t commitment, const char *what,
-			    aiss_error *err)
+			    aiss_cents_t earmark_delta, aiss_cents_t commitment,
+			    const char *what, aiss_error *err)
 {
 	aiss_scheme s;
 	char a[AISS_MONEY_BUFSZ], b[AISS_MONEY_BUFSZ], c[AISS_MONEY_BUFSZ];
@@ -202,14 +200,14 @@ static int commitment_check(aiss_ledger *l, aiss_cents_t approved_delta,
 		return 0;
 	room = s.commitment - s.earmarked - s.approved_total;
 	return aiss_error_set(
-		err, AISS_E_COMMITMENT,
-		"%s refused: approved subsidy would total HK$%s but the "
-		"commitment HK$%s less earmarks HK$%s allows HK$%s (room left "
-		"before this change: HK$%s); lower the amount or release an "
-		"earmark",
-		what, fmt_money(approved, a), fmt_money(s.commitment, b),
-		fmt_money(earmarked, c), fmt_money(s.commitment - earmarked, d),
-		fmt_money(room < 0 ? 0 : room, e));
+	    err, AISS_E_COMMITMENT,
+	    "%s refused: approved subsidy would total HK$%s but the "
+	    "commitment HK$%s less earmarks HK$%s allows HK$%s (room left "
+	    "before this change: HK$%s); lower the amount or release an "
+	    "earmark",
+	    what, fmt_money(approved, a), fmt_money(s.commitment, b),
+	    fmt_money(earmarked, c), fmt_money(s.commitment - earmarked, d),
+	    fmt_money(room < 0 ? 0 : room, e));
 }
 
 int aiss_ledger_scheme_init(aiss_ledger *l, const aiss_scheme *s,
@@ -244,9 +242,10 @@ int aiss_ledger_scheme_init(aiss_ledger *l, const aiss_scheme *s,
 	if (ledger_step_done(l, st, "storing the scheme", err))
 		goto fail;
 	ledger_fmt(detail, sizeof(detail),
-		 "name=%s commitment=%s start=%" PRId64 " end=%" PRId64,
-		 s->name, aiss_money_format(s->commitment, false, m, sizeof(m)),
-		 (int64_t)s->start, (int64_t)s->end);
+		   "name=%s commitment=%s start=%" PRId64 " end=%" PRId64,
+		   s->name,
+		   aiss_money_format(s->commitment, false, m, sizeof(m)),
+		   (int64_t)s->start, (int64_t)s->end);
 	if (ledger_journal_append(l, actor, "scheme.init", "", 0, detail, NULL,
 				  err))
 		goto fail;
@@ -292,7 +291,7 @@ int aiss_ledger_earmark_set(aiss_ledger *l, const aiss_earmark *e,
 	if (ledger_step_done(l, st, "storing the earmark", err))
 		goto fail;
 	ledger_fmt(detail, sizeof(detail), "name=%s amount=%s", e->name,
-		 aiss_money_format(e->amount, false, m, sizeof(m)));
+		   aiss_money_format(e->amount, false, m, sizeof(m)));
 	if (ledger_journal_append(l, actor, "earmark.set", "", 0, detail, NULL,
 				  err))
 		goto fail;
@@ -302,8 +301,8 @@ fail:
 }
 
 int aiss_ledger_earmark_list(aiss_ledger *l,
-			     int (*cb)(const aiss_earmark *, void *),
-			     void *arg, aiss_error *err)
+			     int (*cb)(const aiss_earmark *, void *), void *arg,
+			     aiss_error *err)
 {
 	sqlite3_stmt *st = ledger_stmt(l, S_EARMARK_LIST, err);
 	aiss_earmark e;
@@ -359,10 +358,11 @@ int aiss_ledger_institution_add(aiss_ledger *l, const aiss_institution *i,
 	if (check_name(i->name, sizeof(i->name), "institution name", err))
 		return -1;
 	if (i->type <= AISS_INST_UNKNOWN || i->type >= AISS_INST__COUNT)
-		return aiss_error_set(err, AISS_E_INVALID,
-				      "institution %s: type must be university, "
-				      "rd-centre, enterprise or government",
-				      i->name);
+		return aiss_error_set(
+		    err, AISS_E_INVALID,
+		    "institution %s: type must be university, "
+		    "rd-centre, enterprise or government",
+		    i->name);
 	if (ledger_op_begin(l, err))
 		return -1;
 	found = inst_lookup(l, i->name, &cur, err);
@@ -372,8 +372,8 @@ int aiss_ledger_institution_add(aiss_ledger *l, const aiss_institution *i,
 		if (cur == i->type) /* same again: nothing to do */
 			return ledger_op_end(l, 1, err);
 		aiss_error_set(err, AISS_E_EXISTS,
-			       "institution %s already exists as %s",
-			       i->name, aiss_inst_type_name(cur));
+			       "institution %s already exists as %s", i->name,
+			       aiss_inst_type_name(cur));
 		goto fail;
 	}
 	st = ledger_stmt(l, S_INST_INSERT, err);
@@ -384,7 +384,7 @@ int aiss_ledger_institution_add(aiss_ledger *l, const aiss_institution *i,
 	if (ledger_step_done(l, st, "storing the institution", err))
 		goto fail;
 	ledger_fmt(detail, sizeof(detail), "name=%s type=%s", i->name,
-		 aiss_inst_type_name(i->type));
+		   aiss_inst_type_name(i->type));
 	if (ledger_journal_append(l, actor, "institution.add", "", 0, detail,
 				  NULL, err))
 		goto fail;
@@ -486,12 +486,12 @@ static int grant_validate(const aiss_grant *g, aiss_error *err)
 		return -1;
 	if (!aiss_policy_rate_valid(g->rate_bp))
 		return aiss_error_set(
-			err, AISS_E_INVALID,
-			"grant %s: subsidy rate %d bp (%d.%02d%%) is not "
-			"allowed; the scheme approves 0 to 9000 bp (90%%), "
-			"default 7000 bp (70%%)",
-			g->id, g->rate_bp, g->rate_bp / 100,
-			(g->rate_bp < 0 ? -g->rate_bp : g->rate_bp) % 100);
+		    err, AISS_E_INVALID,
+		    "grant %s: subsidy rate %d bp (%d.%02d%%) is not "
+		    "allowed; the scheme approves 0 to 9000 bp (90%%), "
+		    "default 7000 bp (70%%)",
+		    g->id, g->rate_bp, g->rate_bp / 100,
+		    (g->rate_bp < 0 ? -g->rate_bp : g->rate_bp) % 100);
 	if (g->approved_subsidy < 0 || g->approved_subsidy > AISS_CENTS_LIMIT)
 		return aiss_error_set(err, AISS_E_INVALID,
 				      "grant %s: approved subsidy HK$%s is %s",
@@ -499,14 +499,13 @@ static int grant_validate(const aiss_grant *g, aiss_error *err)
 				      g->approved_subsidy < 0 ? "negative"
 							      : "absurd");
 	if (g->approved_gpu_seconds < 0 ||
-	    g->approved_gpu_seconds > (int64_t)AISS_GPUS_LIMIT *
-					      AISS_DURATION_LIMIT)
-		return aiss_error_set(err, AISS_E_INVALID,
-				      "grant %s: approved GPU-hours %" PRId64
-				      " is %s",
-				      g->id, g->approved_gpu_seconds / 3600,
-				      g->approved_gpu_seconds < 0 ? "negative"
-								  : "absurd");
+	    g->approved_gpu_seconds >
+		(int64_t)AISS_GPUS_LIMIT * AISS_DURATION_LIMIT)
+		return aiss_error_set(
+		    err, AISS_E_INVALID,
+		    "grant %s: approved GPU-hours %" PRId64 " is %s", g->id,
+		    g->approved_gpu_seconds / 3600,
+		    g->approved_gpu_seconds < 0 ? "negative" : "absurd");
 	if (g->window_end <= g->window_start)
 		return aiss_error_set(err, AISS_E_INVALID,
 				      "grant %s: window end (%" PRId64 ") must "
@@ -519,8 +518,8 @@ static int grant_validate(const aiss_grant *g, aiss_error *err)
 				      "grant %s: maximum concurrent GPUs %d is "
 				      "out of range (0 = no limit)",
 				      g->id, g->max_concurrent_gpus);
-	if (g->state != 0 && (g->state < AISS_GRANT_ACTIVE ||
-			      g->state > AISS_GRANT_CLOSED))
+	if (g->state != 0 &&
+	    (g->state < AISS_GRANT_ACTIVE || g->state > AISS_GRANT_CLOSED))
 		return aiss_error_set(err, AISS_E_INVALID,
 				      "grant %s: state %d is not active, "
 				      "suspended or closed",
@@ -573,8 +572,8 @@ static int account_add(aiss_ledger *l, const char *grant_id,
 				      "paid for by grant %s%s",
 				      grant_id, account, owner,
 				      strcmp(owner, grant_id) == 0
-					      ? " (listed twice)"
-					      : "; remove it there first");
+					  ? " (listed twice)"
+					  : "; remove it there first");
 	if (rc != SQLITE_DONE)
 		return ledger_sql_error(l, rc, "reading accounts", err);
 	st = ledger_stmt(l, S_ACCOUNT_INSERT, err);
@@ -645,17 +644,17 @@ static void grant_detail(const aiss_grant *g, const char *what, char *buf,
 {
 	char m[AISS_MONEY_BUFSZ];
 
-	ledger_fmt(buf, len,
-		 "%s institution=%s accounts=%s gpu_types=%s rate_bp=%d "
-		 "approved_subsidy=%s gpu_hours=%" PRId64 " window=[%" PRId64
-		 ",%" PRId64 ") max_gpus=%d state=%s members=%s",
-		 what, g->institution, g->accounts, g->gpu_types, g->rate_bp,
-		 aiss_money_format(g->approved_subsidy, false, m, sizeof(m)),
-		 g->approved_gpu_seconds / 3600, (int64_t)g->window_start,
-		 (int64_t)g->window_end, g->max_concurrent_gpus,
-		 aiss_grant_state_name(g->state ? g->state
-						: AISS_GRANT_ACTIVE),
-		 g->members);
+	ledger_fmt(
+	    buf, len,
+	    "%s institution=%s accounts=%s gpu_types=%s rate_bp=%d "
+	    "approved_subsidy=%s gpu_hours=%" PRId64 " window=[%" PRId64
+	    ",%" PRId64 ") max_gpus=%d state=%s members=%s",
+	    what, g->institution, g->accounts, g->gpu_types, g->rate_bp,
+	    aiss_money_format(g->approved_subsidy, false, m, sizeof(m)),
+	    g->approved_gpu_seconds / 3600, (int64_t)g->window_start,
+	    (int64_t)g->window_end, g->max_concurrent_gpus,
+	    aiss_grant_state_name(g->state ? g->state : AISS_GRANT_ACTIVE),
+	    g->members);
 }
 
 static int grant_put(aiss_ledger *l, const aiss_grant *g, int insert,
@@ -698,12 +697,11 @@ static int grant_put(aiss_ledger *l, const aiss_grant *g, int insert,
 		goto fail;
 	}
 	ledger_fmt(what, sizeof(what), "%s grant %s",
-		 insert ? "approving" : "modifying", g->id);
+		   insert ? "approving" : "modifying", g->id);
 	if (g->approved_subsidy > (insert ? 0 : cur.g.approved_subsidy) &&
-	    commitment_check(l,
-			     g->approved_subsidy -
-				     (insert ? 0 : cur.g.approved_subsidy),
-			     0, -1, what, err))
+	    commitment_check(
+		l, g->approved_subsidy - (insert ? 0 : cur.g.approved_subsidy),
+		0, -1, what, err))
 		goto fail;
 	if (!insert && !g->state) { /* state 0: keep the current one */
 		aiss_grant keep = *g;
@@ -718,8 +716,9 @@ static int grant_put(aiss_ledger *l, const aiss_grant *g, int insert,
 		grant_detail(g, insert ? "add" : "modify", detail,
 			     sizeof(detail));
 	}
-	if (ledger_journal_append(l, actor, insert ? "grant.add" : "grant.modify",
-				  g->id, 0, detail, NULL, err))
+	if (ledger_journal_append(l, actor,
+				  insert ? "grant.add" : "grant.modify", g->id,
+				  0, detail, NULL, err))
 		goto fail;
 	return ledger_op_end(l, 1, err);
 fail:
@@ -755,9 +754,10 @@ int aiss_ledger_grant_set_state(aiss_ledger *l, const char *grant_id,
 				      "suspended or closed",
 				      grant_id, (int)state);
 	if (!reason || !*reason)
-		return aiss_error_set(err, AISS_E_INVALID,
-				      "grant %s: give a reason for making it %s",
-				      grant_id, aiss_grant_state_name(state));
+		return aiss_error_set(
+		    err, AISS_E_INVALID,
+		    "grant %s: give a reason for making it %s", grant_id,
+		    aiss_grant_state_name(state));
 	if (ledger_op_begin(l, err))
 		return -1;
 	found = ledger_grant_read(l, S_GRANT_GET, grant_id, &cur, err);
@@ -778,8 +778,8 @@ int aiss_ledger_grant_set_state(aiss_ledger *l, const char *grant_id,
 	if (ledger_step_done(l, st, "changing the grant's state", err))
 		goto fail;
 	ledger_fmt(detail, sizeof(detail), "state=%s from=%s reason=%s",
-		 aiss_grant_state_name(state),
-		 aiss_grant_state_name(cur.g.state), reason);
+		   aiss_grant_state_name(state),
+		   aiss_grant_state_name(cur.g.state), reason);
 	if (ledger_journal_append(l, actor, "grant.state", grant_id, 0, detail,
 				  NULL, err))
 		goto fail;
@@ -788,8 +788,8 @@ fail:
 	return ledger_op_end(l, 0, err);
 }
 
-int aiss_ledger_grant_get(aiss_ledger *l, const char *grant_id,
-			  aiss_grant *out, aiss_error *err)
+int aiss_ledger_grant_get(aiss_ledger *l, const char *grant_id, aiss_grant *out,
+			  aiss_error *err)
 {
 	ledger_grant g;
 	int found;
@@ -820,11 +820,12 @@ int aiss_ledger_grant_by_account(aiss_ledger *l, const char *account,
 	if (found < 0)
 		return -1;
 	if (!found)
-		return aiss_error_set(err, AISS_E_UNKNOWN_ACCOUNT,
-				      "no AISS grant pays for Slurm account %s; "
-				      "submit with your project's account "
-				      "(`aissctl balance` lists yours)",
-				      account);
+		return aiss_error_set(
+		    err, AISS_E_UNKNOWN_ACCOUNT,
+		    "no AISS grant pays for Slurm account %s; "
+		    "submit with your project's account "
+		    "(`aissctl balance` lists yours)",
+		    account);
 	*out = g.g;
 	return 0;
 }
@@ -908,8 +909,9 @@ int aiss_ledger_price_set(aiss_ledger *l, const aiss_price *p,
 	if (ledger_step_done(l, st, "storing the price", err))
 		goto fail;
 	ledger_fmt(detail, sizeof(detail),
-		 "gpu_type=%s cents_per_gpu_hour=%" PRId64 " from=%" PRId64,
-		 p->gpu_type, p->cents_per_gpu_hour, (int64_t)p->effective_from);
+		   "gpu_type=%s cents_per_gpu_hour=%" PRId64 " from=%" PRId64,
+		   p->gpu_type, p->cents_per_gpu_hour,
+		   (int64_t)p->effective_from);
 	if (ledger_journal_append(l, actor, "price.set", "", 0, detail, NULL,
 				  err))
 		goto fail;
@@ -965,20 +967,18 @@ int aiss_ledger_price_at(aiss_ledger *l, const char *gpu_type, aiss_time_t at,
 		return 0;
 	if (rc != SQLITE_DONE)
 		return ledger_sql_error(l, rc, "reading the price", err);
-	return aiss_error_set(err, AISS_E_NO_PRICE,
-			      "no list price for GPU type %s is in force at %s; "
-			      "an administrator must run `aissctl price set "
-			      "%s HKD_PER_GPU_HOUR --from WHEN`",
-			      gpu_type,
-			      aiss_time_format_hkt(at, when, sizeof(when)),
-			      gpu_type);
+	return aiss_error_set(
+	    err, AISS_E_NO_PRICE,
+	    "no list price for GPU type %s is in force at %s; "
+	    "an administrator must run `aissctl price set "
+	    "%s HKD_PER_GPU_HOUR --from WHEN`",
+	    gpu_type, aiss_time_format_hkt(at, when, sizeof(when)), gpu_type);
 }
 
 /* ---- adjustments ---- */
 
 int aiss_ledger_adjust(aiss_ledger *l, const aiss_adjustment *a,
-		       const char *actor, aiss_adjustment *out,
-		       aiss_error *err)
+		       const char *actor, aiss_adjustment *out, aiss_error *err)
 {
 	sqlite3_stmt *st;
 	ledger_grant g;
@@ -998,8 +998,7 @@ int aiss_ledger_adjust(aiss_ledger *l, const aiss_adjustment *a,
 		return aiss_error_set(err, AISS_E_INVALID,
 				      "adjustment of grant %s: HK$%s is absurd",
 				      a->grant_id, fmt_money(a->amount, m));
-	if (check_name(a->reason, sizeof(a->reason), "adjustment reason",
-		       err))
+	if (check_name(a->reason, sizeof(a->reason), "adjustment reason", err))
 		return -1;
 	if (ledger_op_begin(l, err))
 		return -1;
@@ -1020,7 +1019,8 @@ int aiss_ledger_adjust(aiss_ledger *l, const aiss_adjustment *a,
 	ledger_fmt(rec.actor, sizeof(rec.actor), "%s", ledger_actor(actor));
 	rec.at = ledger_now(l);
 	ledger_fmt(detail, sizeof(detail), "amount=%s reason=%s",
-		 aiss_money_format(a->amount, false, m, sizeof(m)), a->reason);
+		   aiss_money_format(a->amount, false, m, sizeof(m)),
+		   a->reason);
 	if (ledger_journal_append(l, rec.actor, "adjust", a->grant_id,
 				  a->amount, detail, &rec.journal_seq, err))
 		goto fail;
@@ -1093,9 +1093,9 @@ int aiss_ledger_capacity_put(aiss_ledger *l, const aiss_capacity *cap,
 	if (ledger_check_id(cap->node, "node name", err))
 		return -1;
 	if (strnlen(cap->summary, sizeof(cap->summary)) >= sizeof(cap->summary))
-		return aiss_error_set(err, AISS_E_INVALID,
-				      "capacity of node %s: summary is too long",
-				      cap->node);
+		return aiss_error_set(
+		    err, AISS_E_INVALID,
+		    "capacity of node %s: summary is too long", cap->node);
 	if (cap->n_gpus < 0 || cap->bf16_gflops < 0 ||
 	    (cap->pass != 0 && cap->pass != 1))
 		return aiss_error_set(err, AISS_E_INVALID,
@@ -1116,9 +1116,9 @@ int aiss_ledger_capacity_put(aiss_ledger *l, const aiss_capacity *cap,
 	if (ledger_step_done(l, st, "storing the capacity check", err))
 		goto fail;
 	ledger_fmt(detail, sizeof(detail),
-		 "node=%s pass=%d gpus=%d bf16_gflops=%" PRId64 " summary=%s",
-		 cap->node, cap->pass, cap->n_gpus, cap->bf16_gflops,
-		 cap->summary);
+		   "node=%s pass=%d gpus=%d bf16_gflops=%" PRId64 " summary=%s",
+		   cap->node, cap->pass, cap->n_gpus, cap->bf16_gflops,
+		   cap->summary);
 	if (ledger_journal_append(l, actor, "capacity", "", 0, detail, NULL,
 				  err))
 		goto fail;

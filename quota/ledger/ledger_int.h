@@ -18,13 +18,15 @@
 	X(S_SAVEPOINT, "SAVEPOINT ledger_op")                                  \
 	X(S_RELEASE_SP, "RELEASE ledger_op")                                   \
 	X(S_ROLLBACK_SP, "ROLLBACK TO ledger_op")                              \
-	X(S_JOURNAL_TIP, "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1") \
+	X(S_JOURNAL_TIP,                                                       \
+	  "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")           \
 	X(S_JOURNAL_INSERT,                                                    \
-	  "INSERT INTO journal(seq, at, actor, kind, grant_id, amount, detail,"  \
-	  " prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")       \
+	  "INSERT INTO journal(seq, at, actor, kind, grant_id, amount, "       \
+	  "detail,"                                                            \
+	  " prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")     \
 	X(S_JOURNAL_ALL, "SELECT " JOURNAL_COLS " FROM journal ORDER BY seq")  \
-	X(S_JOURNAL_GRANT,                                                     \
-	  "SELECT " JOURNAL_COLS " FROM journal WHERE grant_id = ?1 ORDER BY seq") \
+	X(S_JOURNAL_GRANT, "SELECT " JOURNAL_COLS                              \
+			   " FROM journal WHERE grant_id = ?1 ORDER BY seq")   \
 	X(S_SCHEME_GET,                                                        \
 	  "SELECT name, commitment, start, end FROM scheme WHERE id = 1")      \
 	X(S_SCHEME_PUT,                                                        \
@@ -44,17 +46,20 @@
 	X(S_EARMARK_DEL, "DELETE FROM earmark WHERE name = ?1")                \
 	X(S_EARMARK_LIST, "SELECT name, amount FROM earmark ORDER BY name")    \
 	X(S_INST_GET, "SELECT type FROM institution WHERE name = ?1")          \
-	X(S_INST_INSERT, "INSERT INTO institution(name, type) VALUES (?1, ?2)") \
+	X(S_INST_INSERT,                                                       \
+	  "INSERT INTO institution(name, type) VALUES (?1, ?2)")               \
 	X(S_INST_LIST, "SELECT name, type FROM institution ORDER BY name")     \
-	X(S_GRANT_GET, "SELECT " GRANT_COLS " FROM " GRANT_FROM " WHERE g.id = ?1") \
+	X(S_GRANT_GET,                                                         \
+	  "SELECT " GRANT_COLS " FROM " GRANT_FROM " WHERE g.id = ?1")         \
 	X(S_GRANT_BY_ACCOUNT,                                                  \
-	  "SELECT " GRANT_COLS " FROM account a JOIN grants g"                  \
-	  " ON g.id = a.grant_id" GRANT_INST " WHERE a.name = ?1")                           \
-	X(S_GRANT_LIST, "SELECT " GRANT_COLS " FROM " GRANT_FROM " ORDER BY g.id") \
+	  "SELECT " GRANT_COLS " FROM account a JOIN grants g"                 \
+	  " ON g.id = a.grant_id" GRANT_INST " WHERE a.name = ?1")             \
+	X(S_GRANT_LIST,                                                        \
+	  "SELECT " GRANT_COLS " FROM " GRANT_FROM " ORDER BY g.id")           \
 	X(S_GRANT_LIST_MEMBER,                                                 \
-	  "SELECT " GRANT_COLS " FROM member m JOIN grants g"                   \
-	  " ON g.id = m.grant_id" GRANT_INST " WHERE m.user = ?1"             \
-	  " ORDER BY g.id")             \
+	  "SELECT " GRANT_COLS " FROM member m JOIN grants g"                  \
+	  " ON g.id = m.grant_id" GRANT_INST " WHERE m.user = ?1"              \
+	  " ORDER BY g.id")                                                    \
 	X(S_GRANT_INSERT,                                                      \
 	  "INSERT INTO grants(id, institution, accounts, members, gpu_types,"  \
 	  " rate_bp, approved_gpu_seconds, approved_subsidy, window_start,"    \
@@ -65,13 +70,14 @@
 	  " gpu_types = ?5, rate_bp = ?6, approved_gpu_seconds = ?7,"          \
 	  " approved_subsidy = ?8, window_start = ?9, window_end = ?10,"       \
 	  " max_concurrent_gpus = ?11, state = ?12 WHERE id = ?1")             \
-	X(S_GRANT_SET_STATE, "UPDATE grants SET state = ?2 WHERE id = ?1")    \
+	X(S_GRANT_SET_STATE, "UPDATE grants SET state = ?2 WHERE id = ?1")     \
 	X(S_GRANT_HOLD,                                                        \
 	  "UPDATE grants SET held = held + ?2, held_gpus = held_gpus + ?3,"    \
 	  " held_gpu_seconds = held_gpu_seconds + ?4, n_liens = n_liens + ?5"  \
 	  " WHERE id = ?1")                                                    \
 	X(S_GRANT_CHARGE,                                                      \
-	  "UPDATE grants SET charged = charged + ?2, list_cost = list_cost + ?3," \
+	  "UPDATE grants SET charged = charged + ?2, list_cost = list_cost + " \
+	  "?3,"                                                                \
 	  " copay = copay + ?4, used_gpu_seconds = used_gpu_seconds + ?5,"     \
 	  " n_runs = n_runs + 1, last_end = max(last_end, ?6) WHERE id = ?1")  \
 	X(S_GRANT_CORRECT,                                                     \
@@ -88,23 +94,23 @@
 	X(S_GRANT_ADJUST,                                                      \
 	  "UPDATE grants SET adjustments = adjustments + ?2 WHERE id = ?1")    \
 	X(S_ACCOUNT_OWNER, "SELECT grant_id FROM account WHERE name = ?1")     \
-	X(S_ACCOUNT_INSERT, "INSERT INTO account(name, grant_id) VALUES (?1, ?2)") \
+	X(S_ACCOUNT_INSERT,                                                    \
+	  "INSERT INTO account(name, grant_id) VALUES (?1, ?2)")               \
 	X(S_ACCOUNT_DEL_GRANT, "DELETE FROM account WHERE grant_id = ?1")      \
 	X(S_MEMBER_INSERT,                                                     \
 	  "INSERT OR IGNORE INTO member(grant_id, user) VALUES (?1, ?2)")      \
 	X(S_MEMBER_DEL_GRANT, "DELETE FROM member WHERE grant_id = ?1")        \
 	X(S_MEMBER_IS,                                                         \
 	  "SELECT 1 FROM member WHERE grant_id = ?1 AND user = ?2")            \
-	X(S_PRICE_PUT,                                                         \
-	  "INSERT INTO price(gpu_type, effective_from, cents) VALUES (?1, ?2, ?3)" \
-	  " ON CONFLICT(gpu_type, effective_from) DO UPDATE SET"               \
-	  " cents = excluded.cents")                                           \
-	X(S_PRICE_AT,                                                          \
-	  "SELECT cents FROM price WHERE gpu_type = ?1 AND effective_from <= ?2" \
-	  " ORDER BY effective_from DESC LIMIT 1")                             \
-	X(S_PRICE_LIST,                                                        \
-	  "SELECT gpu_type, effective_from, cents FROM price"                  \
-	  " ORDER BY gpu_type, effective_from")                                \
+	X(S_PRICE_PUT, "INSERT INTO price(gpu_type, effective_from, cents) "   \
+		       "VALUES (?1, ?2, ?3)"                                   \
+		       " ON CONFLICT(gpu_type, effective_from) DO UPDATE SET"  \
+		       " cents = excluded.cents")                              \
+	X(S_PRICE_AT, "SELECT cents FROM price WHERE gpu_type = ?1 AND "       \
+		      "effective_from <= ?2"                                   \
+		      " ORDER BY effective_from DESC LIMIT 1")                 \
+	X(S_PRICE_LIST, "SELECT gpu_type, effective_from, cents FROM price"    \
+			" ORDER BY gpu_type, effective_from")                  \
 	X(S_LIEN_GET,                                                          \
 	  "SELECT " LIEN_COLS " FROM lien WHERE cluster = ?1 AND job_id = ?2"  \
 	  " AND run_start = ?3")                                               \
@@ -115,23 +121,24 @@
 	X(S_LIEN_SET_STATE,                                                    \
 	  "UPDATE lien SET state = ?4 WHERE cluster = ?1 AND job_id = ?2"      \
 	  " AND run_start = ?3")                                               \
-	X(S_CHARGE_GET,                                                        \
-	  "SELECT " CHARGE_COLS " FROM charge WHERE cluster = ?1 AND job_id = ?2" \
-	  " AND run_start = ?3")                                               \
+	X(S_CHARGE_GET, "SELECT " CHARGE_COLS                                  \
+			" FROM charge WHERE cluster = ?1 AND job_id = ?2"      \
+			" AND run_start = ?3")                                 \
 	X(S_CHARGE_INSERT,                                                     \
 	  "INSERT INTO charge(cluster, job_id, run_start, grant_id, account,"  \
 	  " user, gpu_type, institution, inst_type, gpus, end, end_state,"     \
 	  " price, rate_bp, gpu_seconds, run_seconds, in_window_seconds,"      \
 	  " list_cost, in_window_cost, subsidy, copay, capped, settled_at,"    \
-	  " journal_seq, full_subsidy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"  \
-	  " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"    \
+	  " journal_seq, full_subsidy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "   \
+	  "?8,"                                                                \
+	  " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"   \
 	  " ?22, ?23, ?24, ?25)")                                              \
 	X(S_CHARGE_EXPORT,                                                     \
 	  "SELECT " CHARGE_COLS " FROM charge WHERE end >= ?1 AND end < ?2"    \
 	  " ORDER BY end, cluster, job_id, run_start")                         \
-	X(S_ADJ_INSERT,                                                        \
-	  "INSERT INTO adjustment(journal_seq, grant_id, amount, reason, actor," \
-	  " at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                              \
+	X(S_ADJ_INSERT, "INSERT INTO adjustment(journal_seq, grant_id, "       \
+			"amount, reason, actor,"                               \
+			" at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                \
 	X(S_ADJ_EXPORT,                                                        \
 	  "SELECT journal_seq, grant_id, amount, reason, actor, at"            \
 	  " FROM adjustment WHERE at >= ?1 AND at < ?2 ORDER BY journal_seq")  \
@@ -160,12 +167,14 @@
 	  " (SELECT coalesce(sum(amount), 0) FROM adjustment)")                \
 	X(S_AUDIT_CHARGE_JOURNAL,                                              \
 	  "SELECT c.journal_seq FROM charge c LEFT JOIN journal j"             \
-	  " ON j.seq = c.journal_seq WHERE j.seq IS NULL OR j.kind != 'charge'" \
+	  " ON j.seq = c.journal_seq WHERE j.seq IS NULL OR j.kind != "        \
+	  "'charge'"                                                           \
 	  " OR j.grant_id != c.grant_id OR j.amount != -c.subsidy"             \
 	  " ORDER BY c.journal_seq LIMIT 1")                                   \
 	X(S_AUDIT_ADJ_JOURNAL,                                                 \
 	  "SELECT a.journal_seq FROM adjustment a LEFT JOIN journal j"         \
-	  " ON j.seq = a.journal_seq WHERE j.seq IS NULL OR j.kind != 'adjust'" \
+	  " ON j.seq = a.journal_seq WHERE j.seq IS NULL OR j.kind != "        \
+	  "'adjust'"                                                           \
 	  " OR j.grant_id != a.grant_id OR j.amount != a.amount"               \
 	  " ORDER BY a.journal_seq LIMIT 1")                                   \
 	X(S_AUDIT_CORR_JOURNAL,                                                \
@@ -214,7 +223,7 @@ typedef struct ledger_ckpt {
 	int running; /* thread started */
 	int want;    /* a checkpoint is due */
 	int stop;
-	long done;   /* checkpoints run (for tests) */
+	long done; /* checkpoints run (for tests) */
 } ledger_ckpt;
 
 struct aiss_ledger {
@@ -236,8 +245,7 @@ typedef struct ledger_grant {
 } ledger_grant;
 
 /* The translation of SQLite result codes into aiss_status (the only one). */
-int ledger_sql_error(aiss_ledger *l, int rc, const char *what,
-		     aiss_error *err);
+int ledger_sql_error(aiss_ledger *l, int rc, const char *what, aiss_error *err);
 
 /* The cached, reset statement @id, or NULL with @err. */
 sqlite3_stmt *ledger_stmt(aiss_ledger *l, enum ledger_stmt_id id,
@@ -286,7 +294,7 @@ int ledger_check_list(const char *s, size_t max, const char *what,
 
 /* snprintf that truncates on purpose (journal details, copies of ids). */
 void ledger_fmt(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* "unknown" for NULL/"" actors. */
 const char *ledger_actor(const char *actor);

@@ -21,11 +21,12 @@ static const char *duration(int64_t s, char *buf, size_t len)
 
 	s %= 86400;
 	if (d)
-		ledger_fmt(buf, len, "%" PRId64 "-%02" PRId64 ":%02" PRId64
-			 ":%02" PRId64, d, s / 3600, s / 60 % 60, s % 60);
+		ledger_fmt(buf, len,
+			   "%" PRId64 "-%02" PRId64 ":%02" PRId64 ":%02" PRId64,
+			   d, s / 3600, s / 60 % 60, s % 60);
 	else
 		ledger_fmt(buf, len, "%02" PRId64 ":%02" PRId64 ":%02" PRId64,
-			 s / 3600, s / 60 % 60, s % 60);
+			   s / 3600, s / 60 % 60, s % 60);
 	return buf;
 }
 
@@ -93,16 +94,16 @@ static void first_item(const char *list, char *out, size_t len)
 static aiss_grant_terms grant_terms(const ledger_grant *g, aiss_cents_t rem)
 {
 	aiss_grant_terms t = {
-		.rate_bp = g->g.rate_bp,
-		.window_start = g->g.window_start,
-		.window_end = g->g.window_end,
-		.remaining_subsidy = rem,
+	    .rate_bp = g->g.rate_bp,
+	    .window_start = g->g.window_start,
+	    .window_end = g->g.window_end,
+	    .remaining_subsidy = rem,
 	};
 	return t;
 }
 
 static void verdict(aiss_quote *q, aiss_status code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void verdict(aiss_quote *q, aiss_status code, const char *fmt, ...)
 {
@@ -145,25 +146,25 @@ static void compute_fits(const ledger_grant *g, const aiss_job_shape *s,
 	if (max_limit < s->time_limit)
 		max_limit = s->time_limit;
 	max_limit = min64(max_limit, AISS_DURATION_LIMIT);
-	q->fit_time_limit =
-		avail > 0 ? aiss_policy_max_time(s->gpus, start, q->price,
-						 &terms, avail, max_limit)
-			  : 0;
+	q->fit_time_limit = avail > 0
+				? aiss_policy_max_time(s->gpus, start, q->price,
+						       &terms, avail, max_limit)
+				: 0;
 	if (gs_room != INT64_MAX)
 		q->fit_time_limit = min64(q->fit_time_limit, gs_room / s->gpus);
 	if (s->gpus > gpu_room)
 		q->fit_time_limit = 0;
 	if (q->fit_time_limit >= 60)
 		q->fit_time_limit -= q->fit_time_limit % 60;
-	q->fit_gpus = avail > 0 ? aiss_policy_max_gpus(s->time_limit, start,
-						       q->price, &terms, avail,
-						       gpu_room)
-				: 0;
+	q->fit_gpus = avail > 0
+			  ? aiss_policy_max_gpus(s->time_limit, start, q->price,
+						 &terms, avail, gpu_room)
+			  : 0;
 	if (gs_room != INT64_MAX)
 		q->fit_gpus = min64(q->fit_gpus, gs_room / s->time_limit);
 	if (q->worst.subsidy > 0)
-		q->fit_count = avail > 0 ? min64(count, avail / q->worst.subsidy)
-					 : 0;
+		q->fit_count =
+		    avail > 0 ? min64(count, avail / q->worst.subsidy) : 0;
 	else
 		q->fit_count = count;
 	if (gs_room != INT64_MAX)
@@ -178,9 +179,9 @@ static void compute_fits(const ledger_grant *g, const aiss_job_shape *s,
  * @want_fits or refused). Returns -1 only on a hard error (storage, invalid
  * arithmetic).
  */
-static int admit(aiss_ledger *l, const ledger_grant *g,
-		 const aiss_job_shape *s, aiss_time_t start, int want_fits,
-		 aiss_quote *q, aiss_error *err)
+static int admit(aiss_ledger *l, const ledger_grant *g, const aiss_job_shape *s,
+		 aiss_time_t start, int want_fits, aiss_quote *q,
+		 aiss_error *err)
 {
 	const aiss_grant *gr = &g->g;
 	aiss_grant_terms terms;
@@ -284,48 +285,49 @@ static int admit(aiss_ledger *l, const ledger_grant *g,
 
 	if (gr->max_concurrent_gpus > 0 &&
 	    g->held_gpus + s->gpus > gr->max_concurrent_gpus) {
-		verdict(q, AISS_E_CONCURRENCY,
-			"grant %s may run at most %d GPUs at once; %" PRId64
-			" are held by running jobs and this job asks for %" PRId64
-			"; wait for running jobs to finish or ask for at most "
-			"%" PRId64 " GPUs",
-			gr->id, gr->max_concurrent_gpus, g->held_gpus, s->gpus,
-			gpu_room);
+		verdict(
+		    q, AISS_E_CONCURRENCY,
+		    "grant %s may run at most %d GPUs at once; %" PRId64
+		    " are held by running jobs and this job asks for %" PRId64
+		    "; wait for running jobs to finish or ask for at most "
+		    "%" PRId64 " GPUs",
+		    gr->id, gr->max_concurrent_gpus, g->held_gpus, s->gpus,
+		    gpu_room);
 		return 0;
 	}
 	if (q->worst_subsidy_total > avail) {
-		verdict(q, AISS_E_INSUFFICIENT,
-			"grant %s cannot cover this job: its worst case "
-			"(%" PRId64 " x %" PRId64 " %s GPUs for %s at HK$%s "
-			"per GPU-hour, %d.%02d%% subsidy) is HK$%s of subsidy "
-			"but only HK$%s is available (approved HK$%s - charged "
-			"HK$%s - held HK$%s + adjustments HK$%s); a time limit "
-			"of %s or %" PRId64 " GPUs would fit, or ask the scheme "
-			"administrator to top up the grant",
-			gr->id, count, s->gpus, q->gpu_type,
-			duration(s->time_limit, du, sizeof(du)),
-			money(q->price, a), gr->rate_bp / 100, gr->rate_bp % 100,
-			money(q->worst_subsidy_total, b), money(avail, c),
-			money(gr->approved_subsidy, d), money(g->charged, e),
-			money(g->held, f),
-			money(g->adjustments, t1),
-			duration(q->fit_time_limit, t2, sizeof(t2)),
-			q->fit_gpus);
+		verdict(
+		    q, AISS_E_INSUFFICIENT,
+		    "grant %s cannot cover this job: its worst case "
+		    "(%" PRId64 " x %" PRId64 " %s GPUs for %s at HK$%s "
+		    "per GPU-hour, %d.%02d%% subsidy) is HK$%s of subsidy "
+		    "but only HK$%s is available (approved HK$%s - charged "
+		    "HK$%s - held HK$%s + adjustments HK$%s); a time limit "
+		    "of %s or %" PRId64 " GPUs would fit, or ask the scheme "
+		    "administrator to top up the grant",
+		    gr->id, count, s->gpus, q->gpu_type,
+		    duration(s->time_limit, du, sizeof(du)), money(q->price, a),
+		    gr->rate_bp / 100, gr->rate_bp % 100,
+		    money(q->worst_subsidy_total, b), money(avail, c),
+		    money(gr->approved_subsidy, d), money(g->charged, e),
+		    money(g->held, f), money(g->adjustments, t1),
+		    duration(q->fit_time_limit, t2, sizeof(t2)), q->fit_gpus);
 		return 0;
 	}
 	if (gs_room != INT64_MAX && need_gs > gs_room / count) {
-		verdict(q, AISS_E_GPU_HOURS,
-			"grant %s: this job's %" PRId64 " GPU-hours (%" PRId64
-			" GPUs x %s%s) exceed the %" PRId64 " GPU-hours left of "
-			"the %" PRId64 " approved (%" PRId64 " used, %" PRId64
-			" held); shorten the time limit to %s or ask the scheme "
-			"administrator for more GPU-hours",
-			gr->id, (need_gs * count + 3599) / 3600, s->gpus,
-			duration(s->time_limit, du, sizeof(du)),
-			count > 1 ? " per element" : "", gs_room / 3600,
-			gr->approved_gpu_seconds / 3600,
-			g->used_gpu_seconds / 3600, g->held_gpu_seconds / 3600,
-			duration(q->fit_time_limit, t2, sizeof(t2)));
+		verdict(
+		    q, AISS_E_GPU_HOURS,
+		    "grant %s: this job's %" PRId64 " GPU-hours (%" PRId64
+		    " GPUs x %s%s) exceed the %" PRId64 " GPU-hours left of "
+		    "the %" PRId64 " approved (%" PRId64 " used, %" PRId64
+		    " held); shorten the time limit to %s or ask the scheme "
+		    "administrator for more GPU-hours",
+		    gr->id, (need_gs * count + 3599) / 3600, s->gpus,
+		    duration(s->time_limit, du, sizeof(du)),
+		    count > 1 ? " per element" : "", gs_room / 3600,
+		    gr->approved_gpu_seconds / 3600, g->used_gpu_seconds / 3600,
+		    g->held_gpu_seconds / 3600,
+		    duration(q->fit_time_limit, t2, sizeof(t2)));
 		return 0;
 	}
 	return 0;
@@ -339,13 +341,14 @@ static int grant_for_account(aiss_ledger *l, const char *account,
 	if (found < 0)
 		return -1;
 	if (!found)
-		return aiss_error_set(err, AISS_E_UNKNOWN_ACCOUNT,
-				      "no AISS grant pays for Slurm account %s; "
-				      "submit with your project's account "
-				      "(`aissctl balance` lists yours) or ask "
-				      "the scheme administrator to add it to "
-				      "the grant",
-				      account);
+		return aiss_error_set(
+		    err, AISS_E_UNKNOWN_ACCOUNT,
+		    "no AISS grant pays for Slurm account %s; "
+		    "submit with your project's account "
+		    "(`aissctl balance` lists yours) or ask "
+		    "the scheme administrator to add it to "
+		    "the grant",
+		    account);
 	return 0;
 }
 
@@ -562,7 +565,8 @@ int aiss_ledger_reserve(aiss_ledger *l, const aiss_reserve_req *req,
 				       "run %s was already settled (grant %s, "
 				       "ended %" PRId64 "); it cannot be "
 				       "reserved again",
-				       keybuf, chg->grant_id, (int64_t)chg->end);
+				       keybuf, chg->grant_id,
+				       (int64_t)chg->end);
 			goto fail;
 		}
 	}
@@ -603,13 +607,13 @@ int aiss_ledger_reserve(aiss_ledger *l, const aiss_reserve_req *req,
 		       n.gpus * n.time_limit, 1, err))
 		goto fail;
 	ledger_fmt(detail, sizeof(detail),
-		 "run=%s account=%s user=%s gpu_type=%s gpus=%" PRId64
-		 " time_limit=%" PRId64 " price=%" PRId64 " held=%s",
-		 keybuf, shape.account, shape.user, n.gpu_type, n.gpus,
-		 n.time_limit, n.price,
-		 aiss_money_format(n.held_subsidy, false, m, sizeof(m)));
-	if (ledger_journal_append(l, actor, "lien", n.grant_id,
-				  -n.held_subsidy, detail, NULL, err))
+		   "run=%s account=%s user=%s gpu_type=%s gpus=%" PRId64
+		   " time_limit=%" PRId64 " price=%" PRId64 " held=%s",
+		   keybuf, shape.account, shape.user, n.gpu_type, n.gpus,
+		   n.time_limit, n.price,
+		   aiss_money_format(n.held_subsidy, false, m, sizeof(m)));
+	if (ledger_journal_append(l, actor, "lien", n.grant_id, -n.held_subsidy,
+				  detail, NULL, err))
 		goto fail;
 	if (ledger_op_end(l, 1, err))
 		return -1;
@@ -648,7 +652,7 @@ int aiss_ledger_release(aiss_ledger *l, const aiss_run_key *key,
 		       -n.lien.gpus * n.lien.time_limit, -1, err))
 		goto fail;
 	ledger_fmt(detail, sizeof(detail), "run=%s released=%s", keybuf,
-		 aiss_money_format(n.lien.held_subsidy, false, m, sizeof(m)));
+		   aiss_money_format(n.lien.held_subsidy, false, m, sizeof(m)));
 	if (ledger_journal_append(l, actor, "release", n.lien.grant_id,
 				  n.lien.held_subsidy, detail, NULL, err))
 		goto fail;
@@ -670,10 +674,9 @@ int aiss_ledger_lien_get(aiss_ledger *l, const aiss_run_key *key,
 	if (found < 0)
 		return -1;
 	if (!found)
-		return aiss_error_set(err, AISS_E_NOT_FOUND,
-				      "run %s holds no lien",
-				      aiss_run_key_format(key, keybuf,
-							  sizeof(keybuf)));
+		return aiss_error_set(
+		    err, AISS_E_NOT_FOUND, "run %s holds no lien",
+		    aiss_run_key_format(key, keybuf, sizeof(keybuf)));
 	*out = n.lien;
 	return 0;
 }
@@ -690,10 +693,9 @@ int aiss_ledger_charge_get(aiss_ledger *l, const aiss_run_key *key,
 	if (found < 0)
 		return -1;
 	if (!found)
-		return aiss_error_set(err, AISS_E_NOT_FOUND,
-				      "run %s has not been settled",
-				      aiss_run_key_format(key, keybuf,
-							  sizeof(keybuf)));
+		return aiss_error_set(
+		    err, AISS_E_NOT_FOUND, "run %s has not been settled",
+		    aiss_run_key_format(key, keybuf, sizeof(keybuf)));
 	return 0;
 }
 
@@ -710,12 +712,11 @@ static int check_settle(const aiss_settle_req *r, aiss_error *err)
 				      r->key.job_id, r->gpus);
 	if (r->end < r->key.run_start ||
 	    r->end - r->key.run_start > AISS_DURATION_LIMIT)
-		return aiss_error_set(err, AISS_E_INVALID,
-				      "settle of job %" PRIu64 ": end %" PRId64
-				      " is before its start %" PRId64
-				      " or absurdly late",
-				      r->key.job_id, (int64_t)r->end,
-				      (int64_t)r->key.run_start);
+		return aiss_error_set(
+		    err, AISS_E_INVALID,
+		    "settle of job %" PRIu64 ": end %" PRId64
+		    " is before its start %" PRId64 " or absurdly late",
+		    r->key.job_id, (int64_t)r->end, (int64_t)r->key.run_start);
 	if (r->gpu_type[0] && ledger_check_id(r->gpu_type, "GPU type", err))
 		return -1;
 	if (r->account[0] && ledger_check_id(r->account, "Slurm account", err))
@@ -837,20 +838,22 @@ static int later_correct(aiss_ledger *l, const aiss_charge_rec *r,
 	for (size_t i = 0; i < later->n; i++) {
 		const later_run *lr = &later->v[i];
 		aiss_cents_t allowed = running > 0 ? running : 0;
-		aiss_cents_t now = lr->subsidy < allowed ? lr->subsidy : allowed;
+		aiss_cents_t now =
+		    lr->subsidy < allowed ? lr->subsidy : allowed;
 		aiss_cents_t delta = now - lr->subsidy;
 
 		running -= now;
 		if (delta == 0)
 			continue;
 		aiss_run_key_format(&lr->key, keybuf, sizeof(keybuf));
-		ledger_fmt(detail, sizeof(detail),
-			   "run=%s subsidy=%s->%s reason=run %s ended earlier "
-			   "and was settled later; the grant's cap binds in "
-			   "charge order (policy item 8)",
-			   keybuf,
-			   aiss_money_format(lr->subsidy, false, m1, sizeof(m1)),
-			   aiss_money_format(now, false, m2, sizeof(m2)), rkey);
+		ledger_fmt(
+		    detail, sizeof(detail),
+		    "run=%s subsidy=%s->%s reason=run %s ended earlier "
+		    "and was settled later; the grant's cap binds in "
+		    "charge order (policy item 8)",
+		    keybuf,
+		    aiss_money_format(lr->subsidy, false, m1, sizeof(m1)),
+		    aiss_money_format(now, false, m2, sizeof(m2)), rkey);
 		if (ledger_journal_append(l, actor, "charge.correct",
 					  r->grant_id, -delta, detail, &seq,
 					  err))
@@ -875,8 +878,7 @@ static int later_correct(aiss_ledger *l, const aiss_charge_rec *r,
 }
 
 int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
-		       const char *actor, aiss_charge_rec *out,
-		       aiss_error *err)
+		       const char *actor, aiss_charge_rec *out, aiss_error *err)
 {
 	char keybuf[AISS_ID_MAX + 48], detail[AISS_TEXT_MAX];
 	char m1[AISS_MONEY_BUFSZ], m2[AISS_MONEY_BUFSZ], m3[AISS_MONEY_BUFSZ];
@@ -912,8 +914,8 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 	memset(&r, 0, sizeof(r));
 	r.key = req->key;
 	if (have_lien) {
-		found = ledger_grant_read(l, S_GRANT_GET, n.lien.grant_id, &g,
-					  err);
+		found =
+		    ledger_grant_read(l, S_GRANT_GET, n.lien.grant_id, &g, err);
 		if (found <= 0) {
 			if (!found)
 				aiss_error_set(err, AISS_E_INTERNAL,
@@ -924,7 +926,8 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 		}
 		ledger_fmt(r.account, sizeof(r.account), "%s", n.account);
 		ledger_fmt(r.user, sizeof(r.user), "%s", n.user);
-		ledger_fmt(r.gpu_type, sizeof(r.gpu_type), "%s", n.lien.gpu_type);
+		ledger_fmt(r.gpu_type, sizeof(r.gpu_type), "%s",
+			   n.lien.gpu_type);
 		r.price = n.lien.price;
 	} else {
 		if (ledger_check_id(req->account, "Slurm account", err))
@@ -935,7 +938,7 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 		ledger_fmt(r.user, sizeof(r.user), "%s", req->user);
 		if (req->gpu_type[0])
 			ledger_fmt(r.gpu_type, sizeof(r.gpu_type), "%s",
-				 req->gpu_type);
+				   req->gpu_type);
 		else
 			first_item(g.g.gpu_types, r.gpu_type,
 				   sizeof(r.gpu_type));
@@ -950,7 +953,7 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 	r.start = req->key.run_start;
 	r.end = req->end;
 	ledger_fmt(r.end_state, sizeof(r.end_state), "%s",
-		 req->end_state[0] ? req->end_state : "COMPLETED");
+		   req->end_state[0] ? req->end_state : "COMPLETED");
 	r.rate_bp = g.g.rate_bp;
 	r.settled_at = ledger_now(l);
 	usage.gpus = req->gpus;
@@ -975,22 +978,23 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 	terms.remaining_subsidy = before;
 	if (aiss_policy_charge(&usage, r.price, &terms, &r.charge, err))
 		goto fail;
-	ledger_fmt(detail, sizeof(detail),
-		 "run=%s account=%s user=%s gpu_type=%s gpus=%" PRId64
-		 " end=%" PRId64 " end_state=%s price=%" PRId64 " rate_bp=%d"
-		 " gpu_seconds=%" PRId64 " list=%s subsidy=%s copay=%s%s%s"
-		 " lien_released=%s",
-		 keybuf, r.account, r.user, r.gpu_type, r.gpus, (int64_t)r.end,
-		 r.end_state, r.price, r.rate_bp, r.charge.gpu_seconds,
-		 aiss_money_format(r.charge.list_cost, false, m1, sizeof(m1)),
-		 aiss_money_format(r.charge.subsidy, false, m2, sizeof(m2)),
-		 aiss_money_format(r.charge.copay, false, m3, sizeof(m3)),
-		 r.charge.capped ? " capped" : "",
-		 usage.node_fail ? " charged zero: run ended in NODE_FAIL" : "",
-		 aiss_money_format(have_lien && n.lien.state == AISS_LIEN_HELD
-					   ? n.lien.held_subsidy
-					   : 0,
-				   false, m4, sizeof(m4)));
+	ledger_fmt(
+	    detail, sizeof(detail),
+	    "run=%s account=%s user=%s gpu_type=%s gpus=%" PRId64
+	    " end=%" PRId64 " end_state=%s price=%" PRId64 " rate_bp=%d"
+	    " gpu_seconds=%" PRId64 " list=%s subsidy=%s copay=%s%s%s"
+	    " lien_released=%s",
+	    keybuf, r.account, r.user, r.gpu_type, r.gpus, (int64_t)r.end,
+	    r.end_state, r.price, r.rate_bp, r.charge.gpu_seconds,
+	    aiss_money_format(r.charge.list_cost, false, m1, sizeof(m1)),
+	    aiss_money_format(r.charge.subsidy, false, m2, sizeof(m2)),
+	    aiss_money_format(r.charge.copay, false, m3, sizeof(m3)),
+	    r.charge.capped ? " capped" : "",
+	    usage.node_fail ? " charged zero: run ended in NODE_FAIL" : "",
+	    aiss_money_format(have_lien && n.lien.state == AISS_LIEN_HELD
+				  ? n.lien.held_subsidy
+				  : 0,
+			      false, m4, sizeof(m4)));
 	if (ledger_journal_append(l, actor, "charge", r.grant_id,
 				  -r.charge.subsidy, detail, &r.journal_seq,
 				  err))
@@ -1053,8 +1057,8 @@ static void balance_of(const ledger_grant *g, aiss_balance *b)
 	b->window_end = g->g.window_end;
 }
 
-int aiss_ledger_balance(aiss_ledger *l, const char *grant_id,
-			aiss_balance *out, aiss_error *err)
+int aiss_ledger_balance(aiss_ledger *l, const char *grant_id, aiss_balance *out,
+			aiss_error *err)
 {
 	ledger_grant g;
 	int found;
@@ -1074,8 +1078,8 @@ int aiss_ledger_balance(aiss_ledger *l, const char *grant_id,
 }
 
 int aiss_ledger_balance_list(aiss_ledger *l, const char *member,
-			     int (*cb)(const aiss_balance *, void *),
-			     void *arg, aiss_error *err)
+			     int (*cb)(const aiss_balance *, void *), void *arg,
+			     aiss_error *err)
 {
 	sqlite3_stmt *st;
 	ledger_grant g;

@@ -65,10 +65,12 @@ static void open_ledger(fixture *f)
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	aiss_scheme s = {.commitment = 300000000000LL, .start = W0,
+	aiss_scheme s = {.commitment = 300000000000LL,
+			 .start = W0,
 			 .end = W0 + 3 * 365 * 86400};
 	aiss_institution inst = {.name = "HKU", .type = AISS_INST_UNIVERSITY};
-	aiss_price p = {.gpu_type = "h100", .cents_per_gpu_hour = 3000,
+	aiss_price p = {.gpu_type = "h100",
+			.cents_per_gpu_hour = 3000,
 			.effective_from = 0};
 	aiss_grant g = base_grant("AISS-2025-0001", "acct1");
 	aiss_error err;
@@ -80,8 +82,8 @@ static int setup(void **state)
 	open_ledger(f);
 	snprintf(s.name, sizeof(s.name), "AI Subsidy Scheme");
 	assert_int_equal(aiss_ledger_scheme_init(f->l, &s, "admin", &err), 0);
-	assert_int_equal(aiss_ledger_institution_add(f->l, &inst, "admin",
-						     &err), 0);
+	assert_int_equal(
+	    aiss_ledger_institution_add(f->l, &inst, "admin", &err), 0);
 	assert_int_equal(aiss_ledger_price_set(f->l, &p, "admin", &err), 0);
 	snprintf(p.gpu_type, sizeof(p.gpu_type), "h800");
 	p.cents_per_gpu_hour = 2000;
@@ -174,13 +176,15 @@ static void test_schema_and_pragmas(void **state)
 	sqlite3_stmt *st;
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
-					    NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), AISS_LEDGER_SCHEMA_VERSION);
 	sqlite3_finalize(st);
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st,
-					    NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
@@ -231,17 +235,17 @@ static void test_grant_validation(void **state)
 	{
 		aiss_grant got;
 
-		assert_int_equal(aiss_ledger_grant_by_account(f->l, "acct2",
-							      &got, &err), 0);
+		assert_int_equal(
+		    aiss_ledger_grant_by_account(f->l, "acct2", &got, &err), 0);
 		assert_string_equal(got.id, "AISS-2025-0002");
 		assert_int_equal(got.rate_bp, 9000);
 		assert_int_equal(got.state, AISS_GRANT_ACTIVE);
 		assert_int_equal(got.inst_type, AISS_INST_UNIVERSITY);
 	}
-	assert_int_equal(aiss_ledger_grant_is_member(f->l, "AISS-2025-0002",
-						     "bob"), 1);
-	assert_int_equal(aiss_ledger_grant_is_member(f->l, "AISS-2025-0002",
-						     "mallory"), 0);
+	assert_int_equal(
+	    aiss_ledger_grant_is_member(f->l, "AISS-2025-0002", "bob"), 1);
+	assert_int_equal(
+	    aiss_ledger_grant_is_member(f->l, "AISS-2025-0002", "mallory"), 0);
 	assert_int_equal(aiss_ledger_grant_by_account(f->l, "nobody", &g, &err),
 			 -1);
 	assert_int_equal(err.code, AISS_E_UNKNOWN_ACCOUNT);
@@ -257,8 +261,10 @@ static void test_grant_validation(void **state)
 static void test_commitment(void **state)
 {
 	fixture *f = *state;
-	aiss_scheme s = {.name = "small", .commitment = 100000, /* HK$1,000 */
-			 .start = W0, .end = W1};
+	aiss_scheme s = {.name = "small",
+			 .commitment = 100000, /* HK$1,000 */
+			 .start = W0,
+			 .end = W1};
 	aiss_earmark e = {.name = "reserve", .amount = 30000};
 	aiss_grant g = base_grant("AISS-2025-0003", "acct3");
 	aiss_scheme got;
@@ -345,8 +351,8 @@ static void test_rounding_ties(void **state)
 	aiss_error err;
 	aiss_time_t t = W0 + 86400;
 
-	assert_int_equal(aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g,
-					       &err), 0);
+	assert_int_equal(
+	    aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g, &err), 0);
 	snprintf(g.gpu_types, sizeof(g.gpu_types), "h100,tie5,tie10");
 	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
 	assert_int_equal(aiss_ledger_price_set(f->l, &p, "admin", &err), 0);
@@ -597,8 +603,8 @@ static void test_refusals(void **state)
 	assert_non_null(strstr(err.text, "AISS-2025-0001"));
 	assert_non_null(strstr(err.text, "top up"));
 	/* GPU-hours: 10000 approved; 8 GPUs held for 1 h */
-	assert_int_equal(aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g,
-					       &err), 0);
+	assert_int_equal(
+	    aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g, &err), 0);
 	g.approved_gpu_seconds = 100LL * HOUR;
 	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
 	r = rreq(53, t, 8, 12LL * HOUR); /* 96 + 8 held > 100 */
@@ -608,10 +614,10 @@ static void test_refusals(void **state)
 	r = rreq(53, t, 8, 11LL * HOUR); /* 88 + 8 <= 100 */
 	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
 	/* suspended: refused, with the fix */
-	assert_int_equal(aiss_ledger_grant_set_state(f->l, "AISS-2025-0001",
-						     AISS_GRANT_SUSPENDED,
-						     "progress report late",
-						     "admin", &err), 0);
+	assert_int_equal(aiss_ledger_grant_set_state(
+			     f->l, "AISS-2025-0001", AISS_GRANT_SUSPENDED,
+			     "progress report late", "admin", &err),
+			 0);
 	r = rreq(54, t, 1, HOUR);
 	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
 	assert_int_equal(err.code, AISS_E_GRANT_INACTIVE);
@@ -694,8 +700,8 @@ static void test_quote(void **state)
 	{
 		aiss_grant g;
 
-		assert_int_equal(aiss_ledger_grant_get(f->l, "AISS-2025-0001",
-						       &g, &err), 0);
+		assert_int_equal(
+		    aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g, &err), 0);
 		snprintf(g.gpu_types, sizeof(g.gpu_types), "h100,b200");
 		assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "a", &err),
 				 0);
@@ -712,7 +718,8 @@ static void test_price_at_run_start(void **state)
 {
 	fixture *f = *state;
 	aiss_time_t change = W0 + 10 * 86400;
-	aiss_price p = {.gpu_type = "h100", .cents_per_gpu_hour = 6000,
+	aiss_price p = {.gpu_type = "h100",
+			.cents_per_gpu_hour = 6000,
 			.effective_from = change};
 	aiss_reserve_req r;
 	aiss_settle_req s;
@@ -766,7 +773,8 @@ static int collect_end(const aiss_charge_rec *r, void *arg)
 static void test_adjust_and_export(void **state)
 {
 	fixture *f = *state;
-	aiss_adjustment a = {.grant_id = "AISS-2025-0001", .amount = 50000,
+	aiss_adjustment a = {.grant_id = "AISS-2025-0001",
+			     .amount = 50000,
 			     .reason = "refund: node outage 2025-05-01"};
 	aiss_adjustment out;
 	aiss_charge_rec c;
@@ -777,8 +785,8 @@ static void test_adjust_and_export(void **state)
 	int n = 0;
 	end_list seen = {.n = 0};
 
-	assert_int_equal(aiss_ledger_adjust(f->l, &a, "finance-admin", &out,
-					    &err), 0);
+	assert_int_equal(
+	    aiss_ledger_adjust(f->l, &a, "finance-admin", &out, &err), 0);
 	assert_true(out.journal_seq > 0);
 	assert_string_equal(out.actor, "finance-admin");
 	b = bal(f, "AISS-2025-0001");
@@ -791,8 +799,8 @@ static void test_adjust_and_export(void **state)
 	a.reason[0] = '\0';
 	assert_int_equal(aiss_ledger_adjust(f->l, &a, "x", NULL, &err), -1);
 	assert_int_equal(err.code, AISS_E_INVALID);
-	assert_int_equal(aiss_ledger_adjustment_export(f->l, 0, 0, count_adj,
-						       &n, &err), 0);
+	assert_int_equal(
+	    aiss_ledger_adjustment_export(f->l, 0, 0, count_adj, &n, &err), 0);
 	assert_int_equal(n, 1);
 	/* charges come out in the order the runs ended */
 	s = sreq(70, t, 1, t + 3 * HOUR, "COMPLETED");
@@ -801,15 +809,16 @@ static void test_adjust_and_export(void **state)
 	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
 	s = sreq(72, t, 1, t + 2 * HOUR, "COMPLETED");
 	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
-	assert_int_equal(aiss_ledger_charge_export(f->l, 0, 0, collect_end,
-						   &seen, &err), 0);
+	assert_int_equal(
+	    aiss_ledger_charge_export(f->l, 0, 0, collect_end, &seen, &err), 0);
 	assert_int_equal(seen.n, 3);
 	assert_true(seen.ends[0] < seen.ends[1]);
 	assert_true(seen.ends[1] < seen.ends[2]);
 	seen.n = 0;
 	assert_int_equal(aiss_ledger_charge_export(f->l, t + 2 * HOUR,
 						   t + 3 * HOUR, collect_end,
-						   &seen, &err), 0);
+						   &seen, &err),
+			 0);
 	assert_int_equal(seen.n, 1);
 }
 
@@ -847,13 +856,13 @@ static void test_journal_tamper(void **state)
 		sqlite3 *db;
 
 		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-		assert_int_not_equal(sqlite3_exec(db,
-						  "UPDATE journal SET amount = 1",
-						  NULL, NULL, NULL),
-				     SQLITE_OK);
-		assert_int_not_equal(sqlite3_exec(db, "DELETE FROM charge",
-						  NULL, NULL, NULL),
-				     SQLITE_OK);
+		assert_int_not_equal(
+		    sqlite3_exec(db, "UPDATE journal SET amount = 1", NULL,
+				 NULL, NULL),
+		    SQLITE_OK);
+		assert_int_not_equal(
+		    sqlite3_exec(db, "DELETE FROM charge", NULL, NULL, NULL),
+		    SQLITE_OK);
 		sqlite3_close(db);
 	}
 	aiss_ledger_close(f->l);
@@ -884,7 +893,6 @@ static void test_journal_delete_detected(void **state)
 	assert_int_equal(v.first_bad_seq, 2);
 }
 
-
 static void test_charge_edit_detected(void **state)
 {
 	fixture *f = *state;
@@ -899,14 +907,15 @@ static void test_charge_edit_detected(void **state)
 	/* modify with state 0 keeps a suspended grant suspended */
 	assert_int_equal(aiss_ledger_grant_set_state(f->l, "AISS-2025-0001",
 						     AISS_GRANT_SUSPENDED,
-						     "audit", "admin", &err), 0);
-	assert_int_equal(aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g,
-					       &err), 0);
+						     "audit", "admin", &err),
+			 0);
+	assert_int_equal(
+	    aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g, &err), 0);
 	g.state = 0;
 	g.approved_subsidy += 100;
 	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
-	assert_int_equal(aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g,
-					       &err), 0);
+	assert_int_equal(
+	    aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g, &err), 0);
 	assert_int_equal(g.state, AISS_GRANT_SUSPENDED);
 	assert_audit_ok(f);
 	aiss_ledger_close(f->l);
@@ -920,7 +929,6 @@ static void test_charge_edit_detected(void **state)
 	assert_int_equal(v.first_bad_seq, c.journal_seq);
 	assert_non_null(strstr(v.reason, "charge"));
 }
-
 
 static void test_newer_schema_refused(void **state)
 {
@@ -1044,16 +1052,16 @@ static void test_member_views(void **state)
 
 	snprintf(g.members, sizeof(g.members), "carol");
 	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), 0);
-	assert_int_equal(aiss_ledger_grant_list(f->l, NULL, count_grants, &n,
-						&err), 0);
+	assert_int_equal(
+	    aiss_ledger_grant_list(f->l, NULL, count_grants, &n, &err), 0);
 	assert_int_equal(n, 2);
 	n = 0;
-	assert_int_equal(aiss_ledger_grant_list(f->l, "carol", count_grants,
-						&n, &err), 0);
+	assert_int_equal(
+	    aiss_ledger_grant_list(f->l, "carol", count_grants, &n, &err), 0);
 	assert_int_equal(n, 1);
 	n = 0;
-	assert_int_equal(aiss_ledger_grant_list(f->l, "mallory", count_grants,
-						&n, &err), 0);
+	assert_int_equal(
+	    aiss_ledger_grant_list(f->l, "mallory", count_grants, &n, &err), 0);
 	assert_int_equal(n, 0);
 	/* modify replaces the member list */
 	snprintf(g.members, sizeof(g.members), "dave");
@@ -1061,7 +1069,6 @@ static void test_member_views(void **state)
 	assert_int_equal(aiss_ledger_grant_is_member(f->l, g.id, "carol"), 0);
 	assert_int_equal(aiss_ledger_grant_is_member(f->l, g.id, "dave"), 1);
 }
-
 
 static void assert_audit_ok(fixture *f)
 {
@@ -1104,7 +1111,8 @@ static void crash_child(const char *path, uint64_t first, int fd)
 		for (int i = 0; i < CRASH_BATCH; i++) {
 			uint64_t job = first + (uint64_t)b * CRASH_BATCH + i;
 			aiss_reserve_req r = rreq(job, t, 1, 60);
-			aiss_settle_req s = sreq(job, t, 1, t + 30, "COMPLETED");
+			aiss_settle_req s =
+			    sreq(job, t, 1, t + 30, "COMPLETED");
 			aiss_lien lien;
 			aiss_charge_rec c;
 
@@ -1129,8 +1137,8 @@ static void test_crash_kill9(void **state)
 	uint64_t first = 1000;
 
 	/* room for thousands of one-GPU runs at once */
-	assert_int_equal(aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g,
-					       &err), 0);
+	assert_int_equal(
+	    aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g, &err), 0);
 	g.max_concurrent_gpus = 0;
 	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
 	srand(12345);
@@ -1171,13 +1179,13 @@ static void test_crash_kill9(void **state)
 			aiss_lien lien;
 			aiss_charge_rec c;
 
-			assert_int_equal(aiss_ledger_lien_get(f->l, &r.key,
-							      &lien, &err), 0);
+			assert_int_equal(
+			    aiss_ledger_lien_get(f->l, &r.key, &lien, &err), 0);
 			if (job % 2 == 0) {
 				assert_int_equal(lien.state, AISS_LIEN_SETTLED);
 				assert_int_equal(aiss_ledger_charge_get(
-							 f->l, &r.key, &c,
-							 &err), 0);
+						     f->l, &r.key, &c, &err),
+						 0);
 			} else {
 				assert_int_equal(lien.state, AISS_LIEN_HELD);
 			}
@@ -1206,11 +1214,15 @@ COUNTER(count_entry, aiss_journal_entry)
 static void test_admin_paths(void **state)
 {
 	fixture *f = *state;
-	aiss_capacity cap = {.node = "gpu-a01", .pass = 1, .n_gpus = 8,
-			     .bf16_gflops = 7000000, .summary = "ok"};
+	aiss_capacity cap = {.node = "gpu-a01",
+			     .pass = 1,
+			     .n_gpus = 8,
+			     .bf16_gflops = 7000000,
+			     .summary = "ok"};
 	aiss_institution inst = {.name = "HKU", .type = AISS_INST_UNIVERSITY};
 	aiss_earmark e = {.name = "phase 2", .amount = 100};
-	aiss_adjustment a = {.grant_id = "AISS-2025-0001", .amount = -9999900,
+	aiss_adjustment a = {.grant_id = "AISS-2025-0001",
+			     .amount = -9999900,
 			     .reason = "debit: duplicate import"};
 	aiss_reserve_req r = rreq(200, W0 + 86400, 1, HOUR);
 	aiss_lien lien;
@@ -1220,9 +1232,8 @@ static void test_admin_paths(void **state)
 	assert_int_equal(aiss_ledger_capacity_put(f->l, &cap, "op", &err), 0);
 	cap.pass = 0;
 	assert_int_equal(aiss_ledger_capacity_put(f->l, &cap, "op", &err), 0);
-	assert_int_equal(aiss_ledger_capacity_list(
-				 f->l, count_cap,
-				 &n, &err), 0);
+	assert_int_equal(aiss_ledger_capacity_list(f->l, count_cap, &n, &err),
+			 0);
 	assert_int_equal(n, 1);
 	cap.pass = 7;
 	assert_int_equal(aiss_ledger_capacity_put(f->l, &cap, "op", &err), -1);
@@ -1236,14 +1247,12 @@ static void test_admin_paths(void **state)
 	assert_int_equal(err.code, AISS_E_EXISTS);
 	assert_int_equal(aiss_ledger_earmark_set(f->l, &e, "a", &err), 0);
 	n = 0;
-	assert_int_equal(aiss_ledger_earmark_list(
-				 f->l, count_earmark,
-				 &n, &err), 0);
+	assert_int_equal(
+	    aiss_ledger_earmark_list(f->l, count_earmark, &n, &err), 0);
 	assert_int_equal(n, 1);
 	n = 0;
-	assert_int_equal(aiss_ledger_price_list(
-				 f->l, count_price,
-				 &n, &err), 0);
+	assert_int_equal(aiss_ledger_price_list(f->l, count_price, &n, &err),
+			 0);
 	assert_int_equal(n, 2);
 	/* a debit leaves HK$1.00: a 1-GPU-hour lien (HK$21.00) is refused */
 	assert_int_equal(aiss_ledger_adjust(f->l, &a, "admin", NULL, &err), 0);
@@ -1257,19 +1266,20 @@ static void test_admin_paths(void **state)
 	/* closed grants refuse; the state change is in the statement */
 	assert_int_equal(aiss_ledger_grant_set_state(f->l, "AISS-2025-0001",
 						     AISS_GRANT_CLOSED, "",
-						     "admin", &err), -1);
+						     "admin", &err),
+			 -1);
 	assert_int_equal(err.code, AISS_E_INVALID);
-	assert_int_equal(aiss_ledger_grant_set_state(f->l, "AISS-2025-0001",
-						     AISS_GRANT_CLOSED,
-						     "project finished",
-						     "admin", &err), 0);
+	assert_int_equal(aiss_ledger_grant_set_state(
+			     f->l, "AISS-2025-0001", AISS_GRANT_CLOSED,
+			     "project finished", "admin", &err),
+			 0);
 	r.key.job_id = 201;
 	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
 	assert_int_equal(err.code, AISS_E_GRANT_INACTIVE);
 	assert_non_null(strstr(err.text, "closed"));
 	n = 0;
-	assert_int_equal(aiss_ledger_statement(
-				 f->l, "AISS-2025-0001", count_entry, &n, &err),
+	assert_int_equal(aiss_ledger_statement(f->l, "AISS-2025-0001",
+					       count_entry, &n, &err),
 			 0);
 	/* grant.add, adjust, adjust, lien, grant.state (the refused state
 	 * change left nothing) */
@@ -1279,7 +1289,8 @@ static void test_admin_paths(void **state)
 	assert_int_equal(err.code, AISS_E_NOT_FOUND);
 	assert_int_equal(aiss_ledger_grant_set_state(f->l, "NOPE",
 						     AISS_GRANT_ACTIVE, "x",
-						     "admin", &err), -1);
+						     "admin", &err),
+			 -1);
 	assert_int_equal(err.code, AISS_E_NOT_FOUND);
 	assert_audit_ok(f);
 }
@@ -1351,8 +1362,10 @@ static void test_charge_order(void **state)
 		aiss_run_key ka = sreq(300 + i, t + i * HOUR, 1, 0, "").key;
 		aiss_run_key kb = sreq(400 + i, t + i * HOUR, 1, 0, "").key;
 
-		assert_int_equal(aiss_ledger_charge_get(f->l, &ka, &ca, &err), 0);
-		assert_int_equal(aiss_ledger_charge_get(f->l, &kb, &cb, &err), 0);
+		assert_int_equal(aiss_ledger_charge_get(f->l, &ka, &ca, &err),
+				 0);
+		assert_int_equal(aiss_ledger_charge_get(f->l, &kb, &cb, &err),
+				 0);
 		assert_int_equal(cb.charge.subsidy, expect[i]);
 		assert_int_equal(cb.charge.subsidy, ca.charge.subsidy);
 		assert_int_equal(cb.charge.copay, ca.charge.copay);
@@ -1363,7 +1376,8 @@ static void test_charge_order(void **state)
 			 bal(f, "AISS-2025-0006").copay);
 	assert_int_equal(aiss_ledger_statement(f->l, "AISS-2025-0007",
 					       count_corrections, &corrections,
-					       &err), 0);
+					       &err),
+			 0);
 	assert_true(corrections >= 2);
 	assert_audit_ok(f);
 }
@@ -1372,30 +1386,30 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-		T(test_schema_and_pragmas),
-		T(test_grant_validation),
-		T(test_commitment),
-		T(test_reserve_settle),
-		T(test_rounding_ties),
-		T(test_window_edges),
-		T(test_cap_binds),
-		T(test_node_fail_and_requeue),
-		T(test_idempotency),
-		T(test_refusals),
-		T(test_quote),
-		T(test_price_at_run_start),
-		T(test_adjust_and_export),
-		T(test_journal_tamper),
-		T(test_journal_delete_detected),
-		T(test_charge_edit_detected),
-		T(test_newer_schema_refused),
-		T(test_batch_rollback_of_one),
-		T(test_reopen_keeps_everything),
-		T(test_member_views),
-		T(test_admin_paths),
-		T(test_scheme_required),
-		T(test_crash_kill9),
-		T(test_charge_order),
+	    T(test_schema_and_pragmas),
+	    T(test_grant_validation),
+	    T(test_commitment),
+	    T(test_reserve_settle),
+	    T(test_rounding_ties),
+	    T(test_window_edges),
+	    T(test_cap_binds),
+	    T(test_node_fail_and_requeue),
+	    T(test_idempotency),
+	    T(test_refusals),
+	    T(test_quote),
+	    T(test_price_at_run_start),
+	    T(test_adjust_and_export),
+	    T(test_journal_tamper),
+	    T(test_journal_delete_detected),
+	    T(test_charge_edit_detected),
+	    T(test_newer_schema_refused),
+	    T(test_batch_rollback_of_one),
+	    T(test_reopen_keeps_everything),
+	    T(test_member_views),
+	    T(test_admin_paths),
+	    T(test_scheme_required),
+	    T(test_crash_kill9),
+	    T(test_charge_order),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
