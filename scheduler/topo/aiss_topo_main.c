@@ -157,7 +157,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc ||
+	    (strcmp(argv[optind], "show") && strcmp(argv[optind], "gres") &&
+	     strcmp(argv[optind], "place"))) {
 		usage(stderr);
 		return 2;
 	}
