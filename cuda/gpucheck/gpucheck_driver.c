@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gpucheck_numa.h"
 #include "gpucheck_slurm.h"
 
 #define GIB (1024ull * 1024ull * 1024ull)
@@ -404,11 +405,25 @@ static int run_devices(const gpucheck_backend *be, const gpucheck_plan *plan,
 		/* Host links one GPU at a time: a shared PCIe switch would
 		 * otherwise halve each GPU's figure. */
 		watch_set_step("GPU%d host link", g);
-		if (!jobs[g].m.error[0] &&
-		    be->run_host_link(be->ctx, g, plan, &jobs[g].m) < 0 &&
-		    !jobs[g].m.error[0])
-			snprintf(jobs[g].m.error, sizeof(jobs[g].m.error),
-				 "host link: %s", strerror(errno));
+		if (!jobs[g].m.error[0]) {
+			/* Pinned buffers on the GPU's own socket: a remote
+			 * socket would understate the link. */
+			const gpucheck_device_info *info =
+			    gpucheck_report_device(r, g);
+			cpu_set_t old;
+			int bound =
+			    info && gpucheck_bind_near_pci(
+					"/sys", info->pci_domain, info->pci_bus,
+					info->pci_dev, &old) == 0;
+			if (be->run_host_link(be->ctx, g, plan, &jobs[g].m) <
+				0 &&
+			    !jobs[g].m.error[0])
+				snprintf(jobs[g].m.error,
+					 sizeof(jobs[g].m.error),
+					 "host link: %s", strerror(errno));
+			if (bound)
+				gpucheck_unbind(&old);
+		}
 		gpucheck_report_set_measure(r, g, &jobs[g].m);
 	}
 	free(jobs);

@@ -165,6 +165,14 @@ int gpucheck_report_set_device(gpucheck_report *r, int gpu,
 	return 0;
 }
 
+const gpucheck_device_info *gpucheck_report_device(const gpucheck_report *r,
+						   int gpu)
+{
+	if (!r || gpu < 0 || gpu >= r->ngpus || !r->gpu[gpu].have_info)
+		return NULL;
+	return &r->gpu[gpu].info;
+}
+
 const gpucheck_model *gpucheck_report_model(const gpucheck_report *r, int gpu)
 {
 	if (!r || gpu < 0 || gpu >= r->ngpus)

@@ -97,6 +97,10 @@ int gpucheck_report_set_device(gpucheck_report *r, int gpu,
 			       const gpucheck_device_info *info,
 			       const char *model_override);
 
+/* The device info recorded for @gpu, or NULL when none was. */
+const gpucheck_device_info *gpucheck_report_device(const gpucheck_report *r,
+						   int gpu);
+
 /* The model matched for @gpu, or NULL when unknown. */
 const gpucheck_model *gpucheck_report_model(const gpucheck_report *r, int gpu);
 

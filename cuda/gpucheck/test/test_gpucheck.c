@@ -16,6 +16,7 @@
 
 #include "gpucheck_driver.h"
 #include "gpucheck_json.h"
+#include "gpucheck_numa.h"
 #include "gpucheck_slurm.h"
 #include "gpucheck_verify.h"
 
@@ -209,6 +210,51 @@ static void test_pci_sysfs(void **state)
 	errno = 0;
 	assert_int_equal(gpucheck_pci_device_id(path, 0, 0x1b, 0), 0);
 	assert_int_equal(errno, ENODEV);
+}
+
+static void test_cpulist_and_binding(void **state)
+{
+	cpu_set_t set, allowed, now, old;
+	char dir[512], path[600], cmd[700], list[32];
+	int first = -1;
+
+	assert_int_equal(gpucheck_parse_cpulist("0-3,8,10-11\n", &set), 7);
+	assert_true(CPU_ISSET(2, &set) && CPU_ISSET(8, &set) &&
+		    CPU_ISSET(11, &set));
+	assert_false(CPU_ISSET(4, &set) || CPU_ISSET(9, &set));
+	assert_int_equal(gpucheck_parse_cpulist("5", &set), 1);
+	assert_int_equal(gpucheck_parse_cpulist("", &set), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(gpucheck_parse_cpulist("3-1", &set), -1);
+	assert_int_equal(gpucheck_parse_cpulist("0-3,x", &set), -1);
+	assert_int_equal(gpucheck_parse_cpulist("99999", &set), -1);
+
+	/* Bind to the first CPU we may use, listed as the GPU's local CPU. */
+	assert_int_equal(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	for (int c = 0; c < CPU_SETSIZE && first < 0; c++)
+		if (CPU_ISSET(c, &allowed))
+			first = c;
+	assert_true(first >= 0);
+	make_tmpdir();
+	snprintf(dir, sizeof(dir), "%s/sys/bus/pci/devices/0000:3a:00.0",
+		 tmpdir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/local_cpulist", dir);
+	snprintf(list, sizeof(list), "%d\n", first);
+	write_text(path, list);
+	snprintf(path, sizeof(path), "%s/sys", tmpdir);
+	assert_int_equal(gpucheck_bind_near_pci(path, 0, 0x3a, 0, &old), 0);
+	assert_int_equal(sched_getaffinity(0, sizeof(now), &now), 0);
+	assert_int_equal(CPU_COUNT(&now), 1);
+	assert_true(CPU_ISSET(first, &now));
+	gpucheck_unbind(&old);
+	assert_int_equal(sched_getaffinity(0, sizeof(now), &now), 0);
+	assert_true(CPU_EQUAL(&now, &allowed));
+	/* No such device: nothing changes. */
+	assert_int_equal(gpucheck_bind_near_pci(path, 0, 0x3b, 0, &old), -1);
+	assert_int_equal(sched_getaffinity(0, sizeof(now), &now), 0);
+	assert_true(CPU_EQUAL(&now, &allowed));
 }
 
 /* ---- floors ----------------------------------------------------------- */
@@ -1238,6 +1284,7 @@ int main(void)
 	    cmocka_unit_test(test_model_by_name),
 	    cmocka_unit_test(test_model_by_pci_id),
 	    cmocka_unit_test(test_pci_sysfs),
+	    cmocka_unit_test(test_cpulist_and_binding),
 	    cmocka_unit_test(test_floors_set),
 	    cmocka_unit_test(test_floors_load),
 	    cmocka_unit_test(test_healthy_passes),
