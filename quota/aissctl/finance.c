@@ -555,6 +555,21 @@ static int cmd_reconcile(aiss_client *c, int json, int argc, char **argv)
 	if (o[0].value) {
 		FILE *f = fopen(o[0].value, "w");
 		int wr = f ? aiss_recon_write_csv(r, f) : -1;
+		/* bad rows are exceptions too: same columns, kind bad-row */
+		size_t nb;
+		const aiss_usage_bad *b = aiss_sacct_bad(s, &nb);
+		for (size_t i = 0; f && wr == 0 && i < nb; i++) {
+			char act[320];
+			snprintf(act, sizeof(act),
+				 "%s: correct the row or export it again, "
+				 "then import",
+				 b[i].reason);
+			fprintf(f, "bad-row,,,,,,,,,,,,,,,%" PRId64 ",", b[i].line);
+			aiss_csv_field(f, act);
+			fputs("\r\n", f);
+		}
+		if (f && (fflush(f) != 0 || ferror(f)))
+			wr = -1;
 		if (f && fclose(f) != 0)
 			wr = -1;
 		if (wr < 0) {

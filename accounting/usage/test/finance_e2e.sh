@@ -106,6 +106,9 @@ has reconcile "no-charge"
 CHECKS=$((CHECKS + 1))
 grep -q "^no-charge,aisc,779,2025-05-02T12:00:00+08:00," "$T/exc.csv" ||
 	fail "exceptions CSV lacks job 779: $(cat "$T/exc.csv")"
+CHECKS=$((CHECKS + 1))
+grep -q '^bad-row,,,,,,,,,,,,,,,13,"job 780: AllocTRES' "$T/exc.csv" ||
+	fail "exceptions CSV lacks the bad row: $(cat "$T/exc.csv")"
 run 0 "reconcile clean" -- --json reconcile "$T/clean.txt"
 has "reconcile clean" '"matched":8'
 has "reconcile clean" '"exceptions":0'
