@@ -67,6 +67,9 @@ static const ctl_command commands[] = {
      "adjust GRANT AMOUNT --reason TEXT   (AMOUNT > 0 credits the grant, "
      "< 0 debits it)"},
     {"journal", "verify", cmd_journal_verify, "journal verify [--json]"},
+    {"capacity", "record", cmd_capacity_record,
+     "capacity record NODE --gpus N --bf16-gflops G --pass|--fail "
+     "[--summary TEXT] [--at WHEN]"},
     {"capacity", NULL, cmd_capacity, "capacity [--json]"},
     {"charges", NULL, cmd_charges,
      "charges [--from WHEN] [--to WHEN] [--json]"},

@@ -209,6 +209,7 @@ int cmd_statement(ctl_ctx *x, int argc, char **argv);
 int cmd_adjust(ctl_ctx *x, int argc, char **argv);
 int cmd_journal_verify(ctl_ctx *x, int argc, char **argv);
 int cmd_capacity(ctl_ctx *x, int argc, char **argv);
+int cmd_capacity_record(ctl_ctx *x, int argc, char **argv);
 int cmd_charges(ctl_ctx *x, int argc, char **argv);
 
 #endif

@@ -820,6 +820,55 @@ int cmd_capacity(ctl_ctx *x, int argc, char **argv)
 	return 0;
 }
 
+/* Records a node's capacity check by hand (aiss-gpucheck does it itself). */
+int cmd_capacity_record(ctl_ctx *x, int argc, char **argv)
+{
+	static const char *const spec[] = {
+	    "gpus=", "bf16-gflops=", "pass", "fail", "summary=", "at=", NULL};
+	ctl_opts o;
+	aiss_capacity cap;
+	aiss_error err;
+	const char *v;
+	int64_t n;
+
+	PARSE_OPTS(x, &o, argc, argv, spec);
+	if (o.npos != 1)
+		return ctl_usage_error(x, "capacity record wants one NODE");
+	memset(&cap, 0, sizeof(cap));
+	COPY_FIELD(x, cap.node, o.pos[0], "the node name");
+	if (!!ctl_opt(&o, "pass") == !!ctl_opt(&o, "fail"))
+		return ctl_usage_error(x,
+				       "give exactly one of --pass or --fail");
+	cap.pass = ctl_opt(&o, "pass") ? 1 : 0;
+	if (!(v = ctl_opt(&o, "gpus")))
+		return ctl_usage_error(x, "--gpus is required");
+	if (ctl_arg_count(x, "--gpus", v, &n))
+		return CTL_EXIT_USAGE;
+	if (n > 1024)
+		return ctl_usage_error(x, "--gpus %s is absurd for one node",
+				       v);
+	cap.n_gpus = (int32_t)n;
+	if (!(v = ctl_opt(&o, "bf16-gflops")))
+		return ctl_usage_error(x, "--bf16-gflops is required (measured "
+					  "dense BF16, whole node)");
+	if (ctl_arg_count(x, "--bf16-gflops", v, &cap.bf16_gflops))
+		return CTL_EXIT_USAGE;
+	if ((v = ctl_opt(&o, "summary")))
+		COPY_FIELD(x, cap.summary, v, "--summary");
+	if (ctl_arg_when(x, "--at",
+			 ctl_opt(&o, "at") ? ctl_opt(&o, "at") : "now",
+			 &cap.at))
+		return CTL_EXIT_USAGE;
+	if (!ctl_client(x))
+		return CTL_EXIT_UNAVAILABLE;
+	aiss_error_clear(&err);
+	if (aiss_client_capacity_put(x->client, &cap, &err) < 0)
+		return ctl_fail(x, "capacity record", &err);
+	printf("node %s: capacity check recorded (%s, %" PRId32 " GPUs)\n",
+	       cap.node, cap.pass ? "pass" : "FAIL", cap.n_gpus);
+	return 0;
+}
+
 /* ---- charges (finance export; used by the crash test too) ---- */
 
 struct charge_state {

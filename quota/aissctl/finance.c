@@ -18,7 +18,7 @@
 #define EXIT_USAGE 2
 #define DEFAULT_PROGRESS 10000
 #define MAX_REFUSALS_SHOWN 20 /* the rest are counted by reason */
-#define MAX_BAD_SHOWN 1000     /* bad rows listed; the rest counted */
+#define MAX_BAD_SHOWN 1000    /* bad rows listed; the rest counted */
 
 static const char *const usage_lines[] = {
     "report fy YYYY-YY [--quarter Q1..Q4] [--by institution-type|grant] "
@@ -461,7 +461,8 @@ static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 	rc = (refused || st->bad) ? EXIT_FOUND : EXIT_OK;
 summary:
 	if (refused > MAX_REFUSALS_SHOWN) {
-		fprintf(stderr, "... %" PRId64 " runs refused in all:", refused);
+		fprintf(stderr,
+			"... %" PRId64 " runs refused in all:", refused);
 		for (int k = 0; k < AISS_E__COUNT; k++)
 			if (refused_by[k])
 				fprintf(stderr, " %s %" PRId64,
@@ -564,7 +565,8 @@ static int cmd_reconcile(aiss_client *c, int json, int argc, char **argv)
 				 "%s: correct the row or export it again, "
 				 "then import",
 				 b[i].reason);
-			fprintf(f, "bad-row,,,,,,,,,,,,,,,%" PRId64 ",", b[i].line);
+			fprintf(f, "bad-row,,,,,,,,,,,,,,,%" PRId64 ",",
+				b[i].line);
 			aiss_csv_field(f, act);
 			fputs("\r\n", f);
 		}

@@ -262,8 +262,16 @@ expect 0 "charges json" -- charges --json
 jqt "three charges" 'length == 3 and (map(.job_id) | sort) == [101,103,104]'
 expect 0 "journal verify" -- journal verify --json
 jqt "chain ok" '.ok and .entries > 10'
-expect 0 "capacity" -- capacity --json
+expect 0 "capacity empty" -- capacity --json
 jqt "capacity target" '.target_pflops == 3000 and (.nodes | type) == "array"'
+expect 2 "capacity record without verdict" -- capacity record hgx001 --gpus 8 --bf16-gflops 7000000
+expect 0 "capacity record pass" -- capacity record hgx001 --gpus 8 --bf16-gflops 7200000 --pass --summary "8/8 GPUs within floor"
+expect 0 "capacity record fail" -- capacity record hgx002 --gpus 8 --bf16-gflops 3100000 --fail --summary "GPU 3 at 41% of floor"
+expect 0 "capacity" -- capacity --json
+jqt "capacity sums passing nodes" '.nodes_checked == 2 and .nodes_passed == 1 and .measured_bf16_gflops == 7200000 and .measured_pflops_tenths == 72 and .gpus_passed == 8'
+expect 0 "capacity human" -- capacity
+has "capacity line" "measured 7.2 PFLOPS"
+has "capacity target" "3000 PFLOPS"
 
 # ---- finance commands dispatched to the finance part (when built in) ----
 if "$AISSCTL" --help | grep -q "^  report fy"; then
