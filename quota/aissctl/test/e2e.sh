@@ -281,7 +281,8 @@ if "$AISSCTL" --help | grep -q "^  report fy"; then
 fi
 
 # ---- roles: an ordinary user sees only its grants and may not administer ----
-if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/null &&
+	runuser -u nobody -- test -x "$AISSCTL"; then
 	chmod 755 "$T"
 	CHECKS=$((CHECKS + 1))
 	runuser -u nobody -- "$AISSCTL" --socket "$SOCK" --json balance >"$T/out" 2>"$T/err"
