@@ -85,6 +85,8 @@ has() {
 
 G=AISS-2025-0001
 SHAPE=(--account hku-ml --user alice)
+# Quotes say when the job would start, so the test does not depend on today.
+QS=(--start "2026-06-10 09:00")
 
 # ---- exit 3: nobody listening; exit 2: bad usage (no daemon needed) ----
 expect 3 "unreachable" -- scheme show
@@ -97,7 +99,7 @@ expect 2 "unknown command" -- frobnicate
 expect 2 "unknown option" -- grant list --bogus
 expect 2 "missing --institution" -- grant add X --account a
 has "usage line" "usage: aissctl grant add"
-expect 2 "bad time limit" -- quote "${SHAPE[@]}" --gpus 8 --time 4h
+expect 2 "bad time limit" -- quote "${SHAPE[@]}" --gpus 8 --time 4h "${QS[@]}"
 has "time limit fix" "H:MM:SS"
 expect 2 "bad amount" -- adjust $G 12.345 --reason x
 expect 2 "adjust without reason" -- adjust $G 10.00
@@ -152,20 +154,20 @@ expect 0 "grant list" -- grant list
 has "table header" "SUBSIDY (HK$)"
 
 # ---- quotes ----
-expect 0 "quote admitted" -- quote "${SHAPE[@]}" --gpus 8 --time 4:00:00 --json
+expect 0 "quote admitted" -- quote "${SHAPE[@]}" --gpus 8 --time 4:00:00 --json "${QS[@]}"
 jqt "quote numbers" '.admitted and .worst.list_cost_cents == 96000 and .worst.subsidy_cents == 67200 and .worst.copay_cents == 28800 and .grant == "'$G'"'
-expect 0 "quote human" -- quote "${SHAPE[@]}" --gpus 8 --time 240
+expect 0 "quote human" -- quote "${SHAPE[@]}" --gpus 8 --time 240 "${QS[@]}"
 has "quote verdict" "admitted"
 has "quote list cost" "960.00"
-expect 1 "quote refused" -- quote "${SHAPE[@]}" --gpus 8 --time 8:00:00 --json
+expect 1 "quote refused" -- quote "${SHAPE[@]}" --gpus 8 --time 8:00:00 --json "${QS[@]}"
 jqt "refusal and fits" '(.admitted | not) and .verdict == "insufficient" and .fit_time_limit == 21420 and .fit_gpus == 5'
-expect 1 "quote refused human" -- quote "${SHAPE[@]}" --gpus 8 --time 8:00:00
+expect 1 "quote refused human" -- quote "${SHAPE[@]}" --gpus 8 --time 8:00:00 "${QS[@]}"
 has "fit suggestion" "--time 05:57:00"
 has "fit gpus" "--gpus 5"
-expect 1 "not a member" -- quote --account hku-ml --user mallory --gpus 1 --time 60
-expect 1 "unknown account" -- quote --account nobody --user alice --gpus 1 --time 60
-expect 1 "gpu type not approved" -- quote "${SHAPE[@]}" --gpu-type h800 --gpus 1 --time 60
-expect 1 "over max gpus" -- quote "${SHAPE[@]}" --gpus 32 --time 10
+expect 1 "not a member" -- quote --account hku-ml --user mallory --gpus 1 --time 60 "${QS[@]}"
+expect 1 "unknown account" -- quote --account nobody --user alice --gpus 1 --time 60 "${QS[@]}"
+expect 1 "gpu type not approved" -- quote "${SHAPE[@]}" --gpu-type h800 --gpus 1 --time 60 "${QS[@]}"
+expect 1 "over max gpus" -- quote "${SHAPE[@]}" --gpus 32 --time 10 "${QS[@]}"
 expect 1 "outside window" -- quote "${SHAPE[@]}" --gpus 1 --time 60 --start 2025-03-31
 expect 0 "inside window edge" -- quote "${SHAPE[@]}" --gpus 1 --time 60 --start 2025-04-01
 
@@ -223,24 +225,24 @@ has "balance grouped" "1,000.00"
 # ---- suspend / resume / top-up ----
 expect 2 "suspend without reason" -- grant suspend $G
 expect 0 "suspend" -- grant suspend $G --reason "progress report overdue"
-expect 1 "quote while suspended" -- quote "${SHAPE[@]}" --gpus 1 --time 60
+expect 1 "quote while suspended" -- quote "${SHAPE[@]}" --gpus 1 --time 60 "${QS[@]}"
 has "inactive names grant" "$G"
 expect 1 "reserve while suspended" -- reserve --cluster aisc --job 105 --start "2026-06-05 10:00" "${SHAPE[@]}" --gpus 1 --time 60
 expect 0 "resume" -- grant resume $G
-expect 0 "quote after resume" -- quote "${SHAPE[@]}" --gpus 1 --time 60
+expect 0 "quote after resume" -- quote "${SHAPE[@]}" --gpus 1 --time 60 "${QS[@]}"
 expect 0 "top-up" -- grant modify $G --subsidy 2,000.00
 has "top-up said" "topped up"
-expect 0 "after top-up" -- quote "${SHAPE[@]}" --gpus 8 --time 8:00:00 --json
+expect 0 "after top-up" -- quote "${SHAPE[@]}" --gpus 8 --time 8:00:00 --json "${QS[@]}"
 jqt "now admitted" '.admitted'
 expect 0 "balance after top-up" -- balance $G --json
 jqt "approved raised" '.approved_subsidy_cents == 200000 and .remaining_cents == 194500'
 
 # ---- job arrays: each element's worst case counts ----
-expect 1 "array too big" -- quote "${SHAPE[@]}" --gpus 1 --time 1:00:00 --array 100 --json
+expect 1 "array too big" -- quote "${SHAPE[@]}" --gpus 1 --time 1:00:00 --array 100 --json "${QS[@]}"
 jqt "array fit" '.count == 100 and .worst.subsidy_cents == 2100 and .worst_subsidy_total_cents == 210000 and .fit_count == 92'
-expect 1 "array human" -- quote "${SHAPE[@]}" --gpus 1 --time 1:00:00 --array 100
+expect 1 "array human" -- quote "${SHAPE[@]}" --gpus 1 --time 1:00:00 --array 100 "${QS[@]}"
 has "array suggestion" "--array 92"
-expect 0 "array fits" -- quote "${SHAPE[@]}" --gpus 1 --time 1:00:00 --array 92
+expect 0 "array fits" -- quote "${SHAPE[@]}" --gpus 1 --time 1:00:00 --array 92 "${QS[@]}"
 
 # ---- every read command's --json parses ----
 for cmd in "scheme show" "earmark list" "institution list" "grant list" \
