@@ -95,6 +95,9 @@ has "unreachable says how to start" "aissd --db"
 AISS_SOCKET=$SOCK "$AISSCTL" balance >/dev/null 2>&1
 [ $? = 3 ] || fail "AISS_SOCKET is not used"
 expect 2 "no command" --
+expect 2 "bad timeout" -- --timeout soon balance
+expect 0 "help" -- --help
+has "help lists commands" "journal verify"
 expect 2 "unknown command" -- frobnicate
 expect 2 "unknown option" -- grant list --bogus
 expect 2 "missing --institution" -- grant add X --account a
