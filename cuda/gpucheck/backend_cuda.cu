@@ -170,6 +170,40 @@ __global__ void k_read_verify(const uint4 *__restrict__ buf, size_t n,
 		atomicAdd(bad, mine);
 }
 
+__device__ __forceinline__ uint32_t xor4(uint4 w)
+{
+	return w.x ^ w.y ^ w.z ^ w.w;
+}
+
+// XOR of the 32 lanes' @x into *@out (every lane must arrive here).
+__device__ __forceinline__ void warp_xor_out(uint32_t x, unsigned *out)
+{
+	for (int o = 16; o > 0; o /= 2)
+		x ^= __shfl_xor_sync(0xffffffffu, x, o);
+	if ((threadIdx.x & 31) == 0 && x)
+		atomicXor(out, x);
+}
+
+// The timed read kernel: XOR of every word into *@out, one operation per
+// word so that it stays memory-bound; checked against the CPU's
+// gpucheck_ref_pattern_xor().
+__global__ void k_read_xor(const uint4 *__restrict__ buf, size_t n,
+			   unsigned *out)
+{
+	size_t stride = (size_t)gridDim.x * blockDim.x;
+	size_t v = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+	uint32_t x = 0;
+
+	for (; v + 3 * stride < n; v += 4 * stride) {
+		uint4 a = buf[v], b = buf[v + stride], c = buf[v + 2 * stride],
+		      d = buf[v + 3 * stride];
+		x ^= xor4(a) ^ xor4(b) ^ xor4(c) ^ xor4(d);
+	}
+	for (; v < n; v += stride)
+		x ^= xor4(buf[v]);
+	warp_xor_out(x, out);
+}
+
 __global__ void k_copy(uint4 *__restrict__ dst, const uint4 *__restrict__ src,
 		       size_t n)
 {
@@ -989,30 +1023,15 @@ bool run_hbm(Dev &d)
 		CK(d.f, cudaGetLastError());
 	}
 
-	// Read: every pass verifies every word that the write kernel wrote;
-	// the passes must agree (a flaky read is a fault too).
-	best = 1e30f;
+	// What the write kernel wrote: every word, counted (untimed).
 	unsigned long long first_bad = 0;
-	for (int r = 0; r <= reps; r++) {
-		unsigned long long bad;
-		if (!reset_bad(d) || !time_start(d, ev))
-			return false;
-		k_read_verify<<<grid_for(d), 256, 0, d.st>>>(a.as<uint4>(), nvec,
-							    seed, d.d_bad);
-		CK(d.f, cudaGetLastError());
-		if (!time_stop(d, ev, &ms) || !read_bad(d, &bad))
-			return false;
-		if (r == 0)
-			first_bad = bad;
-		else if (bad != first_bad)
-			d.m->mismatches[GPUCHECK_HBM_READ] +=
-				(long long)(bad > first_bad ? bad - first_bad
-							    : first_bad - bad);
-		if (r > 0 && ms < best)
-			best = ms;
-	}
-	set_value(d, GPUCHECK_HBM_READ, bytes / (best * 1e-3) / 1e12);
-	d.m->checked[GPUCHECK_HBM_READ] += (long long)(4 * nvec) * reps;
+	if (!reset_bad(d))
+		return false;
+	k_read_verify<<<grid_for(d), 256, 0, d.st>>>(a.as<uint4>(), nvec, seed,
+						    d.d_bad);
+	CK(d.f, cudaGetLastError());
+	if (!read_bad(d, &first_bad))
+		return false;
 	d.m->checked[GPUCHECK_HBM_WRITE] += (long long)(4 * nvec);
 	d.m->mismatches[GPUCHECK_HBM_WRITE] += (long long)first_bad;
 	{
@@ -1023,6 +1042,47 @@ bool run_hbm(Dev &d)
 		if (sbad > (long long)first_bad)
 			d.m->mismatches[GPUCHECK_HBM_WRITE] +=
 				sbad - (long long)first_bad;
+	}
+
+	// Read: each timed pass XORs every word; the result must equal the
+	// CPU's XOR of the pattern (or, after a write fault, what the first
+	// pass read), so a flaky read is caught too.
+	{
+		DevBuf xr;
+		unsigned got = 0;
+		const unsigned want =
+			gpucheck_ref_pattern_xor(4 * (uint64_t)nvec, seed);
+		CK(d.f, cudaMalloc(&xr.p, 2 * sizeof(unsigned)));
+		long long flaky = 0;
+		unsigned first_read = 0;
+		best = 1e30f;
+		for (int r = 0; r <= reps; r++) {
+			CK(d.f, cudaMemsetAsync(xr.as<unsigned>() + 1, 0,
+						sizeof(unsigned), d.st));
+			if (!time_start(d, ev))
+				return false;
+			k_read_xor<<<grid_for(d), 256, 0, d.st>>>(
+				a.as<uint4>(), nvec, xr.as<unsigned>() + 1);
+			CK(d.f, cudaGetLastError());
+			if (!time_stop(d, ev, &ms))
+				return false;
+			CK(d.f, cudaMemcpyAsync(&got, xr.as<unsigned>() + 1,
+						sizeof(unsigned),
+						cudaMemcpyDeviceToHost, d.st));
+			CK(d.f, cudaStreamSynchronize(d.st));
+			if (r == 0)
+				first_read = got;
+			// With a correct buffer every pass finds the pattern's
+			// XOR; with a write fault (counted above) every pass
+			// must still agree with the first.
+			if (first_bad == 0 ? got != want : got != first_read)
+				flaky++;
+			if (r > 0 && ms < best)
+				best = ms;
+		}
+		set_value(d, GPUCHECK_HBM_READ, bytes / (best * 1e-3) / 1e12);
+		d.m->checked[GPUCHECK_HBM_READ] += (long long)(4 * nvec) * reps;
+		d.m->mismatches[GPUCHECK_HBM_READ] += flaky;
 	}
 
 	// Copy b <- a, counted as 2 bytes moved per byte (read + write).

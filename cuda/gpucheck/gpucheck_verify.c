@@ -67,6 +67,15 @@ size_t gpucheck_verify_words(const uint32_t *vals, const uint64_t *index,
 	return bad;
 }
 
+uint32_t gpucheck_ref_pattern_xor(uint64_t nwords, uint32_t seed)
+{
+	uint32_t x = 0;
+
+	for (uint64_t i = 0; i < nwords; i++)
+		x ^= gpucheck_pattern_word(i, seed);
+	return x;
+}
+
 /* Bitwise float equality (so -0 != +0 and NaN payloads count). */
 static int same_bits32(float a, float b)
 {

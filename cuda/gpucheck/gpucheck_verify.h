@@ -42,6 +42,10 @@ size_t gpucheck_verify_words(const uint32_t *vals, const uint64_t *index,
 			     uint64_t base, size_t n, uint32_t seed,
 			     size_t *first_bad);
 
+/* XOR of the first @nwords pattern words of @seed: what the read kernel's
+ * XOR of a correct buffer must be. */
+uint32_t gpucheck_ref_pattern_xor(uint64_t nwords, uint32_t seed);
+
 /* Triad output: @vals[k] must equal gpucheck_triad_elem(@index[k]) bit for
  * bit (same conventions as gpucheck_verify_words). */
 size_t gpucheck_verify_triad(const float *vals, const uint64_t *index,

@@ -1062,6 +1062,14 @@ static void test_verify_words_and_copy(void **state)
 	assert_int_equal(
 	    gpucheck_verify_words(samples, idx, 0, 257, 0x5eed, &first), 1);
 	assert_int_equal(first, 100);
+	/* The read kernel's XOR: the CPU reference matches the buffer, and a
+	 * flipped bit in any word changes it. */
+	uint32_t x = 0;
+	for (size_t i = 0; i < N; i++)
+		x ^= src[i];
+	assert_int_equal(gpucheck_ref_pattern_xor(N, 0x5eed), x);
+	assert_int_not_equal(gpucheck_ref_pattern_xor(N - 1, 0x5eed), x);
+	assert_int_not_equal(x ^ dst[40001] ^ src[40001], x);
 	/* Offsets: a chunk verified at its base. */
 	assert_int_equal(
 	    gpucheck_verify_words(src + 1000, NULL, 1000, 500, 0x5eed, NULL),
