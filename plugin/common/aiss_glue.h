@@ -112,6 +112,15 @@ static inline void aiss_glue_drop(aiss_glue_conn *conn)
 	conn->c = NULL;
 }
 
+/* Replaces a failed connection by a new one (lock held). NULL on failure. */
+static inline aiss_client *aiss_glue_reconnect(aiss_glue_conn *conn,
+					       aiss_error *err)
+{
+	aiss_glue_drop(conn);
+	conn->c = aiss_client_connect(conn->socket, conn->timeout_ms, err);
+	return conn->c;
+}
+
 static inline uint64_t aiss_glue_usec(void)
 {
 	struct timespec ts;

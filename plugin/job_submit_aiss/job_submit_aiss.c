@@ -84,7 +84,7 @@ static int quote(const aiss_job_shape *shape, aiss_quote *q, aiss_error *err)
 			aiss_glue_drop(&conn);
 			if (aiss_glue_usec() - t0 <
 			    (uint64_t)conf.timeout_ms * 250 &&
-			    (c = aiss_glue_get(&conn, err)))
+			    (c = aiss_glue_reconnect(&conn, err)))
 				rc = aiss_client_quote(c, shape, q, err);
 			if (rc < 0 && err->code == AISS_E_UNAVAILABLE)
 				aiss_glue_drop(&conn);

@@ -136,9 +136,10 @@ static int call_reserve(const aiss_reserve_req *req, aiss_lien *lien,
 
 	if (c && (rc = aiss_client_reserve(c, req, lien, err)) < 0 &&
 	    (err->code == AISS_E_UNAVAILABLE || err->code == AISS_E_PROTOCOL)) {
-		aiss_glue_drop(&conn);
-		if ((c = aiss_glue_get(&conn, err)))
+		if ((c = aiss_glue_reconnect(&conn, err)))
 			rc = aiss_client_reserve(c, req, lien, err);
+		if (rc < 0 && err->code == AISS_E_UNAVAILABLE)
+			aiss_glue_drop(&conn);
 	}
 	pthread_mutex_unlock(&conn.lock);
 	return rc;
