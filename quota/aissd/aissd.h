@@ -36,8 +36,9 @@ typedef struct aissd_config {
 	char slurm_user[AISS_ID_MAX];        /* role slurm besides root */
 	char admin_users[AISSD_USERS_MAX];   /* names or uids, comma/space */
 	char finance_users[AISSD_USERS_MAX]; /* read-only finance staff */
-	int max_connections;                 /* default 1024 */
-	int batch_max; /* requests per group commit, default 256 */
+	int max_connections;      /* plain users + TCP, default 1024 */
+	int max_user_connections; /* per plain user, default 32 */
+	int batch_max;            /* requests per group commit, default 256 */
 	int log_level;
 } aissd_config;
 

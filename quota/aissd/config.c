@@ -41,6 +41,7 @@ void aissd_config_defaults(aissd_config *c)
 	snprintf(c->socket, sizeof(c->socket), "%s", AISS_DEFAULT_SOCKET);
 	c->socket_mode = 0666;
 	c->max_connections = 1024;
+	c->max_user_connections = 32;
 	c->batch_max = 256;
 	c->log_level = AISSD_LOG_INFO;
 	const char *ms = getenv("AISS_MUNGE_SOCKET");
@@ -157,6 +158,8 @@ int aissd_config_set(aissd_config *c, const char *key, const char *v,
 			       v, err);
 	if (!strcmp(key, "max_connections"))
 		return set_int(&c->max_connections, key, v, 1, 65536, err);
+	if (!strcmp(key, "max_user_connections"))
+		return set_int(&c->max_user_connections, key, v, 1, 65536, err);
 	if (!strcmp(key, "batch_max"))
 		return set_int(&c->batch_max, key, v, 1, 4096, err);
 	if (!strcmp(key, "log_level")) {

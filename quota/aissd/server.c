@@ -224,6 +224,8 @@ aissd_server *aissd_server_create(const aissd_config *cfg, aiss_ledger *l,
 		s->cfg.batch_max = 256;
 	if (s->cfg.max_connections <= 0)
 		s->cfg.max_connections = 1024;
+	if (s->cfg.max_user_connections <= 0)
+		s->cfg.max_user_connections = 32;
 	s->ledger = l;
 	s->unix_fd = s->tcp_fd = -1;
 	s->batch_cap = (size_t)s->cfg.batch_max;
@@ -437,6 +439,29 @@ int aissd_server_add_conn(aissd_server *s, int fd, const aissd_caller *who,
 	return 0;
 }
 
+/* Counts open connections that count against max_connections (plain
+ * users and TCP), and those of @uid among them. */
+static void count_conns(const aissd_server *s, uid_t uid, size_t *limited,
+			size_t *of_uid)
+{
+	*limited = *of_uid = 0;
+	for (size_t i = 0; i < s->n_conns; i++) {
+		const conn *c = s->conns[i];
+		if (c->dead || (!c->tcp && (c->who.roles & ~AISSD_ROLE_USER)))
+			continue;
+		(*limited)++;
+		if (!c->tcp && c->who.uid == uid)
+			(*of_uid)++;
+	}
+}
+
+/*
+ * Accepts new clients. Slurm, administrators and finance (Unix peers with
+ * those roles) are never turned away for lack of room, so that no number
+ * of other users' idle connections can lock slurmctld out; plain users
+ * and TCP clients share max_connections, each user at most
+ * max_user_connections of them.
+ */
 static void accept_some(aissd_server *s, int lfd, int tcp)
 {
 	for (int i = 0; i < ACCEPT_MAX; i++) {
@@ -448,13 +473,38 @@ static void accept_some(aissd_server *s, int lfd, int tcp)
 					  strerror(errno));
 			return;
 		}
-		if (s->n_conns >= (size_t)s->cfg.max_connections) {
-			aissd_log(AISSD_LOG_ERROR,
-				  "refusing a connection: %zu open "
-				  "(max_connections)",
-				  s->n_conns);
-			close(fd);
-			continue;
+		aissd_caller who = {0};
+		if (!tcp) {
+			struct ucred uc;
+			socklen_t ul = sizeof(uc);
+			if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) <
+			    0) {
+				aissd_log(AISSD_LOG_ERROR, "SO_PEERCRED: %s",
+					  strerror(errno));
+				close(fd);
+				continue;
+			}
+			aissd_caller_resolve(&s->cfg, uc.uid, &who);
+		}
+		if (tcp || !(who.roles & ~AISSD_ROLE_USER)) {
+			size_t limited, of_uid;
+			count_conns(s, who.uid, &limited, &of_uid);
+			const char *why = NULL;
+			if (limited >= (size_t)s->cfg.max_connections)
+				why = "max_connections";
+			else if (!tcp &&
+				 of_uid >= (size_t)s->cfg.max_user_connections)
+				why = "max_user_connections";
+			if (why) {
+				aissd_log(AISSD_LOG_ERROR,
+					  "refusing a connection of %s: %zu "
+					  "open (%s)",
+					  tcp ? "a TCP client" : who.user,
+					  why[4] == 'u' ? of_uid : limited,
+					  why);
+				close(fd);
+				continue;
+			}
 		}
 		conn *c = conn_add(s, fd);
 		if (!c) {
@@ -462,27 +512,19 @@ static void accept_some(aissd_server *s, int lfd, int tcp)
 			continue;
 		}
 		c->tcp = tcp;
+		c->who = who;
 		if (tcp) {
 			int one = 1;
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 				   sizeof(one));
 			continue;
 		}
-		struct ucred uc;
-		socklen_t ul = sizeof(uc);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) < 0) {
-			aissd_log(AISSD_LOG_ERROR, "SO_PEERCRED: %s",
-				  strerror(errno));
-			c->dead = 1;
-			continue;
-		}
-		aissd_caller_resolve(&s->cfg, uc.uid, &c->who);
 		if (aissd_log_level >= AISSD_LOG_DEBUG) {
 			char rb[64];
 			aissd_log(
 			    AISSD_LOG_DEBUG, "connection from %s (uid %u, %s)",
-			    c->who.user, (unsigned)uc.uid,
-			    aissd_roles_format(c->who.roles, rb, sizeof(rb)));
+			    who.user, (unsigned)who.uid,
+			    aissd_roles_format(who.roles, rb, sizeof(rb)));
 		}
 	}
 }

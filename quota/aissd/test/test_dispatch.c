@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "aissd.h"
@@ -649,6 +652,83 @@ static void test_worker(void **state)
 	aiss_reply_clear(&rep);
 }
 
+/* A plain user gets at most max_user_connections; the rest are closed at
+ * once, and privileged callers are never turned away. Needs root (the
+ * client runs as nobody). */
+static void test_user_connection_limit(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	aissd_server_destroy(F->srv);
+	aissd_config cfg;
+	aissd_config_defaults(&cfg);
+	cfg.max_user_connections = 4;
+	char spath[96];
+	snprintf(spath, sizeof(spath), "%s/aissd.sock", F->dir);
+	snprintf(cfg.socket, sizeof(cfg.socket), "%s", spath);
+	aiss_error e;
+	F->srv = aissd_server_create(&cfg, F->l, &e);
+	assert_non_null(F->srv);
+	assert_int_equal(aissd_server_listen(F->srv, &e), 0);
+	chmod(F->dir, 0755);
+
+	int go[2], ready[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		close(go[1]);
+		close(ready[0]);
+		if (setgid(65534) || setuid(65534))
+			_exit(100);
+		int fds[6];
+		for (int i = 0; i < 6; i++) {
+			fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+			struct sockaddr_un sa = {.sun_family = AF_UNIX};
+			snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", spath);
+			if (connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)))
+				_exit(101);
+		}
+		char b = 'r';
+		if (write(ready[1], &b, 1) != 1 || read(go[0], &b, 1) != 1)
+			_exit(102);
+		int closed = 0;
+		for (int i = 0; i < 6; i++) {
+			struct pollfd p = {.fd = fds[i], .events = POLLIN};
+			char x;
+			if (poll(&p, 1, 0) == 1 && recv(fds[i], &x, 1, 0) == 0)
+				closed++;
+		}
+		_exit(closed);
+	}
+	close(go[0]);
+	close(ready[1]);
+	char b;
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	/* turn the loop until every connection was accepted or refused */
+	for (int i = 0; i < 20; i++)
+		aissd_server_step(F->srv, 10);
+	assert_int_equal(aissd_server_nconns(F->srv), 4);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	int st;
+	assert_int_equal(waitpid(kid, &st, 0), kid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 2);
+	/* root is still let in */
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", spath);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(rpc(fd, req(AISS_OP_SCHEME_GET), NULL), AISS_OK);
+	close(fd);
+	close(go[1]);
+	close(ready[0]);
+}
+
 static void test_config(void **state)
 {
 	(void)state;
@@ -711,6 +791,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tcp_without_credential, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_worker, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_user_connection_limit, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
