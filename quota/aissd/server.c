@@ -81,7 +81,8 @@ struct aissd_server {
 	size_t pfd_cap;
 	aissd_stats stats;
 	munge_ctx_t munge;
-	size_t rr; /* connection to take requests from first */
+	size_t rr;    /* connection to take requests from first */
+	int spare_fd; /* given up to accept-and-close when out of fds */
 
 	/* the worker (only when cfg.db names the ledger's file) */
 	int slow_on;
@@ -228,9 +229,12 @@ aissd_server *aissd_server_create(const aissd_config *cfg, aiss_ledger *l,
 		s->cfg.max_user_connections = 32;
 	s->ledger = l;
 	s->unix_fd = s->tcp_fd = -1;
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s->batch_cap = (size_t)s->cfg.batch_max;
 	s->batch = calloc(s->batch_cap, sizeof(item));
 	if (!s->batch) {
+		if (s->spare_fd >= 0)
+			close(s->spare_fd);
 		free(s);
 		aiss_error_set(err, AISS_E_INTERNAL, "out of memory");
 		return NULL;
@@ -270,6 +274,8 @@ void aissd_server_destroy(aissd_server *s)
 	}
 	if (s->tcp_fd >= 0)
 		close(s->tcp_fd);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
 	if (s->munge)
 		munge_ctx_destroy(s->munge);
 	free(s->batch);
@@ -466,6 +472,22 @@ static void accept_some(aissd_server *s, int lfd, int tcp)
 {
 	for (int i = 0; i < ACCEPT_MAX; i++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+		    s->spare_fd >= 0) {
+			/* Out of descriptors: accept with the spare one and
+			 * close at once, or poll would report the listener
+			 * ready turn after turn. */
+			close(s->spare_fd);
+			fd = accept(lfd, NULL, NULL);
+			if (fd >= 0)
+				close(fd);
+			s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			aissd_log(AISSD_LOG_ERROR,
+				  "refusing a connection: out of file "
+				  "descriptors (%zu connections open)",
+				  s->n_conns);
+			return;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
