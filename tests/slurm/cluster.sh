@@ -19,6 +19,7 @@
 : "${AISS_CLUSTER_GPUS:=8}"	  # fake GPUs per node
 : "${AISS_CLUSTER_CPUS:=16}"	  # CPUs per node (as configured, not real)
 : "${AISS_CLUSTER_STATS_EVERY:=500}" # aiss.conf StatsEvery (latency log)
+: "${AISS_CLUSTER_NODE_HW:=}"	  # node hardware words (default: CPUs=... from AISS_CLUSTER_CPUS)
 : "${AISS_CLUSTER_KEEP:=0}"	  # 1: keep the temp dir after stop
 
 AISS_SLURM_PLUGIN_DIR=${AISS_SLURM_PLUGIN_DIR:-/usr/lib/x86_64-linux-gnu/slurm-wlm}
@@ -79,7 +80,7 @@ aiss_wait_for() {
 _aiss_node_gpu_type() { if [ $(($1 % 2)) = 1 ]; then echo h100; else echo h800; fi; }
 
 _aiss_write_conf() {
-	local T=$AISS_CLUSTER_DIR base=$1 i type nodes="" plugdir
+	local T=$AISS_CLUSTER_DIR base=$1 i type nodes="" plugdir hw
 	plugdir=$AISS_SLURM_PLUGIN_DIR
 	[ "$AISS_CLUSTER_PLUGINS" = 1 ] && plugdir="$AISS_BUILD_DIR/plugin/slurm:$plugdir"
 	[ -n "$AISS_CLUSTER_EXTRA_PLUGIN_DIRS" ] &&
@@ -140,7 +141,8 @@ CONF
 		for g in $(seq 0 $((AISS_CLUSTER_GPUS - 1))); do
 			[ -e "$T/dev/gn$i/nvidia$g" ] || mknod "$T/dev/gn$i/nvidia$g" c 1 3
 		done
-		echo "NodeName=gn$i NodeAddr=127.0.0.1 NodeHostname=gn$i Port=$((base + 1 + i)) CPUs=$AISS_CLUSTER_CPUS Boards=1 SocketsPerBoard=2 CoresPerSocket=$((AISS_CLUSTER_CPUS / 2)) ThreadsPerCore=1 RealMemory=16000 Gres=gpu:$type:$AISS_CLUSTER_GPUS State=UNKNOWN" >>"$T/etc/slurm.conf"
+		hw=${AISS_CLUSTER_NODE_HW:-"CPUs=$AISS_CLUSTER_CPUS Boards=1 SocketsPerBoard=2 CoresPerSocket=$((AISS_CLUSTER_CPUS / 2)) ThreadsPerCore=1"}
+		echo "NodeName=gn$i NodeAddr=127.0.0.1 NodeHostname=gn$i Port=$((base + 1 + i)) $hw RealMemory=16000 Gres=gpu:$type:$AISS_CLUSTER_GPUS State=UNKNOWN" >>"$T/etc/slurm.conf"
 		echo "NodeName=gn$i Name=gpu Type=$type File=$T/dev/gn$i/nvidia[0-$((AISS_CLUSTER_GPUS - 1))]" >>"$T/etc/gres.conf"
 		nodes="$nodes${nodes:+,}gn$i"
 	done
@@ -200,6 +202,10 @@ aiss_cluster_start() {
 	trap aiss_cluster_stop EXIT
 	base=$(_aiss_free_ports) || { aiss_log "no free ports"; return 1; }
 	_aiss_write_conf "$base"
+	# A test may adjust the files before anything starts (README.md).
+	if declare -F aiss_cluster_conf_hook >/dev/null; then
+		aiss_cluster_conf_hook "$T" || { aiss_log "aiss_cluster_conf_hook failed"; return 1; }
+	fi
 	export SLURM_CONF=$T/etc/slurm.conf
 	export AISS_PLUGIN_CONF=$T/etc/aiss.conf
 	export AISS_SOCKET=$T/run/aissd.sock
