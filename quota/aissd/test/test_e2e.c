@@ -593,6 +593,70 @@ static void test_restart_reconnect(void **state)
 	aiss_client_close(c);
 }
 
+/* Without --foreground, aissd detaches and the starting command returns
+ * only once the socket accepts; a second aissd on the same socket is
+ * refused with exit status 1. */
+static void test_daemon_mode(void **state)
+{
+	(void)state;
+	const char *bin = getenv("AISSD_BIN");
+	if (!bin)
+		bin = "quota/aissd/aissd";
+	char dsock[96], ddb[96], dlog[96];
+	snprintf(dsock, sizeof(dsock), "%s/d.sock", dir);
+	snprintf(ddb, sizeof(ddb), "%s/d.db", dir);
+	snprintf(dlog, sizeof(dlog), "%s/d.log", dir);
+	pid_t k = fork();
+	assert_true(k >= 0);
+	if (k == 0) {
+		int fd = open(dlog, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 2);
+		execl(bin, "aissd", "--db", ddb, "--socket", dsock,
+		      (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	assert_int_equal(waitpid(k, &st, 0), k);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	aiss_error e;
+	aiss_client *c = aiss_client_connect(dsock, 5000, &e); /* no retry */
+	assert_non_null(c);
+	aiss_scheme sc;
+	assert_int_equal(aiss_client_scheme_get(c, &sc, &e), -1);
+	assert_int_equal(e.code, AISS_E_NOT_FOUND); /* fresh ledger */
+	aiss_client_close(c);
+
+	k = fork();
+	assert_true(k >= 0);
+	if (k == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 2);
+		execl(bin, "aissd", "--db", ddb, "--socket", dsock,
+		      "--foreground", (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(k, &st, 0), k);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 1);
+
+	/* stop the daemon by the pid in its first log line */
+	FILE *f = fopen(dlog, "r");
+	assert_non_null(f);
+	char line[512];
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	char *p = strstr(line, "aissd[");
+	assert_non_null(p);
+	pid_t d = (pid_t)atoi(p + 6);
+	assert_true(d > 1);
+	assert_int_equal(kill(d, SIGTERM), 0);
+	struct stat sb;
+	for (int i = 0; i < 500 && stat(dsock, &sb) == 0; i++)
+		poll(NULL, 0, 10);
+	assert_int_equal(stat(dsock, &sb), -1); /* gone on SIGTERM */
+}
+
 static void test_sigterm(void **state)
 {
 	(void)state;
@@ -616,6 +680,7 @@ int main(void)
 	    cmocka_unit_test(test_tcp_needs_munge),
 	    cmocka_unit_test(test_client_faults),
 	    cmocka_unit_test(test_restart_reconnect),
+	    cmocka_unit_test(test_daemon_mode),
 	    cmocka_unit_test(test_sigterm),
 	};
 	return cmocka_run_group_tests(tests, start, stop);
