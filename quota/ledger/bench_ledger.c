@@ -7,7 +7,7 @@
  * schedule; each batch takes everything that arrived while the previous one
  * ran, as aissd's group commit does), latency from arrival to durable commit.
  * Usage: bench_ledger [DB_PATH ("": a temporary one)] [PAIRS] [BATCH]
- *                     [GRANTS] [RATE=5000] */
+ *                     [GRANTS] [RATE=5000, 0: skip the open loop] */
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 	double base, grouped;
 	int tmp = argc < 2 || !argv[1][0];
 
-	if (pairs <= 0 || grants <= 0 || batch < 0 || rate <= 0) {
+	if (pairs <= 0 || grants <= 0 || batch < 0 || rate < 0) {
 		fprintf(stderr, "usage: bench_ledger [DB] [PAIRS] [BATCH] "
 				"[GRANTS] [RATE]\n");
 		return 2;
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 	grouped = run(l, "grouped", pairs, batch, grants, &job);
 	if (base > 0 && grouped > 0)
 		printf("group commit / unbatched: %.1fx\n", grouped / base);
-	if (run_offered(l, pairs, rate, grants, &job))
+	if (rate > 0 && run_offered(l, pairs, rate, grants, &job))
 		grouped = -1;
 	aiss_ledger_close(l);
 	if (tmp) {

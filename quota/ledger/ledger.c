@@ -464,6 +464,7 @@ int aiss_ledger_batch_begin(aiss_ledger *l, aiss_error *err)
 	if (l->in_batch)
 		return aiss_error_set(err, AISS_E_INVALID,
 				      "ledger: a batch is already open");
+	l->tip_valid = 0;
 	if (ledger_exec_stmt(l, S_BEGIN, err))
 		return -1;
 	l->in_batch = 1;
@@ -476,6 +477,7 @@ int aiss_ledger_batch_commit(aiss_ledger *l, aiss_error *err)
 		return aiss_error_set(err, AISS_E_INVALID,
 				      "ledger: no batch is open to commit");
 	l->in_batch = 0;
+	l->tip_valid = 0;
 	if (ledger_exec_stmt(l, S_COMMIT, err)) {
 		if (!sqlite3_get_autocommit(l->db))
 			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
@@ -490,6 +492,7 @@ int aiss_ledger_batch_rollback(aiss_ledger *l, aiss_error *err)
 		return aiss_error_set(err, AISS_E_INVALID,
 				      "ledger: no batch is open to roll back");
 	l->in_batch = 0;
+	l->tip_valid = 0;
 	if (!sqlite3_get_autocommit(l->db))
 		return ledger_exec_stmt(l, S_ROLLBACK, err);
 	return 0;
@@ -511,12 +514,12 @@ int ledger_op_begin(aiss_ledger *l, aiss_error *err)
 int ledger_op_end(aiss_ledger *l, int ok, aiss_error *err)
 {
 	if (ok) {
-		if (l->in_batch)
-			return ledger_exec_stmt(l, S_RELEASE_SP, err);
-		if (ledger_exec_stmt(l, S_COMMIT, err) == 0)
+		if (ledger_exec_stmt(l, l->in_batch ? S_RELEASE_SP : S_COMMIT,
+				     err) == 0)
 			return 0;
-		/* fall through to roll back what could not commit */
+		/* fall through to roll back what could not be kept */
 	}
+	l->tip_valid = 0; /* the cached tip may be rolled back */
 	if (sqlite3_get_autocommit(l->db))
 		return -1;
 	if (l->in_batch) {
@@ -581,19 +584,25 @@ int ledger_journal_append(aiss_ledger *l, const char *actor, const char *kind,
 	actor = ledger_actor(actor);
 	grant_id = grant_id ? grant_id : "";
 	detail = detail ? detail : "";
-	st = ledger_stmt(l, S_JOURNAL_TIP, err);
-	if (!st)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		seq = sqlite3_column_int64(st, 0) + 1;
-		ledger_col_text(st, 1, prev, sizeof(prev));
+	if (l->in_batch && l->tip_valid) {
+		seq = l->tip_seq + 1;
+		memcpy(prev, l->tip_hash, sizeof(prev));
 	} else {
-		memcpy(prev, ZERO_HASH, sizeof(ZERO_HASH));
+		st = ledger_stmt(l, S_JOURNAL_TIP, err);
+		if (!st)
+			return -1;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			seq = sqlite3_column_int64(st, 0) + 1;
+			ledger_col_text(st, 1, prev, sizeof(prev));
+		} else {
+			memcpy(prev, ZERO_HASH, sizeof(ZERO_HASH));
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return ledger_sql_error(l, rc,
+						"reading the journal tip", err);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return ledger_sql_error(l, rc, "reading the journal tip", err);
 	ledger_journal_hash(prev, seq, at, actor, kind, grant_id, amount,
 			    detail, hash);
 	st = ledger_stmt(l, S_JOURNAL_INSERT, err);
@@ -608,8 +617,15 @@ int ledger_journal_append(aiss_ledger *l, const char *actor, const char *kind,
 	sqlite3_bind_text(st, 7, detail, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, prev, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, hash, -1, SQLITE_STATIC);
-	if (ledger_step_done(l, st, "appending to the journal", err))
+	if (ledger_step_done(l, st, "appending to the journal", err)) {
+		l->tip_valid = 0;
 		return -1;
+	}
+	if (l->in_batch) {
+		l->tip_seq = seq;
+		memcpy(l->tip_hash, hash, sizeof(l->tip_hash));
+		l->tip_valid = 1;
+	}
 	if (seq_out)
 		*seq_out = seq;
 	return 0;

@@ -79,7 +79,10 @@
 	  "UPDATE grants SET charged = charged + ?2, list_cost = list_cost + " \
 	  "?3,"                                                                \
 	  " copay = copay + ?4, used_gpu_seconds = used_gpu_seconds + ?5,"     \
-	  " n_runs = n_runs + 1, last_end = max(last_end, ?6) WHERE id = ?1")  \
+	  " n_runs = n_runs + 1, last_end = max(last_end, ?6),"                \
+	  " held = held - ?7, held_gpus = held_gpus - ?8,"                     \
+	  " held_gpu_seconds = held_gpu_seconds - ?9, n_liens = n_liens - ?10" \
+	  " WHERE id = ?1")                                                    \
 	X(S_GRANT_CORRECT,                                                     \
 	  "UPDATE grants SET charged = charged + ?2, copay = copay - ?2"       \
 	  " WHERE id = ?1")                                                    \
@@ -233,6 +236,11 @@ struct aiss_ledger {
 	aiss_time_t (*now)(void *);
 	void *now_arg;
 	ledger_ckpt ckpt;
+	/* The journal's last entry, cached only inside a batch and dropped on
+	 * every rollback, commit and failure. */
+	int tip_valid;
+	int64_t tip_seq;
+	char tip_hash[AISS_SHA256_HEXLEN];
 };
 
 /* A grant with its running totals (maintained in the same transaction as

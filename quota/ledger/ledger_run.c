@@ -1006,11 +1006,6 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 	if (have_lien) {
 		if (lien_set_state(l, &req->key, AISS_LIEN_SETTLED, err))
 			goto fail;
-		if (n.lien.state == AISS_LIEN_HELD &&
-		    grant_hold(l, n.lien.grant_id, -n.lien.held_subsidy,
-			       -n.lien.gpus, -n.lien.gpus * n.lien.time_limit,
-			       -1, err))
-			goto fail;
 	}
 	st = ledger_stmt(l, S_GRANT_CHARGE, err);
 	if (!st)
@@ -1021,6 +1016,16 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 	sqlite3_bind_int64(st, 4, r.charge.copay);
 	sqlite3_bind_int64(st, 5, r.charge.gpu_seconds);
 	sqlite3_bind_int64(st, 6, r.end);
+	/* the run's own lien, released in the same statement */
+	if (have_lien && n.lien.state == AISS_LIEN_HELD) {
+		sqlite3_bind_int64(st, 7, n.lien.held_subsidy);
+		sqlite3_bind_int64(st, 8, n.lien.gpus);
+		sqlite3_bind_int64(st, 9, n.lien.gpus * n.lien.time_limit);
+		sqlite3_bind_int64(st, 10, 1);
+	} else {
+		for (int i = 7; i <= 10; i++)
+			sqlite3_bind_int64(st, i, 0);
+	}
 	if (ledger_step_done(l, st, "updating the grant's charges", err))
 		goto fail;
 	free(later.v);

@@ -1002,6 +1002,38 @@ static void test_batch_rollback_of_one(void **state)
 	assert_int_equal(journal_count(f), n0 + 4);
 }
 
+/* An operation that fails after writing its journal entry, inside a batch:
+ * the entry is rolled back and the chain continues from the one before. */
+static void test_batch_failure_after_journal(void **state)
+{
+	fixture *f = *state;
+	aiss_time_t t = W0 + 86400;
+	aiss_reserve_req r;
+	aiss_settle_req s = sreq(999, t, 1, t + HOUR, "COMPLETED");
+	aiss_charge_rec c;
+	aiss_lien lien;
+	aiss_error err;
+	int64_t n0;
+
+	aiss_ledger_close(f->l);
+	tamper(f->path, "CREATE TRIGGER inject BEFORE INSERT ON charge "
+			"WHEN NEW.job_id = 999 "
+			"BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+	open_ledger(f);
+	n0 = journal_count(f);
+	assert_int_equal(aiss_ledger_batch_begin(f->l, &err), 0);
+	r = rreq(998, t, 1, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), -1);
+	assert_non_null(strstr(err.text, "injected"));
+	r = rreq(997, t, 1, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	assert_int_equal(aiss_ledger_batch_commit(f->l, &err), 0);
+	assert_int_equal(journal_count(f), n0 + 2);
+	assert_int_equal(aiss_ledger_charge_get(f->l, &s.key, &c, &err), -1);
+	assert_audit_ok(f);
+}
+
 static void test_reopen_keeps_everything(void **state)
 {
 	fixture *f = *state;
@@ -1404,6 +1436,7 @@ int main(void)
 	    T(test_charge_edit_detected),
 	    T(test_newer_schema_refused),
 	    T(test_batch_rollback_of_one),
+	    T(test_batch_failure_after_journal),
 	    T(test_reopen_keeps_everything),
 	    T(test_member_views),
 	    T(test_admin_paths),
