@@ -3,6 +3,7 @@
  * transactions and group commit, the hash-chained journal. */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -348,6 +349,8 @@ static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
 static void ckpt_start(aiss_ledger *l, const char *path)
 {
 	ledger_ckpt *c = &l->ckpt;
+	sigset_t all, old;
+	int rc;
 
 	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK)
@@ -362,7 +365,13 @@ static void ckpt_start(aiss_ledger *l, const char *path)
 		pthread_mutex_destroy(&c->mu);
 		goto fallback;
 	}
-	if (pthread_create(&c->thread, NULL, ckpt_main, c)) {
+	/* The thread blocks every signal (it inherits the mask it is created
+	 * with), so SIGTERM and friends reach the daemon's own thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&c->thread, NULL, ckpt_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
 		pthread_cond_destroy(&c->cv);
 		pthread_mutex_destroy(&c->mu);
 		goto fallback;
