@@ -352,8 +352,9 @@ static void ckpt_start(aiss_ledger *l, const char *path)
 	sigset_t all, old;
 	int rc;
 
-	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE, NULL) !=
-	    SQLITE_OK)
+	if (!sqlite3_threadsafe() ||
+	    sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE, NULL) !=
+		SQLITE_OK)
 		goto fallback;
 	sqlite3_busy_timeout(c->db, LEDGER_BUSY_TIMEOUT_MS);
 	if (sqlite3_exec(c->db, "PRAGMA synchronous = FULL;", NULL, NULL,
