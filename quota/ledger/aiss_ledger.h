@@ -95,9 +95,13 @@ int aiss_ledger_reserve(aiss_ledger *l, const aiss_reserve_req *req,
  * req->account (AISS_E_UNKNOWN_ACCOUNT if none); a suspended or closed grant
  * is still charged (the run happened). NODE_FAIL (end_state prefix) is
  * charged zero with the reason recorded. Settling after release is allowed.
- * Idempotent: a repeat returns the first charge record and changes nothing.
- * Errors: AISS_E_INVALID (end < start, bad GPUs), AISS_E_NO_PRICE,
- * AISS_E_UNKNOWN_ACCOUNT, AISS_E_STORAGE.
+ * Runs are charged in the order they end (policy item 8): when this run
+ * ends before runs of the grant already charged and the cap binds, it gets
+ * the cap it would have had in that order and the later runs' subsidies are
+ * reduced by "charge.correct" journal entries (charges are never edited).
+ * Idempotent: a repeat returns the charge record (as corrected since, if
+ * it was) and changes nothing. Errors: AISS_E_INVALID (end < start, bad
+ * GPUs), AISS_E_NO_PRICE, AISS_E_UNKNOWN_ACCOUNT, AISS_E_STORAGE.
  */
 int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 		       const char *actor, aiss_charge_rec *out,
@@ -113,7 +117,8 @@ int aiss_ledger_release(aiss_ledger *l, const aiss_run_key *key,
 int aiss_ledger_lien_get(aiss_ledger *l, const aiss_run_key *key,
 			 aiss_lien *out, aiss_error *err);
 
-/* Reads the charge of @key. AISS_E_NOT_FOUND if it was never settled. */
+/* Reads the charge of @key, corrections applied. AISS_E_NOT_FOUND if it was
+ * never settled. */
 int aiss_ledger_charge_get(aiss_ledger *l, const aiss_run_key *key,
 			   aiss_charge_rec *out, aiss_error *err);
 
@@ -237,7 +242,8 @@ int aiss_ledger_audit_totals(aiss_ledger *l, aiss_verify_result *out,
 			     aiss_error *err);
 
 /* Every charge whose run ended in [from, to) (to == 0: no bound), in charge
- * order (end, then run key). */
+ * order (end, then run key), corrections applied (subsidy, copay, capped
+ * are the charge as it stands; journal_seq is the original entry's). */
 int aiss_ledger_charge_export(aiss_ledger *l, aiss_time_t from, aiss_time_t to,
 			      int (*cb)(const aiss_charge_rec *, void *),
 			      void *arg, aiss_error *err);
