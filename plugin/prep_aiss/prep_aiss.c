@@ -329,6 +329,7 @@ static int collect_held(void *x, void *arg)
 	aiss_gpu_request r;
 	aiss_gpu_need need;
 	aiss_error err;
+	uint32_t limit;
 	held *h;
 
 	if (!IS_JOB_PENDING(job) || job->priority != 0 ||
@@ -351,10 +352,14 @@ static int collect_held(void *x, void *arg)
 	snprintf(h->shape.gpu_type, sizeof(h->shape.gpu_type), "%s",
 		 need.gpu_type);
 	h->shape.gpus = need.gpus;
-	h->shape.time_limit = (job->time_limit == NO_VAL ||
-			       job->time_limit == INFINITE)
+	limit = job->time_limit;
+	if (limit == NO_VAL && job->part_ptr)
+		limit = job->part_ptr->default_time != NO_VAL
+				? job->part_ptr->default_time
+				: job->part_ptr->max_time;
+	h->shape.time_limit = (limit == NO_VAL || limit == INFINITE)
 				      ? 0
-				      : (int64_t)job->time_limit * 60;
+				      : (int64_t)limit * 60;
 	h->shape.count = 1;
 	return 0;
 }
@@ -386,7 +391,7 @@ static void release_job(uint32_t job_id)
 
 static void release_fundable(void)
 {
-	slurmctld_lock_t job_read = {.job = READ_LOCK};
+	slurmctld_lock_t job_read = {.job = READ_LOCK, .part = READ_LOCK};
 	held_scan s = {0};
 
 	if (!job_list_p || !*job_list_p)

@@ -79,5 +79,18 @@ equals "end state" "$(jq -r .end_state <<<"$c")" TIMEOUT
 check_charge "timeout" "$c" 1 8000 7000
 equals "run seconds match Slurm's elapsed" "$(jq -r .run_seconds <<<"$c")" "$(slurm_elapsed "$jt")"
 check "ran at least its limit" test "$(jq -r .run_seconds <<<"$c")" -ge 60
+echo "# NODE_FAIL: recorded, charged zero"
+jn=$(submit -A proj-a -w gn2 --gres=gpu:h800:2 -t 5 --wrap 'sleep 300')
+check "running on gn2" wait_state "$jn" RUNNING 60
+sleep 2
+scontrol update nodename=gn2 state=down reason=aiss-test
+check "node-failed run recorded" wait_charges "$jn" 1 60
+c=$(charges_of "$jn")
+equals "end state" "$(jq -r .end_state <<<"$c")" NODE_FAIL
+equals "GPUs recorded" "$(jq -r .gpus <<<"$c")" 2
+equals "no subsidy charged" "$(jq -r .subsidy_cents <<<"$c")" 0
+equals "no co-payment" "$(jq -r .copay_cents <<<"$c")" 0
+scancel "$jn"
+scontrol update nodename=gn2 state=resume 2>/dev/null || true # ReturnToService=2 may have done it
 equals "journal verifies" "$(aissctl --json journal verify | jq -r .ok)" true
 finish
