@@ -139,7 +139,11 @@ CONF
 		type=$(_aiss_node_gpu_type "$i")
 		mkdir -p "$T/dev/gn$i" "$T/spool/gn$i"
 		for g in $(seq 0 $((AISS_CLUSTER_GPUS - 1))); do
-			[ -e "$T/dev/gn$i/nvidia$g" ] || mknod "$T/dev/gn$i/nvidia$g" c 1 3
+			# a character device like /dev/null; a plain file where
+			# the container forbids mknod (gres.conf only needs a path)
+			[ -e "$T/dev/gn$i/nvidia$g" ] ||
+				mknod "$T/dev/gn$i/nvidia$g" c 1 3 2>/dev/null ||
+				touch "$T/dev/gn$i/nvidia$g"
 		done
 		hw=${AISS_CLUSTER_NODE_HW:-"CPUs=$AISS_CLUSTER_CPUS Boards=1 SocketsPerBoard=2 CoresPerSocket=$((AISS_CLUSTER_CPUS / 2)) ThreadsPerCore=1"}
 		echo "NodeName=gn$i NodeAddr=127.0.0.1 NodeHostname=gn$i Port=$((base + 1 + i)) $hw RealMemory=16000 Gres=gpu:$type:$AISS_CLUSTER_GPUS State=UNKNOWN" >>"$T/etc/slurm.conf"
@@ -229,9 +233,18 @@ aiss_cluster_start() {
 	AISS_CLUSTER_PIDS+=("$AISS_CTLD_PID")
 	aiss_wait_for 30 scontrol ping ||
 		{ aiss_log "slurmctld did not answer; see $T/log/slurmctld.log"; return 1; }
+	local uts=1
+	unshare --uts true 2>/dev/null || {
+		uts=0
+		aiss_log "no UTS namespaces here (unshare --uts failed): slurmds run with -N only"
+	}
 	for i in $(seq 1 "$AISS_CLUSTER_NODES"); do
-		unshare --uts bash -c "hostname gn$i && exec slurmd -D -N gn$i -f '$SLURM_CONF'" \
-			>>"$T/log/slurmd.gn$i.out" 2>&1 &
+		if [ $uts = 1 ]; then
+			unshare --uts bash -c "hostname gn$i && exec slurmd -D -N gn$i -f '$SLURM_CONF'" \
+				>>"$T/log/slurmd.gn$i.out" 2>&1 &
+		else
+			slurmd -D -N "gn$i" -f "$SLURM_CONF" >>"$T/log/slurmd.gn$i.out" 2>&1 &
+		fi
 		AISS_CLUSTER_PIDS+=($!)
 	done
 	aiss_wait_for 60 _aiss_nodes_idle ||
