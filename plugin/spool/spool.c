@@ -208,37 +208,55 @@ int aiss_spool_parse(const char *text, aiss_settle_req *out)
 		if (!strcmp(k, "cluster")) {
 			rc = copy_field(v, out->key.cluster,
 					sizeof(out->key.cluster));
+			if (seen & 1)
+				goto bad;
 			seen |= 1;
 		} else if (!strcmp(k, "job_id")) {
 			rc = parse_i64(v, &x);
 			if (!rc && x < 0)
 				rc = -1;
 			out->key.job_id = (uint64_t)x;
+			if (seen & 2)
+				goto bad;
 			seen |= 2;
 		} else if (!strcmp(k, "run_start")) {
 			rc = parse_i64(v, &x);
 			out->key.run_start = x;
+			if (seen & 4)
+				goto bad;
 			seen |= 4;
 		} else if (!strcmp(k, "account")) {
 			rc = copy_field(v, out->account, sizeof(out->account));
+			if (seen & 8)
+				goto bad;
 			seen |= 8;
 		} else if (!strcmp(k, "user")) {
 			rc = copy_field(v, out->user, sizeof(out->user));
+			if (seen & 16)
+				goto bad;
 			seen |= 16;
 		} else if (!strcmp(k, "gpu_type")) {
 			rc = copy_field(v, out->gpu_type,
 					sizeof(out->gpu_type));
+			if (seen & 32)
+				goto bad;
 			seen |= 32;
 		} else if (!strcmp(k, "gpus")) {
 			rc = parse_i64(v, &out->gpus);
+			if (seen & 64)
+				goto bad;
 			seen |= 64;
 		} else if (!strcmp(k, "end")) {
 			rc = parse_i64(v, &x);
 			out->end = x;
+			if (seen & 128)
+				goto bad;
 			seen |= 128;
 		} else if (!strcmp(k, "end_state")) {
 			rc = copy_field(v, out->end_state,
 					sizeof(out->end_state));
+			if (seen & 256)
+				goto bad;
 			seen |= 256;
 		} else {
 			goto bad;

@@ -61,6 +61,15 @@ static void test_format_parse_roundtrip(void **state)
 	buf[strlen(buf) - 3] = '\0';
 	assert_int_equal(aiss_spool_parse(buf, &b), -1);
 	assert_int_equal(aiss_spool_parse("garbage\n", &b), -1);
+	/* a key given twice is refused */
+	assert_true(aiss_spool_format(&a, buf, sizeof(buf)) > 0);
+	{
+		char dup[2200];
+
+		snprintf(dup, sizeof(dup), "aiss-spool 1\nuser=x\n%s",
+			 buf + strlen("aiss-spool 1\n"));
+		assert_int_equal(aiss_spool_parse(dup, &b), -1);
+	}
 	assert_int_equal(aiss_spool_parse("aiss-spool 1\ncluster=x\nend.\n",
 					  &b), -1);
 	strcpy(a.user, "bad\nuser");
