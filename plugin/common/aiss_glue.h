@@ -26,8 +26,7 @@ static inline uint32_t aiss_u16(uint16_t v)
 }
 
 /* The GPU request of a job already in slurmctld (pending or running). */
-static inline void aiss_glue_job_request(job_record_t *job,
-					 aiss_gpu_request *r)
+static inline void aiss_glue_job_request(job_record_t *job, aiss_gpu_request *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->tres_per_job = job->tres_per_job;
@@ -41,7 +40,7 @@ static inline void aiss_glue_job_request(job_record_t *job,
 		r->ntasks_per_node = aiss_u16(job->details->ntasks_per_node);
 		if (job->details->mc_ptr)
 			r->sockets_per_node =
-				aiss_u16(job->details->mc_ptr->sockets_per_node);
+			    aiss_u16(job->details->mc_ptr->sockets_per_node);
 	}
 }
 
@@ -95,13 +94,12 @@ typedef struct aiss_glue_conn {
 
 /* Returns a connected client with conn->lock held, or NULL (lock held too)
  * with @err. The caller unlocks conn->lock. */
-static inline aiss_client *aiss_glue_get(aiss_glue_conn *conn,
-					 aiss_error *err)
+static inline aiss_client *aiss_glue_get(aiss_glue_conn *conn, aiss_error *err)
 {
 	pthread_mutex_lock(&conn->lock);
 	if (!conn->c)
-		conn->c = aiss_client_connect(conn->socket, conn->timeout_ms,
-					      err);
+		conn->c =
+		    aiss_client_connect(conn->socket, conn->timeout_ms, err);
 	return conn->c;
 }
 

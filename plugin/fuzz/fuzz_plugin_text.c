@@ -40,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	case 1: {
-		aiss_gpu_request r = {.tres_per_node = s, .min_nodes = 3,
-				      .num_tasks = 5};
+		aiss_gpu_request r = {
+		    .tres_per_node = s, .min_nodes = 3, .num_tasks = 5};
 		aiss_gpu_need need;
 
 		(void)aiss_tres_gpus(s, &n, type, &err);

@@ -28,8 +28,9 @@ static aiss_lat lat;
 static void log_latency(const char *when)
 {
 	info("aiss: job_submit under slurmctld locks (%s): n=%zu p50=%uus "
-	     "p99=%uus max=%uus", when, lat.n, aiss_lat_pct(&lat, 500),
-	     aiss_lat_pct(&lat, 990), aiss_lat_pct(&lat, 1000));
+	     "p99=%uus max=%uus",
+	     when, lat.n, aiss_lat_pct(&lat, 500), aiss_lat_pct(&lat, 990),
+	     aiss_lat_pct(&lat, 1000));
 }
 
 static void record_latency(uint64_t t0)
@@ -83,7 +84,7 @@ static int quote(const aiss_job_shape *shape, aiss_quote *q, aiss_error *err)
 			       err->code == AISS_E_PROTOCOL)) {
 			aiss_glue_drop(&conn);
 			if (aiss_glue_usec() - t0 <
-			    (uint64_t)conf.timeout_ms * 250 &&
+				(uint64_t)conf.timeout_ms * 250 &&
 			    (c = aiss_glue_reconnect(&conn, err)))
 				rc = aiss_client_quote(c, shape, q, err);
 			if (rc < 0 && err->code == AISS_E_UNAVAILABLE)
@@ -103,8 +104,7 @@ static void set_msg(char **err_msg, const char *text)
 }
 
 /* Quotes @shape and turns the answer into a Slurm return code and message. */
-static int decide(aiss_job_shape *shape, char **err_msg, char *text,
-		  size_t len)
+static int decide(aiss_job_shape *shape, char **err_msg, char *text, size_t len)
 {
 	aiss_quote q;
 	aiss_error err;
@@ -115,7 +115,8 @@ static int decide(aiss_job_shape *shape, char **err_msg, char *text,
 		    err.code == AISS_E_PROTOCOL) {
 			if (conf.fail_open) {
 				info("aiss: aissd unreachable (%s); admitting "
-				     "(FailOpen=yes)", err.text);
+				     "(FailOpen=yes)",
+				     err.text);
 				return SLURM_SUCCESS;
 			}
 			set_msg(err_msg, aiss_msg_unavailable(&err, text, len));
@@ -166,20 +167,20 @@ static void fill_ids(aiss_job_shape *s, const char *account, uint32_t uid)
 	snprintf(s->user, sizeof(s->user), "%s", user ? user : "nobody");
 }
 
-AISS_EXPORT extern int job_submit(job_desc_msg_t *job_desc,
-				  uint32_t submit_uid, char **err_msg)
+AISS_EXPORT extern int job_submit(job_desc_msg_t *job_desc, uint32_t submit_uid,
+				  char **err_msg)
 {
 	uint64_t t0 = aiss_glue_usec();
 	aiss_gpu_request r = {
-		.tres_per_job = job_desc->tres_per_job,
-		.tres_per_node = job_desc->tres_per_node,
-		.tres_per_socket = job_desc->tres_per_socket,
-		.tres_per_task = job_desc->tres_per_task,
-		.min_nodes = aiss_u32(job_desc->min_nodes),
-		.max_nodes = aiss_u32(job_desc->max_nodes),
-		.num_tasks = aiss_u32(job_desc->num_tasks),
-		.ntasks_per_node = aiss_u16(job_desc->ntasks_per_node),
-		.sockets_per_node = aiss_u16(job_desc->sockets_per_node),
+	    .tres_per_job = job_desc->tres_per_job,
+	    .tres_per_node = job_desc->tres_per_node,
+	    .tres_per_socket = job_desc->tres_per_socket,
+	    .tres_per_task = job_desc->tres_per_task,
+	    .min_nodes = aiss_u32(job_desc->min_nodes),
+	    .max_nodes = aiss_u32(job_desc->max_nodes),
+	    .num_tasks = aiss_u32(job_desc->num_tasks),
+	    .ntasks_per_node = aiss_u16(job_desc->ntasks_per_node),
+	    .sockets_per_node = aiss_u16(job_desc->sockets_per_node),
 	};
 	aiss_job_shape shape = {0};
 	aiss_gpu_need need;
@@ -204,8 +205,8 @@ AISS_EXPORT extern int job_submit(job_desc_msg_t *job_desc,
 		 job_desc->user_id != NO_VAL ? job_desc->user_id : submit_uid);
 	snprintf(shape.gpu_type, sizeof(shape.gpu_type), "%s", need.gpu_type);
 	shape.gpus = need.gpus;
-	shape.time_limit = time_limit_s(job_desc->time_limit,
-					job_desc->partition);
+	shape.time_limit =
+	    time_limit_s(job_desc->time_limit, job_desc->partition);
 	if (!shape.time_limit) {
 		set_msg(err_msg, aiss_msg_no_time(job_desc->partition, text,
 						  sizeof(text)));
@@ -262,9 +263,9 @@ AISS_EXPORT extern int job_modify(job_desc_msg_t *job_desc,
 	fill_ids(&shape, job_ptr->account, job_ptr->user_id);
 	snprintf(shape.gpu_type, sizeof(shape.gpu_type), "%s", need.gpu_type);
 	shape.gpus = need.gpus;
-	shape.time_limit = time_limit_s(raised ? job_desc->time_limit
-					       : job_ptr->time_limit,
-					job_ptr->partition);
+	shape.time_limit =
+	    time_limit_s(raised ? job_desc->time_limit : job_ptr->time_limit,
+			 job_ptr->partition);
 	shape.count = 1;
 	if (!shape.time_limit) {
 		rc = ESLURM_INVALID_TIME_LIMIT;

@@ -32,8 +32,8 @@ typedef struct aiss_gpu_request {
 
 /* The worst case of a request: most GPUs the job may be allocated. */
 typedef struct aiss_gpu_need {
-	int64_t gpus;		    /* all nodes */
-	int64_t nodes;		    /* node count used for the worst case */
+	int64_t gpus;               /* all nodes */
+	int64_t nodes;              /* node count used for the worst case */
 	char gpu_type[AISS_ID_MAX]; /* "" when no type was named */
 } aiss_gpu_need;
 
@@ -69,14 +69,14 @@ char *aiss_fmt_duration(int64_t seconds, char *buf, size_t len);
 
 /* The plugins' configuration (docs/admin-guide.md). */
 typedef struct aiss_plugin_conf {
-	char socket[256];	 /* aissd's Unix socket ("" = library default) */
-	int timeout_ms;		 /* per call made under slurmctld's locks */
-	int settle_timeout_ms;	 /* per call made from the plugins' threads */
-	bool fail_open;		 /* admit when aissd cannot be reached */
+	char socket[256];      /* aissd's Unix socket ("" = library default) */
+	int timeout_ms;        /* per call made under slurmctld's locks */
+	int settle_timeout_ms; /* per call made from the plugins' threads */
+	bool fail_open;        /* admit when aissd cannot be reached */
 	char cluster[AISS_ID_MAX]; /* run-key cluster ("" = ClusterName) */
-	char spool_dir[256];	 /* durable settle spool */
-	int poll_interval_s;	 /* held-job release and spool replay */
-	int stats_every;	 /* log latency percentiles every N calls */
+	char spool_dir[256];       /* durable settle spool */
+	int poll_interval_s;       /* held-job release and spool replay */
+	int stats_every;           /* log latency percentiles every N calls */
 } aiss_plugin_conf;
 
 #define AISS_PLUGIN_CONF_DEFAULT "/etc/slurm/aiss.conf"
@@ -134,7 +134,7 @@ char *aiss_msg_hold(const aiss_error *err, const aiss_quote *q,
 #define AISS_LAT_MAX 8192
 typedef struct aiss_lat {
 	uint32_t samples[AISS_LAT_MAX];
-	size_t n;	/* samples kept (<= AISS_LAT_MAX, the latest) */
+	size_t n;       /* samples kept (<= AISS_LAT_MAX, the latest) */
 	uint64_t total; /* calls recorded since the last reset */
 } aiss_lat;
 

@@ -116,9 +116,9 @@ int aiss_plugin_conf_load(const char *path, aiss_plugin_conf *c,
 			eq = strchr(k, '=');
 			if (!eq) {
 				fclose(f);
-				return aiss_error_set(err, AISS_E_INVALID,
-					"%s:%d: expected Key=Value", path,
-					lineno);
+				return aiss_error_set(
+				    err, AISS_E_INVALID,
+				    "%s:%d: expected Key=Value", path, lineno);
 			}
 			*eq = '\0';
 			k = trim(k);
@@ -128,10 +128,11 @@ int aiss_plugin_conf_load(const char *path, aiss_plugin_conf *c,
 				int unknown = errno == ENOENT;
 
 				fclose(f);
-				return aiss_error_set(err, AISS_E_INVALID,
-					"%s:%d: %s '%s'", path, lineno,
-					unknown ? "unknown key" : "bad value for",
-					k);
+				return aiss_error_set(
+				    err, AISS_E_INVALID, "%s:%d: %s '%s'", path,
+				    lineno,
+				    unknown ? "unknown key" : "bad value for",
+				    k);
 			}
 		}
 		fclose(f);
@@ -142,7 +143,8 @@ int aiss_plugin_conf_load(const char *path, aiss_plugin_conf *c,
 	env = getenv("AISS_FAIL_OPEN");
 	if (env && *env && parse_bool(env, &c->fail_open) < 0)
 		return aiss_error_set(err, AISS_E_INVALID,
-				      "AISS_FAIL_OPEN='%s': use yes or no", env);
+				      "AISS_FAIL_OPEN='%s': use yes or no",
+				      env);
 	env = getenv("AISS_SOCKET");
 	if (env && *env && !c->socket[0] &&
 	    copy_str(env, c->socket, sizeof(c->socket)) < 0)

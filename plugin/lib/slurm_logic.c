@@ -80,8 +80,8 @@ static int parse_entry(const char *e, size_t n, int64_t *count, char *type,
 	if (eq) { /* gpu=N or gpu:type=N */
 		if (parse_count(eq + 1, (size_t)(end - eq - 1), &v) < 0)
 			goto bad;
-		if (*p == ':' && set_type(type, p + 1, (size_t)(eq - p - 1),
-					  err) < 0)
+		if (*p == ':' &&
+		    set_type(type, p + 1, (size_t)(eq - p - 1), err) < 0)
 			return -1;
 		goto done;
 	}
@@ -102,8 +102,10 @@ done:
 	*count += v;
 	return 0;
 bad:
-	return aiss_error_set(err, AISS_E_INVALID, "cannot read GPU count in "
-			      "'%.*s'", (int)n, e);
+	return aiss_error_set(err, AISS_E_INVALID,
+			      "cannot read GPU count in "
+			      "'%.*s'",
+			      (int)n, e);
 }
 
 int aiss_tres_gpus(const char *list, int64_t *count, char *type,
@@ -281,8 +283,8 @@ static size_t shape_text(const aiss_job_shape *s, const char *type, char *buf,
 {
 	char t[32];
 
-	return (size_t)snprintf(buf, len, "%" PRId64 " %s GPU%s x %s",
-				s->gpus, type && *type ? type : "",
+	return (size_t)snprintf(buf, len, "%" PRId64 " %s GPU%s x %s", s->gpus,
+				type && *type ? type : "",
 				s->gpus == 1 ? "" : "s",
 				aiss_fmt_duration(s->time_limit, t, sizeof(t)));
 }
@@ -300,53 +302,54 @@ char *aiss_msg_refusal(const aiss_quote *q, const aiss_job_shape *s, char *buf,
 		   sizeof(shape));
 	if (q->verdict != AISS_E_INSUFFICIENT) {
 		/* The service's sentence names the grant and the fix. */
-		snprintf(buf, len, "aiss: %s", q->reason[0] ? q->reason
-			 : aiss_status_name(q->verdict));
+		snprintf(buf, len, "aiss: %s",
+			 q->reason[0] ? q->reason
+				      : aiss_status_name(q->verdict));
 		return buf;
 	}
-	n = (size_t)snprintf(buf, len,
-		"aiss: grant %s has HK$%s of subsidy left; this job's worst "
-		"case (%s%s, %d%% subsidy) needs HK$%s",
-		grant, money(q->available, avail), shape,
-		count > 1 ? " per element" : "", q->rate_bp / 100,
-		money(count > 1 ? q->worst_subsidy_total : q->worst.subsidy,
-		      need));
+	n = (size_t)snprintf(
+	    buf, len,
+	    "aiss: grant %s has HK$%s of subsidy left; this job's worst "
+	    "case (%s%s, %d%% subsidy) needs HK$%s",
+	    grant, money(q->available, avail), shape,
+	    count > 1 ? " per element" : "", q->rate_bp / 100,
+	    money(count > 1 ? q->worst_subsidy_total : q->worst.subsidy, need));
 	if (n < len && count > 1)
-		n += (size_t)snprintf(buf + n, len - n,
-				      " for %" PRId64 " array elements; %" PRId64
-				      " element%s fit%s",
-				      count, q->fit_count,
-				      q->fit_count == 1 ? "" : "s",
-				      q->fit_count == 1 ? "s" : "");
+		n += (size_t)snprintf(
+		    buf + n, len - n,
+		    " for %" PRId64 " array elements; %" PRId64
+		    " element%s fit%s",
+		    count, q->fit_count, q->fit_count == 1 ? "" : "s",
+		    q->fit_count == 1 ? "s" : "");
 	if (n < len && (q->fit_time_limit > 0 || q->fit_gpus > 0)) {
 		n += (size_t)snprintf(buf + n, len - n, ". Would fit:");
 		if (n < len && q->fit_time_limit > 0)
 			n += (size_t)snprintf(
-				buf + n, len - n, " --time=%s at %" PRId64
-				" GPU%s", aiss_fmt_duration(q->fit_time_limit,
-							     t, sizeof(t)),
-				s->gpus, s->gpus == 1 ? "" : "s");
+			    buf + n, len - n, " --time=%s at %" PRId64 " GPU%s",
+			    aiss_fmt_duration(q->fit_time_limit, t, sizeof(t)),
+			    s->gpus, s->gpus == 1 ? "" : "s");
 		if (n < len && q->fit_time_limit > 0 && q->fit_gpus > 0)
 			n += (size_t)snprintf(buf + n, len - n, ", or");
 		if (n < len && q->fit_gpus > 0)
 			n += (size_t)snprintf(
-				buf + n, len - n, " %" PRId64 " GPU%s at --time=%s",
-				q->fit_gpus, q->fit_gpus == 1 ? "" : "s",
-				aiss_fmt_duration(s->time_limit, t,
-						  sizeof(t)));
+			    buf + n, len - n, " %" PRId64 " GPU%s at --time=%s",
+			    q->fit_gpus, q->fit_gpus == 1 ? "" : "s",
+			    aiss_fmt_duration(s->time_limit, t, sizeof(t)));
 	} else if (n < len) {
-		n += (size_t)snprintf(buf + n, len - n,
-				      ". Nothing fits now");
+		n += (size_t)snprintf(buf + n, len - n, ". Nothing fits now");
 	}
 	if (n < len)
-		snprintf(buf + n, len - n, ". Ask the scheme administrators "
-			 "for a top-up of %s.", grant);
+		snprintf(buf + n, len - n,
+			 ". Ask the scheme administrators "
+			 "for a top-up of %s.",
+			 grant);
 	return buf;
 }
 
 char *aiss_msg_no_account(char *buf, size_t len)
 {
-	snprintf(buf, len, "aiss: GPU jobs must name the Slurm account of "
+	snprintf(buf, len,
+		 "aiss: GPU jobs must name the Slurm account of "
 		 "their AI Subsidy Scheme grant: add --account=<account> "
 		 "(aissctl balance lists your grants)");
 	return buf;
@@ -354,7 +357,8 @@ char *aiss_msg_no_account(char *buf, size_t len)
 
 char *aiss_msg_no_time(const char *partition, char *buf, size_t len)
 {
-	snprintf(buf, len, "aiss: partition %s has no time limit, so this "
+	snprintf(buf, len,
+		 "aiss: partition %s has no time limit, so this "
 		 "job's cost cannot be bounded: add --time=<limit>",
 		 partition && *partition ? partition : "(default)");
 	return buf;
@@ -362,8 +366,10 @@ char *aiss_msg_no_time(const char *partition, char *buf, size_t len)
 
 char *aiss_msg_unavailable(const aiss_error *e, char *buf, size_t len)
 {
-	snprintf(buf, len, "aiss: quota service unavailable, retry in a "
-		 "minute (%s)", e && e->text[0] ? e->text : "no answer");
+	snprintf(buf, len,
+		 "aiss: quota service unavailable, retry in a "
+		 "minute (%s)",
+		 e && e->text[0] ? e->text : "no answer");
 	return buf;
 }
 
@@ -373,20 +379,20 @@ char *aiss_msg_hold(const aiss_error *err, const aiss_quote *q,
 	char avail[AISS_MONEY_BUFSZ], need[AISS_MONEY_BUFSZ], shape[128];
 
 	if (err && err->code == AISS_E_UNAVAILABLE) {
-		snprintf(buf, len, "aiss: quota service unavailable; the job "
+		snprintf(buf, len,
+			 "aiss: quota service unavailable; the job "
 			 "starts when it answers");
 		return buf;
 	}
-	if (q && q->grant_id[0] &&
-	    (!err || err->code == AISS_E_INSUFFICIENT)) {
+	if (q && q->grant_id[0] && (!err || err->code == AISS_E_INSUFFICIENT)) {
 		shape_text(s, q->gpu_type, shape, sizeof(shape));
 		snprintf(buf, len, "aiss: %s has HK$%s left; needs HK$%s (%s)",
 			 q->grant_id, money(q->available, avail),
 			 money(q->worst.subsidy, need), shape);
 		return buf;
 	}
-	snprintf(buf, len, "aiss: %s", err && err->text[0] ? err->text
-		 : "lien refused");
+	snprintf(buf, len, "aiss: %s",
+		 err && err->text[0] ? err->text : "lien refused");
 	return buf;
 }
 

@@ -41,7 +41,7 @@ typedef struct work {
 	work_kind kind;
 	uint32_t job_id;
 	aiss_reserve_req reserve; /* WORK_LIEN */
-	aiss_settle_req settle;	  /* WORK_CHARGE */
+	aiss_settle_req settle;   /* WORK_CHARGE */
 } work;
 
 static aiss_plugin_conf pconf;
@@ -52,7 +52,7 @@ static prep_callbacks_t cb;
 static bool in_ctld;
 
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;	/* worker */
+static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;    /* worker */
 static pthread_cond_t poll_cond = PTHREAD_COND_INITIALIZER; /* poller */
 static work *q_head, *q_tail;
 static bool stopping;
@@ -169,16 +169,16 @@ static aiss_spool_verdict settle_one(const aiss_settle_req *req, void *arg)
 	aiss_run_key_format(&req->key, key, sizeof(key));
 	c = aiss_glue_get(&conn, &err);
 	rc = c ? aiss_client_settle(c, req, &rec, &err) : -1;
-	if (rc < 0 && (err.code == AISS_E_UNAVAILABLE ||
-		       err.code == AISS_E_PROTOCOL))
+	if (rc < 0 &&
+	    (err.code == AISS_E_UNAVAILABLE || err.code == AISS_E_PROTOCOL))
 		aiss_glue_drop(&conn);
 	pthread_mutex_unlock(&conn.lock);
 	if (rc == 0) {
 		char sub[AISS_MONEY_BUFSZ];
 
 		info("aiss: charged run %s (%s, %" PRId64 " GPUs, %s): "
-		     "subsidy HK$%s", key, rec.grant_id, req->gpus,
-		     req->end_state,
+		     "subsidy HK$%s",
+		     key, rec.grant_id, req->gpus, req->end_state,
 		     aiss_money_format(rec.charge.subsidy, true, sub,
 				       sizeof(sub)));
 		return AISS_SPOOL_DONE;
@@ -189,8 +189,8 @@ static aiss_spool_verdict settle_one(const aiss_settle_req *req, void *arg)
 		return AISS_SPOOL_RETRY;
 	}
 	error("aiss: settle of run %s refused (%s): %s; record kept in "
-	      "%s/failed", key, aiss_status_name(err.code), err.text,
-	      pconf.spool_dir);
+	      "%s/failed",
+	      key, aiss_status_name(err.code), err.text, pconf.spool_dir);
 	return AISS_SPOOL_REJECT;
 }
 
@@ -231,13 +231,15 @@ static void do_lien(work *w)
 
 	aiss_error_clear(&err);
 	if (call_reserve(&w->reserve, &lien, &err) == 0) {
-		debug("aiss: lien for JobId=%u on %s", w->job_id, lien.grant_id);
+		debug("aiss: lien for JobId=%u on %s", w->job_id,
+		      lien.grant_id);
 		cb.prolog_slurmctld(0, w->job_id, false);
 		return;
 	}
 	if (err.code == AISS_E_UNAVAILABLE && pconf.fail_open) {
 		info("aiss: JobId=%u starts without a lien (aissd unreachable, "
-		     "FailOpen=yes); it is charged at its end", w->job_id);
+		     "FailOpen=yes); it is charged at its end",
+		     w->job_id);
 		cb.prolog_slurmctld(0, w->job_id, false);
 		return;
 	}
@@ -293,7 +295,8 @@ static void *worker_main(void *arg)
 			q_tail = NULL;
 		pthread_mutex_unlock(&q_lock);
 		if (stopping && w->kind == WORK_LIEN) {
-			xfree(w); /* slurmctld is going down: leave it pending */
+			xfree(
+			    w); /* slurmctld is going down: leave it pending */
 			continue;
 		}
 		if (w->kind == WORK_LIEN)
@@ -355,11 +358,10 @@ static int collect_held(void *x, void *arg)
 	limit = job->time_limit;
 	if (limit == NO_VAL && job->part_ptr)
 		limit = job->part_ptr->default_time != NO_VAL
-				? job->part_ptr->default_time
-				: job->part_ptr->max_time;
-	h->shape.time_limit = (limit == NO_VAL || limit == INFINITE)
-				      ? 0
-				      : (int64_t)limit * 60;
+			    ? job->part_ptr->default_time
+			    : job->part_ptr->max_time;
+	h->shape.time_limit =
+	    (limit == NO_VAL || limit == INFINITE) ? 0 : (int64_t)limit * 60;
 	h->shape.count = 1;
 	return 0;
 }
@@ -447,8 +449,9 @@ AISS_EXPORT extern int init(void)
 		return SLURM_ERROR;
 	}
 	snprintf(cluster, sizeof(cluster), "%s",
-		 pconf.cluster[0] ? pconf.cluster
-		 : slurm_conf.cluster_name ? slurm_conf.cluster_name : "");
+		 pconf.cluster[0]          ? pconf.cluster
+		 : slurm_conf.cluster_name ? slurm_conf.cluster_name
+					   : "");
 	conn.socket = pconf.socket[0] ? pconf.socket : NULL;
 	conn.timeout_ms = pconf.settle_timeout_ms;
 	if (!(spool = aiss_spool_open(pconf.spool_dir, &err))) {
@@ -462,8 +465,8 @@ AISS_EXPORT extern int init(void)
 	slurm_thread_create(&poller_tid, poller_main, NULL);
 	threads_up = true;
 	info("aiss: prep/aiss loaded (cluster %s, aissd %s, spool %s with %zu "
-	     "waiting, %s)", cluster,
-	     pconf.socket[0] ? pconf.socket : AISS_DEFAULT_SOCKET,
+	     "waiting, %s)",
+	     cluster, pconf.socket[0] ? pconf.socket : AISS_DEFAULT_SOCKET,
 	     pconf.spool_dir, aiss_spool_pending(spool),
 	     pconf.fail_open ? "fail-open" : "fail-closed");
 	return SLURM_SUCCESS;
@@ -529,10 +532,10 @@ AISS_EXPORT extern int prep_p_prolog_slurmctld(job_record_t *job_ptr,
 	snprintf(s->account, sizeof(s->account), "%s",
 		 job_ptr->account ? job_ptr->account : "");
 	snprintf(s->user, sizeof(s->user), "%s", user_of(job_ptr));
-	s->time_limit = (job_ptr->time_limit == NO_VAL ||
-			 job_ptr->time_limit == INFINITE)
-				? AISS_DURATION_LIMIT
-				: (int64_t)job_ptr->time_limit * 60;
+	s->time_limit =
+	    (job_ptr->time_limit == NO_VAL || job_ptr->time_limit == INFINITE)
+		? AISS_DURATION_LIMIT
+		: (int64_t)job_ptr->time_limit * 60;
 	s->count = 1;
 	s->start = job_ptr->start_time;
 	enqueue(w);

@@ -21,7 +21,7 @@
 
 struct aiss_spool {
 	char dir[DIR_MAX];
-	pthread_mutex_t lock;	     /* next_seq, the directory's contents */
+	pthread_mutex_t lock;        /* next_seq, the directory's contents */
 	pthread_mutex_t replay_lock; /* one replay at a time */
 	uint64_t next_seq;
 };
@@ -137,8 +137,9 @@ int aiss_spool_format(const aiss_settle_req *r, char *buf, size_t len)
 		if (strpbrk(strs[i], "\n\r"))
 			return -1;
 	return snprintf(buf, len,
-			SPOOL_MAGIC "\ncluster=%s\njob_id=%" PRIu64
-			"\nrun_start=%" PRId64 "\naccount=%s\nuser=%s\n"
+			SPOOL_MAGIC
+			"\ncluster=%s\njob_id=%" PRIu64 "\nrun_start=%" PRId64
+			"\naccount=%s\nuser=%s\n"
 			"gpu_type=%s\ngpus=%" PRId64 "\nend=%" PRId64
 			"\nend_state=%s\nend.\n",
 			r->key.cluster, r->key.job_id,
@@ -236,8 +237,8 @@ int aiss_spool_parse(const char *text, aiss_settle_req *out)
 				goto bad;
 			seen |= 16;
 		} else if (!strcmp(k, "gpu_type")) {
-			rc = copy_field(v, out->gpu_type,
-					sizeof(out->gpu_type));
+			rc =
+			    copy_field(v, out->gpu_type, sizeof(out->gpu_type));
 			if (seen & 32)
 				goto bad;
 			seen |= 32;
@@ -301,8 +302,10 @@ int aiss_spool_append(aiss_spool *s, const aiss_settle_req *req,
 				      "settle record not spoolable");
 	pthread_mutex_lock(&s->lock);
 	seq = s->next_seq++;
-	snprintf(tmp, sizeof(tmp), "%.*s/.tmp.%020" PRIu64, DIR_MAX, s->dir, seq);
-	snprintf(path, sizeof(path), "%.*s/%020" PRIu64 REC_SUFFIX, DIR_MAX, s->dir, seq);
+	snprintf(tmp, sizeof(tmp), "%.*s/.tmp.%020" PRIu64, DIR_MAX, s->dir,
+		 seq);
+	snprintf(path, sizeof(path), "%.*s/%020" PRIu64 REC_SUFFIX, DIR_MAX,
+		 s->dir, seq);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;
@@ -432,8 +435,8 @@ int aiss_spool_replay(aiss_spool *s,
 		if (read_record(path, buf, sizeof(buf)) < 0) {
 			if (errno == ENOENT)
 				continue;
-			rc = aiss_error_set(err, AISS_E_STORAGE, "%s: %s",
-					    path, strerror(errno));
+			rc = aiss_error_set(err, AISS_E_STORAGE, "%s: %s", path,
+					    strerror(errno));
 			break;
 		}
 		if (aiss_spool_parse(buf, &req) < 0)

@@ -66,18 +66,19 @@ static void test_gpus_per_job_task_socket(void **state)
 	assert_int_equal(worst(&r, NULL), 10);
 	/* --gpus-per-task=1 --ntasks-per-node=4 -N 2 */
 	r = (aiss_gpu_request){.tres_per_task = "gres:gpu:1",
-			       .ntasks_per_node = 4, .min_nodes = 2};
+			       .ntasks_per_node = 4,
+			       .min_nodes = 2};
 	assert_int_equal(worst(&r, NULL), 8);
 	/* --gpus-per-task=1, nothing else: one task per node */
 	r = (aiss_gpu_request){.tres_per_task = "gres:gpu:1", .min_nodes = 3};
 	assert_int_equal(worst(&r, NULL), 3);
 	/* --gpus-per-socket=2, two sockets assumed, 2 nodes */
-	r = (aiss_gpu_request){.tres_per_socket = "gres:gpu:2",
-			       .min_nodes = 2};
+	r = (aiss_gpu_request){.tres_per_socket = "gres:gpu:2", .min_nodes = 2};
 	assert_int_equal(worst(&r, NULL), 8);
 	/* the largest of the ways wins */
 	r = (aiss_gpu_request){.tres_per_job = "gres:gpu:3",
-			       .tres_per_node = "gres:gpu:2", .min_nodes = 2};
+			       .tres_per_node = "gres:gpu:2",
+			       .min_nodes = 2};
 	assert_int_equal(worst(&r, NULL), 4);
 }
 
@@ -119,19 +120,22 @@ static void test_tres_alloc(void **state)
 	char type[AISS_ID_MAX];
 
 	(void)state;
-	assert_int_equal(aiss_tres_alloc_gpus(
-				 "cpu=2,mem=2G,node=1,billing=2,gres/gpu=8,"
-				 "gres/gpu:h100=8", type, sizeof(type)), 8);
+	assert_int_equal(
+	    aiss_tres_alloc_gpus("cpu=2,mem=2G,node=1,billing=2,gres/gpu=8,"
+				 "gres/gpu:h100=8",
+				 type, sizeof(type)),
+	    8);
 	assert_string_equal(type, "h100");
-	assert_int_equal(aiss_tres_alloc_gpus(
-				 "cpu=4,node=2,gres/gpu=16", type,
-				 sizeof(type)), 16);
+	assert_int_equal(aiss_tres_alloc_gpus("cpu=4,node=2,gres/gpu=16", type,
+					      sizeof(type)),
+			 16);
 	assert_string_equal(type, "");
-	assert_int_equal(aiss_tres_alloc_gpus("cpu=1,gres/gpu:h800=3", type,
-					      sizeof(type)), 3);
+	assert_int_equal(
+	    aiss_tres_alloc_gpus("cpu=1,gres/gpu:h800=3", type, sizeof(type)),
+	    3);
 	assert_string_equal(type, "h800");
-	assert_int_equal(aiss_tres_alloc_gpus("cpu=1,mem=1M,node=1", type,
-					      sizeof(type)), 0);
+	assert_int_equal(
+	    aiss_tres_alloc_gpus("cpu=1,mem=1M,node=1", type, sizeof(type)), 0);
 	assert_int_equal(aiss_tres_alloc_gpus(NULL, type, sizeof(type)), 0);
 }
 
@@ -215,8 +219,8 @@ static void test_msg_hold_unavailable(void **state)
 	aiss_msg_hold(&e, &q, &s, b, sizeof(b));
 	assert_string_equal(b, "aiss: AISS-2025-0007 has HK$1,204.50 left; "
 			       "needs HK$44,800.00 (8 h100 GPUs x 01:00:00)");
-	assert_int_equal(strncmp(b, AISS_HOLD_PREFIX,
-				 strlen(AISS_HOLD_PREFIX)), 0);
+	assert_int_equal(strncmp(b, AISS_HOLD_PREFIX, strlen(AISS_HOLD_PREFIX)),
+			 0);
 	e.code = AISS_E_UNAVAILABLE;
 	aiss_msg_hold(&e, NULL, &s, b, sizeof(b));
 	assert_non_null(strstr(b, "unavailable"));
@@ -302,16 +306,16 @@ static void test_lat(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gres_per_node),
-		cmocka_unit_test(test_gpus_per_job_task_socket),
-		cmocka_unit_test(test_gpu_request_errors),
-		cmocka_unit_test(test_array_count),
-		cmocka_unit_test(test_tres_alloc),
-		cmocka_unit_test(test_duration),
-		cmocka_unit_test(test_msg_refusal),
-		cmocka_unit_test(test_msg_hold_unavailable),
-		cmocka_unit_test(test_conf),
-		cmocka_unit_test(test_lat),
+	    cmocka_unit_test(test_gres_per_node),
+	    cmocka_unit_test(test_gpus_per_job_task_socket),
+	    cmocka_unit_test(test_gpu_request_errors),
+	    cmocka_unit_test(test_array_count),
+	    cmocka_unit_test(test_tres_alloc),
+	    cmocka_unit_test(test_duration),
+	    cmocka_unit_test(test_msg_refusal),
+	    cmocka_unit_test(test_msg_hold_unavailable),
+	    cmocka_unit_test(test_conf),
+	    cmocka_unit_test(test_lat),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,8 +70,8 @@ static void test_format_parse_roundtrip(void **state)
 			 buf + strlen("aiss-spool 1\n"));
 		assert_int_equal(aiss_spool_parse(dup, &b), -1);
 	}
-	assert_int_equal(aiss_spool_parse("aiss-spool 1\ncluster=x\nend.\n",
-					  &b), -1);
+	assert_int_equal(
+	    aiss_spool_parse("aiss-spool 1\ncluster=x\nend.\n", &b), -1);
 	strcpy(a.user, "bad\nuser");
 	assert_int_equal(aiss_spool_format(&a, buf, sizeof(buf)), -1);
 }
@@ -79,7 +79,7 @@ static void test_format_parse_roundtrip(void **state)
 struct sink {
 	uint64_t seen[16];
 	size_t n;
-	size_t fail_at; /* RETRY when n reaches this (0: never) */
+	size_t fail_at;  /* RETRY when n reaches this (0: never) */
 	uint64_t reject; /* job id to REJECT */
 };
 
@@ -187,11 +187,11 @@ static void test_corrupt_and_tmp(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_format_parse_roundtrip),
-		cmocka_unit_test_setup_teardown(test_append_replay_order, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_and_tmp, setup,
-						teardown),
+	    cmocka_unit_test(test_format_parse_roundtrip),
+	    cmocka_unit_test_setup_teardown(test_append_replay_order, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_and_tmp, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
