@@ -207,20 +207,26 @@ static void replay_spool(void)
 
 /* Holds the job (admin hold, our reason) before the failed prolog requeues
  * it; the poller releases it when its grant can pay. */
-static void hold_job(uint32_t job_id, const char *reason)
+static bool hold_job(uint32_t job_id, time_t run_start, const char *reason)
 {
 	slurmctld_lock_t job_write = {.job = WRITE_LOCK};
 	job_record_t *job;
+	bool held = false;
 
 	lock_slurmctld(job_write);
-	if ((job = find_job_record(job_id))) {
+	/* Only the run whose prolog this is: a job cancelled meanwhile must
+	 * not be requeued back to life. */
+	if ((job = find_job_record(job_id)) && IS_JOB_RUNNING(job) &&
+	    !IS_JOB_COMPLETING(job) && job->start_time == run_start) {
 		job->priority = 0;
 		job->state_reason = WAIT_HELD;
 		xfree(job->state_desc);
 		job->state_desc = xstrdup(reason);
 		refused_add(job_id, job->start_time);
+		held = true;
 	}
 	unlock_slurmctld(job_write);
+	return held;
 }
 
 static void do_lien(work *w)
@@ -257,8 +263,12 @@ static void do_lien(work *w)
 		aiss_msg_hold(&err, NULL, &w->reserve.shape, reason,
 			      sizeof(reason));
 	}
+	if (!hold_job(w->job_id, w->reserve.key.run_start, reason)) {
+		/* ended while the lien was asked for: nothing to stop */
+		cb.prolog_slurmctld(0, w->job_id, false);
+		return;
+	}
 	info("aiss: JobId=%u not started, held: %s", w->job_id, reason);
-	hold_job(w->job_id, reason);
 	cb.prolog_slurmctld(PROLOG_REFUSED, w->job_id, false);
 }
 
