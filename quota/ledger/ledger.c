@@ -3,7 +3,6 @@
  * transactions and group commit, the hash-chained journal. */
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +26,10 @@ static const char SQL_PRAGMAS[] = "PRAGMA page_size = 4096;"
 				  "PRAGMA journal_size_limit = 67108864;";
 
 #define LEDGER_BUSY_TIMEOUT_MS 5000
-/* WAL frames (pages) after which the checkpointer runs (SQLite's default
- * autocheckpoint threshold). */
-#define LEDGER_CKPT_FRAMES 1000
+/* WAL size (frames = pages) at which a commit checkpoints by itself, and
+ * the size from which aiss_ledger_idle() checkpoints between requests. */
+#define LEDGER_WAL_HARD_FRAMES 1000
+#define LEDGER_WAL_IDLE_FRAMES 64
 
 /* Schema migrations: entry i takes user_version i to i + 1. Append only. */
 static const char SQL_SCHEMA_V1[] =
@@ -306,103 +306,32 @@ fail:
 	return -1;
 }
 
-static void *ckpt_main(void *arg)
+/* After every commit: remember the WAL's size; past the hard limit,
+ * checkpoint now (what SQLite's autocheckpoint would do). */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-	ledger_ckpt *c = arg;
+	aiss_ledger *l = arg;
 
-	pthread_mutex_lock(&c->mu);
-	for (;;) {
-		while (!c->want && !c->stop)
-			pthread_cond_wait(&c->cv, &c->mu);
-		if (c->stop)
-			break;
-		c->want = 0;
-		pthread_mutex_unlock(&c->mu);
-		/* PASSIVE: copies what it can without blocking the writer;
-		 * a busy or partial checkpoint is simply retried next time. */
-		sqlite3_wal_checkpoint_v2(
-		    c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		pthread_mutex_lock(&c->mu);
-		c->done++;
-	}
-	pthread_mutex_unlock(&c->mu);
-	return NULL;
-}
-
-static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
-{
-	ledger_ckpt *c = arg;
-
-	(void)db;
-	(void)name;
-	if (frames >= LEDGER_CKPT_FRAMES) {
-		pthread_mutex_lock(&c->mu);
-		c->want = 1;
-		pthread_cond_signal(&c->cv);
-		pthread_mutex_unlock(&c->mu);
+	l->wal_frames = frames;
+	if (frames >= LEDGER_WAL_HARD_FRAMES) {
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+					  NULL, NULL);
+		l->wal_frames = 0;
 	}
 	return SQLITE_OK;
 }
 
-/* Starts the checkpointer; on any failure the connection keeps SQLite's
- * own autocheckpoint (in the committing thread). */
-static void ckpt_start(aiss_ledger *l, const char *path)
+int aiss_ledger_idle(aiss_ledger *l)
 {
-	ledger_ckpt *c = &l->ckpt;
-	sigset_t all, old;
-	int rc;
+	int log = 0, done = 0;
 
-	if (!sqlite3_threadsafe() ||
-	    sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE, NULL) !=
-		SQLITE_OK)
-		goto fallback;
-	sqlite3_busy_timeout(c->db, LEDGER_BUSY_TIMEOUT_MS);
-	if (sqlite3_exec(c->db, "PRAGMA synchronous = FULL;", NULL, NULL,
-			 NULL) != SQLITE_OK)
-		goto fallback;
-	if (pthread_mutex_init(&c->mu, NULL))
-		goto fallback;
-	if (pthread_cond_init(&c->cv, NULL)) {
-		pthread_mutex_destroy(&c->mu);
-		goto fallback;
-	}
-	/* The thread blocks every signal (it inherits the mask it is created
-	 * with), so SIGTERM and friends reach the daemon's own thread. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&c->thread, NULL, ckpt_main, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
-		pthread_cond_destroy(&c->cv);
-		pthread_mutex_destroy(&c->mu);
-		goto fallback;
-	}
-	c->running = 1;
-	sqlite3_wal_hook(l->db, ckpt_hook, c);
-	return;
-fallback:
-	sqlite3_close(c->db);
-	c->db = NULL;
-	sqlite3_wal_autocheckpoint(l->db, LEDGER_CKPT_FRAMES);
-}
-
-static void ckpt_stop(aiss_ledger *l)
-{
-	ledger_ckpt *c = &l->ckpt;
-
-	if (c->running) {
-		sqlite3_wal_hook(l->db, NULL, NULL);
-		pthread_mutex_lock(&c->mu);
-		c->stop = 1;
-		pthread_cond_signal(&c->cv);
-		pthread_mutex_unlock(&c->mu);
-		pthread_join(c->thread, NULL);
-		pthread_cond_destroy(&c->cv);
-		pthread_mutex_destroy(&c->mu);
-		c->running = 0;
-	}
-	sqlite3_close(c->db);
-	c->db = NULL;
+	if (l->in_batch || l->wal_frames < LEDGER_WAL_IDLE_FRAMES)
+		return 0;
+	if (sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+				      &log, &done) != SQLITE_OK)
+		return 0;
+	l->wal_frames = 0;
+	return 1;
 }
 
 aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err)
@@ -436,7 +365,7 @@ aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err)
 		goto fail;
 	if (migrate(l, err))
 		goto fail;
-	ckpt_start(l, path);
+	sqlite3_wal_hook(l->db, wal_hook, l);
 	return l;
 fail:
 	aiss_ledger_close(l);
@@ -449,8 +378,6 @@ void aiss_ledger_close(aiss_ledger *l)
 		return;
 	if (l->in_batch && l->db)
 		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-	if (l->db)
-		ckpt_stop(l);
 	for (int i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(l->stmt[i]);
 	sqlite3_close(l->db);

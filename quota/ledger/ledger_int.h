@@ -4,7 +4,6 @@
 #ifndef AISS_LEDGER_INT_H
 #define AISS_LEDGER_INT_H
 
-#include <pthread.h>
 #include <sqlite3.h>
 
 #include "aiss_ledger.h"
@@ -215,30 +214,16 @@
 #define LEDGER_STMT_ENUM(name, sql) name,
 enum ledger_stmt_id { LEDGER_STMTS(LEDGER_STMT_ENUM) S__COUNT };
 
-/* The WAL checkpointer: a thread with its own connection that copies the
- * WAL into the database (PASSIVE: it never blocks the writer) once the WAL
- * holds LEDGER_CKPT_FRAMES frames, so no commit pays for a checkpoint. */
-typedef struct ledger_ckpt {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	sqlite3 *db;
-	int running; /* thread started */
-	int want;    /* a checkpoint is due */
-	int stop;
-	long done; /* checkpoints run (for tests) */
-} ledger_ckpt;
-
 struct aiss_ledger {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S__COUNT];
 	int in_batch;
 	aiss_time_t (*now)(void *);
 	void *now_arg;
-	ledger_ckpt ckpt;
 	/* The journal's last entry, cached only inside a batch and dropped on
 	 * every rollback, commit and failure. */
 	int tip_valid;
+	int wal_frames; /* frames in the WAL after the last commit */
 	int64_t tip_seq;
 	char tip_hash[AISS_SHA256_HEXLEN];
 };

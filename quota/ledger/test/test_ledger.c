@@ -1034,6 +1034,33 @@ static void test_batch_failure_after_journal(void **state)
 	assert_audit_ok(f);
 }
 
+static void test_idle_checkpoint(void **state)
+{
+	fixture *f = *state;
+	aiss_time_t t = W0 + 86400;
+	aiss_error err;
+
+	/* forty single-operation commits put well over 64 pages in the WAL */
+	for (int i = 0; i < 20; i++) {
+		aiss_reserve_req r = rreq(700 + i, t, 1, HOUR);
+		aiss_settle_req s = sreq(700 + i, t, 1, t + 60, "COMPLETED");
+		aiss_lien lien;
+		aiss_charge_rec c;
+
+		assert_int_equal(
+		    aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+		assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err),
+				 0);
+	}
+	assert_int_equal(aiss_ledger_batch_begin(f->l, &err), 0);
+	assert_int_equal(aiss_ledger_idle(f->l), 0); /* never inside a batch */
+	assert_int_equal(aiss_ledger_batch_rollback(f->l, &err), 0);
+	assert_int_equal(aiss_ledger_idle(f->l), 1);
+	assert_int_equal(aiss_ledger_idle(f->l), 0); /* nothing due now */
+	assert_int_equal(bal(f, "AISS-2025-0001").n_runs, 20);
+	assert_audit_ok(f);
+}
+
 static void test_reopen_keeps_everything(void **state)
 {
 	fixture *f = *state;
@@ -1437,6 +1464,7 @@ int main(void)
 	    T(test_newer_schema_refused),
 	    T(test_batch_rollback_of_one),
 	    T(test_batch_failure_after_journal),
+	    T(test_idle_checkpoint),
 	    T(test_reopen_keeps_everything),
 	    T(test_member_views),
 	    T(test_admin_paths),
