@@ -43,6 +43,11 @@ check_charge "two nodes, --gpus-per-task=3" "$(charges_of "$j3")" 6 \
 	"$(jq -r .price_per_gpu_hour_cents <<<"$(charges_of "$j3")")" 7000
 check_charge "--gpus=h800:5 at the h800 price" "$(charges_of "$j4")" 5 8000 7000
 equals "two-node job's NodeList" "$(job_field "$j2" NodeList)" "gn[1-2]"
+out=$(srun -A proj-a --gres=gpu:h100:3 -t 2 bash -c 'echo ran on $(hostname)' 2>&1)
+contains "interactive srun admitted" "$out" "ran on gn1"
+js=$(scontrol -o show jobs | grep 'Name=bash' | sed -n 's/^JobId=\([0-9]*\) .*/\1/p' | tail -n1)
+check "interactive srun charged" wait_charges "$js" 1 60
+equals "interactive srun: GPUs" "$(charges_of "$js" | jq -r .gpus)" 3
 
 echo "# refused at submit, each with its message"
 njobs=$(scontrol -o show jobs | grep -c JobId= || true)

@@ -77,4 +77,17 @@ spooled() { [ "$(find "$spool" -maxdepth 1 -name '*.rec' | wc -l)" = 1 ]; }
 check "ran without a lien; charge spooled" aiss_wait_for 60 spooled
 aiss_aissd_start
 check "charged once aissd is back" wait_charges "$jo" 1 60
+
+echo "# slurmctld restarts while a charge waits in the spool"
+jr=$(submit -A proj-a --gres=gpu:h100:2 -t 5 --wrap 'sleep 3')
+check "running" wait_state "$jr" RUNNING 60
+aiss_aissd_stop
+check "finished and spooled" aiss_wait_for 60 spooled
+aiss_ctld_restart
+contains "restarted plugin found it" "$(grep 'prep/aiss loaded' "$AISS_CLUSTER_DIR/log/slurmctld.log" | tail -n1)" "with 1 waiting"
+aiss_aissd_start
+check "charged after both restarts" wait_charges "$jr" 1 60
+sleep 2
+equals "exactly once" "$(n_charges_of "$jr")" 1
+equals "GPUs" "$(charges_of "$jr" | jq -r .gpus)" 2
 finish
