@@ -79,7 +79,7 @@ typedef struct aiss_plugin_conf {
 	int stats_every;           /* log latency percentiles every N calls */
 } aiss_plugin_conf;
 
-#define AISS_PLUGIN_CONF_DEFAULT "/etc/slurm/aiss.conf"
+#define AISS_PLUGIN_CONF_DEFAULT "/etc/slurm/aiss-plugins.conf"
 #define AISS_SPOOL_DIR_DEFAULT "/var/spool/slurmctld/aiss"
 
 /* Defaults: timeout 200 ms, settle timeout 2000 ms, fail-closed, spool

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* plugin_conf.c: the Slurm plugins' small configuration file (aiss.conf). */
+/* plugin_conf.c: the Slurm plugins' configuration file, aiss-plugins.conf
+ * (aissd has its own, aiss.conf(5)). */
 #include "aiss_slurm.h"
 
 #include <ctype.h>

@@ -188,6 +188,13 @@ static aiss_spool_verdict settle_one(const aiss_settle_req *req, void *arg)
 		debug("aiss: settle of %s deferred: %s", key, err.text);
 		return AISS_SPOOL_RETRY;
 	}
+	if (err.code == AISS_E_PERMISSION) {
+		/* a configuration fault (aissd's slurm_user): keep it all */
+		error("aiss: aissd refuses charges from this slurmctld (%s); "
+		      "charges wait in %s until aissd's slurm_user is set",
+		      err.text, pconf.spool_dir);
+		return AISS_SPOOL_RETRY;
+	}
 	error("aiss: settle of run %s refused (%s): %s; record kept in "
 	      "%s/failed",
 	      key, aiss_status_name(err.code), err.text, pconf.spool_dir);

@@ -12,13 +12,13 @@
 : "${AISS_CLUSTER_PLUGINS:=1}"	  # 1: JobSubmitPlugins=aiss, PrEpPlugins=aiss
 : "${AISS_CLUSTER_AISSD:=1}"	  # 1: start aissd
 : "${AISS_CLUSTER_NODES:=2}"	  # slurmd nodes (gn1 h100, gn2 h800, gn3 h100...)
-: "${AISS_CLUSTER_FAIL_OPEN:=no}" # aiss.conf FailOpen
+: "${AISS_CLUSTER_FAIL_OPEN:=no}" # aiss-plugins.conf FailOpen
 : "${AISS_CLUSTER_EXTRA_CONF:=}"  # extra slurm.conf lines
 : "${AISS_CLUSTER_PLUGSTACK:=}"	  # plugstack.conf lines (SPANK plugins)
 : "${AISS_CLUSTER_EXTRA_PLUGIN_DIRS:=}" # prepended to PluginDir (colon list)
 : "${AISS_CLUSTER_GPUS:=8}"	  # fake GPUs per node
 : "${AISS_CLUSTER_CPUS:=16}"	  # CPUs per node (as configured, not real)
-: "${AISS_CLUSTER_STATS_EVERY:=500}" # aiss.conf StatsEvery (latency log)
+: "${AISS_CLUSTER_STATS_EVERY:=500}" # aiss-plugins.conf StatsEvery (latency log)
 : "${AISS_CLUSTER_NODE_HW:=}"	  # node hardware words (default: CPUs=... from AISS_CLUSTER_CPUS)
 : "${AISS_CLUSTER_KEEP:=0}"	  # 1: keep the temp dir after stop
 
@@ -152,7 +152,7 @@ CONF
 	done
 	echo "PartitionName=gpu Nodes=$nodes Default=YES DefaultTime=00:10:00 MaxTime=1-00:00:00 State=UP" >>"$T/etc/slurm.conf"
 	printf '%s\n' "$AISS_CLUSTER_PLUGSTACK" >"$T/etc/plugstack.conf"
-	cat >"$T/etc/aiss.conf" <<CONF
+	cat >"$T/etc/aiss-plugins.conf" <<CONF
 # aiss Slurm plugins (docs/admin-guide.md)
 AissdSocket=$T/run/aissd.sock
 TimeoutMs=200
@@ -211,7 +211,7 @@ aiss_cluster_start() {
 		aiss_cluster_conf_hook "$T" || { aiss_log "aiss_cluster_conf_hook failed"; return 1; }
 	fi
 	export SLURM_CONF=$T/etc/slurm.conf
-	export AISS_PLUGIN_CONF=$T/etc/aiss.conf
+	export AISS_PLUGIN_CONF=$T/etc/aiss-plugins.conf
 	export AISS_SOCKET=$T/run/aissd.sock
 
 	dd if=/dev/urandom of="$T/munge-key/munge.key" bs=1024 count=1 status=none
@@ -252,7 +252,7 @@ aiss_cluster_start() {
 	aiss_log "up in $T (slurmctld port $AISS_CTLD_PORT, $AISS_CLUSTER_NODES nodes)"
 }
 
-# Restarts slurmctld (state kept), e.g. after editing aiss.conf.
+# Restarts slurmctld (state kept), e.g. after editing aiss-plugins.conf.
 aiss_ctld_restart() {
 	local T=$AISS_CLUSTER_DIR
 	kill "$AISS_CTLD_PID" 2>/dev/null || true
