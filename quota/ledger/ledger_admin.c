@@ -696,6 +696,27 @@ static int grant_put(aiss_ledger *l, const aiss_grant *g, int insert,
 			       g->id);
 		goto fail;
 	}
+	if (!insert && g->approved_subsidy < cur.g.approved_subsidy &&
+	    g->approved_subsidy + cur.adjustments < cur.charged + cur.held) {
+		/* What is charged and held must stay covered: available =
+		 * approved - charged - held + adjustments may not go below 0
+		 * by lowering the approval. */
+		char a[AISS_MONEY_BUFSZ], b[AISS_MONEY_BUFSZ];
+		char c[AISS_MONEY_BUFSZ], d[AISS_MONEY_BUFSZ];
+		char e[AISS_MONEY_BUFSZ];
+
+		aiss_error_set(
+		    err, AISS_E_INVALID,
+		    "grant %s: approved subsidy HK$%s would be below what the "
+		    "grant has already used: charged HK$%s + held by running "
+		    "jobs HK$%s - adjustments HK$%s = HK$%s; approve at least "
+		    "HK$%s, or lower it once running jobs have settled",
+		    g->id, fmt_money(g->approved_subsidy, a),
+		    fmt_money(cur.charged, b), fmt_money(cur.held, c),
+		    fmt_money(cur.adjustments, d),
+		    fmt_money(cur.charged + cur.held - cur.adjustments, e), e);
+		goto fail;
+	}
 	ledger_fmt(what, sizeof(what), "%s grant %s",
 		   insert ? "approving" : "modifying", g->id);
 	if (g->approved_subsidy > (insert ? 0 : cur.g.approved_subsidy) &&
