@@ -56,7 +56,7 @@ equals "no liens left on proj-a" "$(aissctl --json balance AISS-2025-0001 | jq -
 	"$(squeue -h -A proj-a -t R | wc -l)"
 
 echo "# requeue: each run charged once"
-jc=$(submit -A proj-a --gres=gpu:h100:2 -t 5 --wrap 'sleep 5')
+jc=$(submit -A proj-a --gres=gpu:h100:2 -t 5 --wrap 'sleep 8')
 check "running" wait_state "$jc" RUNNING 60
 sleep 2
 scontrol requeue "$jc"

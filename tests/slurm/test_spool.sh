@@ -14,15 +14,18 @@ spool=$AISS_CLUSTER_DIR/aiss-spool
 N=50
 
 echo "# $N jobs finish while aissd is stopped"
+# each job runs until the test says go (no race with how fast they start)
+go=$AISS_CLUSTER_DIR/go
 jobs=()
 for i in $(seq 1 $N); do
-	jobs+=("$(submit -A proj-a --gres=gpu:1 -t 5 --wrap 'sleep 20')")
+	jobs+=("$(submit -A proj-a --gres=gpu:1 -t 10 --wrap "while [ ! -e $go ]; do sleep 1; done")")
 done
 equals "all $N submitted" "$(printf '%s\n' "${jobs[@]}" | grep -c '^[0-9]')" $N
 running() { [ "$(squeue -h -t R -A proj-a | wc -l)" -ge $N ]; }
 check "all $N running (liens taken)" aiss_wait_for 120 running
 equals "aissd holds $N liens" "$(aissctl --json balance AISS-2025-0001 | jq -r .liens)" $N
 aiss_aissd_stop
+touch "$go"
 done_all() { [ "$(squeue -h -A proj-a | wc -l)" = 0 ]; }
 check "all $N finished without aissd" aiss_wait_for 150 done_all
 equals "$N charges in the spool" "$(find "$spool" -maxdepth 1 -name '*.rec' | wc -l)" $N
