@@ -334,6 +334,36 @@ int aiss_ledger_idle(aiss_ledger *l)
 	return 1;
 }
 
+/* The pragmas took: WAL and synchronous=FULL (2), on which every reply's
+ * durability and the WAL-gathering VFS rely. */
+static int check_durable(aiss_ledger *l, aiss_error *err)
+{
+	sqlite3_stmt *st;
+	int sync = -1;
+	char mode[16] = "";
+
+	if (sqlite3_prepare_v2(l->db, "PRAGMA synchronous", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			sync = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (sqlite3_prepare_v2(l->db, "PRAGMA journal_mode", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			ledger_col_text(st, 0, mode, sizeof(mode));
+		sqlite3_finalize(st);
+	}
+	if (sync != 2 || strcmp(mode, "wal") != 0)
+		return aiss_error_set(err, AISS_E_STORAGE,
+				      "ledger: the database would not take "
+				      "journal_mode=WAL with synchronous=FULL "
+				      "(got %s, %d); a read-only directory or "
+				      "file system?",
+				      mode, sync);
+	return 0;
+}
+
 aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err)
 {
 	aiss_ledger *l;
@@ -352,7 +382,7 @@ aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err)
 	rc = sqlite3_open_v2(path, &l->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				 SQLITE_OPEN_NOMUTEX,
-			     NULL);
+			     ledger_vfs());
 	if (rc != SQLITE_OK) {
 		aiss_error_set(
 		    err, AISS_E_STORAGE, "ledger: cannot open database %s: %s",
@@ -362,6 +392,8 @@ aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err)
 	sqlite3_extended_result_codes(l->db, 0);
 	sqlite3_busy_timeout(l->db, LEDGER_BUSY_TIMEOUT_MS);
 	if (exec_sql(l, SQL_PRAGMAS, "setting pragmas", err))
+		goto fail;
+	if (check_durable(l, err))
 		goto fail;
 	if (migrate(l, err))
 		goto fail;

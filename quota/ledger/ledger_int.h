@@ -237,6 +237,13 @@ typedef struct ledger_grant {
 	aiss_time_t last_end; /* latest end of a charged run */
 } ledger_grant;
 
+/* The VFS the ledger opens its database with (ledger_vfs.c): the default
+ * one, but the frames one commit writes to the WAL go out as one write just
+ * before its fsync. Registered on first call; NULL if that failed (then the
+ * default VFS is used). Requires synchronous=FULL. */
+#define LEDGER_VFS_NAME "aiss-wal-gather"
+const char *ledger_vfs(void);
+
 /* The translation of SQLite result codes into aiss_status (the only one). */
 int ledger_sql_error(aiss_ledger *l, int rc, const char *what, aiss_error *err);
 

@@ -1086,6 +1086,42 @@ static void test_batch_failure_after_journal(void **state)
 	assert_audit_ok(f);
 }
 
+/* One commit far larger than the WAL-gathering VFS's 124 KiB write pieces
+ * (and a second one after it, not contiguous once the WAL restarts):
+ * everything is there after a reopen, chain and totals intact. */
+static void test_large_commit(void **state)
+{
+	fixture *f = *state;
+	aiss_time_t t = W0 + 86400;
+	aiss_grant g;
+	aiss_error err;
+	int64_t n0 = journal_count(f);
+
+	assert_int_equal(
+	    aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g, &err), 0);
+	g.max_concurrent_gpus = 0;
+	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(aiss_ledger_batch_begin(f->l, &err), 0);
+		for (int i = 0; i < 1500; i++) {
+			uint64_t job = 5000 + (uint64_t)round * 10000 +
+				       (uint64_t)i * 7919 % 1500;
+			aiss_reserve_req r = rreq(job, t, 1, HOUR);
+			aiss_lien lien;
+
+			assert_int_equal(
+			    aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+		}
+		assert_int_equal(aiss_ledger_batch_commit(f->l, &err), 0);
+		aiss_ledger_idle(f->l);
+	}
+	aiss_ledger_close(f->l);
+	open_ledger(f);
+	assert_int_equal(journal_count(f), n0 + 1 + 3000);
+	assert_int_equal(bal(f, "AISS-2025-0001").n_liens, 3000);
+	assert_audit_ok(f);
+}
+
 static void test_idle_checkpoint(void **state)
 {
 	fixture *f = *state;
@@ -1518,6 +1554,7 @@ int main(void)
 	    T(test_batch_rollback_of_one),
 	    T(test_batch_failure_after_journal),
 	    T(test_idle_checkpoint),
+	    T(test_large_commit),
 	    T(test_reopen_keeps_everything),
 	    T(test_member_views),
 	    T(test_admin_paths),
