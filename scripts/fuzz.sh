@@ -14,11 +14,12 @@ targets=(
 	"fuzz_frame tests/fuzz/fuzz_frame tests/fuzz/corpus"
 	"fuzz_sacct accounting/usage/fuzz_sacct accounting/usage/fuzz/corpus"
 	"fuzz_sched_text scheduler/fuzz/fuzz_sched_text scheduler/fuzz/corpus"
+	"fuzz_plugin_text plugin/fuzz/fuzz_plugin_text plugin/fuzz/corpus"
 )
 
 CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DAISS_FUZZ=ON -DBUILD_TESTING=OFF \
-	-DAISS_COMPONENTS="accounting;quota;scheduler;tests" \
+	-DAISS_COMPONENTS="accounting;quota;scheduler;plugin;tests" \
 	-DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer" \
 	>/dev/null
 names=()
