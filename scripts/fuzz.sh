@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the libFuzzer targets (clang, ASan) into build-fuzz/ and runs each
 # for a bounded time from its seed corpus: the wire frame decoder, the sacct
-# parser and the scheduler's text parsers. FUZZ_SECONDS (per target)
-# overrides the default of 40 s.
+# parser, the scheduler's text parsers and the plugins' parsers (spool
+# records, TRES lists, array specs). FUZZ_SECONDS (per target) overrides the
+# default of 40 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-40}
