@@ -39,6 +39,7 @@ typedef struct aissd_config {
 	int max_connections;      /* plain users + TCP, default 1024 */
 	int max_user_connections; /* per plain user, default 32 */
 	int batch_max;            /* requests per group commit, default 256 */
+	int coalesce_us; /* wait for more of a short batch, default 200 */
 	int log_level;
 } aissd_config;
 

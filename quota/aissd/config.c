@@ -43,6 +43,7 @@ void aissd_config_defaults(aissd_config *c)
 	c->max_connections = 1024;
 	c->max_user_connections = 32;
 	c->batch_max = 256;
+	c->coalesce_us = 200;
 	c->log_level = AISSD_LOG_INFO;
 	const char *ms = getenv("AISS_MUNGE_SOCKET");
 	if (ms)
@@ -162,6 +163,8 @@ int aissd_config_set(aissd_config *c, const char *key, const char *v,
 		return set_int(&c->max_user_connections, key, v, 1, 65536, err);
 	if (!strcmp(key, "batch_max"))
 		return set_int(&c->batch_max, key, v, 1, 4096, err);
+	if (!strcmp(key, "coalesce_us"))
+		return set_int(&c->coalesce_us, key, v, 0, 10000, err);
 	if (!strcmp(key, "log_level")) {
 		if (!strcmp(v, "error"))
 			c->log_level = AISSD_LOG_ERROR;

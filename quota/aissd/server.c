@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Bytes read from one connection per turn, and the most output we let
@@ -82,6 +83,7 @@ struct aissd_server {
 	aissd_stats stats;
 	munge_ctx_t munge;
 	size_t rr;    /* connection to take requests from first */
+	size_t last_batch; /* requests in the previous group commit */
 	int spare_fd; /* given up to accept-and-close when out of fds */
 
 	/* the worker (only when cfg.db names the ledger's file) */
@@ -231,6 +233,8 @@ aissd_server *aissd_server_create(const aissd_config *cfg, aiss_ledger *l,
 	s->unix_fd = s->tcp_fd = -1;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s->batch_cap = (size_t)s->cfg.batch_max;
+	if (s->cfg.coalesce_us < 0)
+		s->cfg.coalesce_us = 0;
 	s->batch = calloc(s->batch_cap, sizeof(item));
 	if (!s->batch) {
 		if (s->spare_fd >= 0)
@@ -943,6 +947,50 @@ static int has_frame(const conn *c)
 				&pl) != 0;
 }
 
+/* Group commit under a closed loop: the clients answered by the previous
+ * commit send their next requests a few microseconds apart, and a turn
+ * that starts at once takes only the first of them, so commits alternate
+ * between small batches. When this turn has fewer requests than the last
+ * commit had, wait a bounded moment (coalesce_us) for the others. */
+static void coalesce(aissd_server *s, size_t base, size_t nc)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t i = 0; i < nc; i++) {
+		struct pollfd *p = &s->pfds[base + i];
+		conn *c = s->conns[i];
+		p->fd = (!c->dead && !c->eof && !c->slow_busy &&
+			 c->out_len - c->out_off < OUT_HIGH)
+			    ? c->fd
+			    : -1;
+		p->events = POLLIN;
+		p->revents = 0;
+	}
+	while (s->n_batch < s->last_batch && s->n_batch < s->batch_cap) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long left = (long)s->cfg.coalesce_us * 1000 -
+			    ((t.tv_sec - t0.tv_sec) * 1000000000L +
+			     (t.tv_nsec - t0.tv_nsec));
+		if (left <= 0)
+			break;
+		struct timespec to = {.tv_sec = 0, .tv_nsec = left};
+		int n = ppoll(s->pfds + base, nc, &to, NULL);
+		if (n <= 0)
+			break;
+		for (size_t i = 0; i < nc; i++) {
+			conn *c = s->conns[i];
+			if (!(s->pfds[base + i].revents &
+			      (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			s->pfds[base + i].revents = 0;
+			read_some(s, c);
+			if (c->eof || c->dead)
+				s->pfds[base + i].fd = -1;
+			take_frames(s, c);
+		}
+	}
+}
+
 int aissd_server_step(aissd_server *s, int timeout_ms)
 {
 	size_t need = s->n_conns + 3;
@@ -1020,8 +1068,12 @@ int aissd_server_step(aissd_server *s, int timeout_ms)
 		take_frames(s, s->conns[(s->rr + i) % nc]);
 	if (nc)
 		s->rr = (s->rr + 1) % nc;
-	if (s->n_batch)
+	if (s->n_batch && s->n_batch < s->last_batch && s->cfg.coalesce_us > 0)
+		coalesce(s, base, nc);
+	if (s->n_batch) {
+		s->last_batch = s->n_batch;
 		run_batch(s);
+	}
 	for (size_t i = 0; i < nc; i++) {
 		conn *c = s->conns[i];
 		if (!c->dead && c->out_off < c->out_len)
