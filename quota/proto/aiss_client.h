@@ -54,6 +54,24 @@ int aiss_client_settle(aiss_client *c, const aiss_settle_req *req,
 int aiss_client_release(aiss_client *c, const aiss_run_key *key,
 			aiss_error *err);
 
+/*
+ * Pipelining (load generators): send reserves and settles without waiting
+ * and read the replies later, in the order the requests were sent (aissd
+ * answers each connection in order). The send calls return 0 and the
+ * request's id in *@id (may be NULL), or -1 with @err. aiss_client_recv()
+ * reads the next reply: 0 with its id in *@id when the request succeeded,
+ * -1 with @err (the service's refusal, or a transport fault, after which
+ * every request in flight is lost). No other call may be made on @c while
+ * a pipelined request awaits its reply (they fail with AISS_E_INVALID).
+ * Each call is bounded by the handle's timeout; there is no reconnection
+ * while requests are in flight.
+ */
+int aiss_client_send_reserve(aiss_client *c, const aiss_reserve_req *req,
+			     uint64_t *id, aiss_error *err);
+int aiss_client_send_settle(aiss_client *c, const aiss_settle_req *req,
+			    uint64_t *id, aiss_error *err);
+int aiss_client_recv(aiss_client *c, uint64_t *id, aiss_error *err);
+
 /* Balances and statements. Users see only grants they are members of. */
 int aiss_client_balance(aiss_client *c, const char *grant_id,
 			aiss_balance *out, aiss_error *err);

@@ -28,7 +28,8 @@ struct aiss_client {
 	char host[256];
 	int port;
 	uint64_t next_id;
-	munge_ctx_t munge; /* TCP only */
+	unsigned in_flight; /* pipelined requests sent, replies not read */
+	munge_ctx_t munge;  /* TCP only */
 };
 
 static int64_t now_ms(void)
@@ -166,6 +167,7 @@ static int reopen(aiss_client *c, aiss_error *err)
 
 static void drop(aiss_client *c)
 {
+	c->in_flight = 0;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -299,25 +301,11 @@ static int recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
 	return 0;
 }
 
-/*
- * One round trip: sends @req (id and version filled here), waits for the
- * reply into @rep (caller clears it). Returns 0 when a reply arrived (its
- * status may be a refusal), -1 with @err for transport faults.
- */
-static int roundtrip(aiss_client *c, aiss_request *req, aiss_reply *rep,
-		     aiss_error *err)
+/* Sends @req (id, version and credential filled here) on the open
+ * connection. 0, or -1 with @err (the connection is dropped). */
+static int send_request(aiss_client *c, aiss_request *req, int64_t deadline,
+			aiss_error *err)
 {
-	memset(rep, 0, sizeof(*rep));
-	/* Between calls nothing may arrive: a readable socket means aissd
-	 * closed it (restarted). Nothing was sent yet, so reconnect. */
-	if (c->fd >= 0) {
-		struct pollfd p = {.fd = c->fd, .events = POLLIN};
-		if (poll(&p, 1, 0) > 0)
-			drop(c);
-	}
-	if (c->fd < 0 && reopen(c, err))
-		return -1;
-	int64_t deadline = now_ms() + c->timeout_ms;
 	req->version = AISS_PROTO_VERSION;
 	req->id = c->next_id++;
 	req->cred_len = 0;
@@ -355,7 +343,14 @@ static int roundtrip(aiss_client *c, aiss_request *req, aiss_reply *rep,
 				      strerror(e));
 	}
 	free(frame);
+	return 0;
+}
 
+/* Receives the next reply into @rep. 0, or -1 with @err (the connection
+ * is dropped). */
+static int recv_reply(aiss_client *c, aiss_reply *rep, int64_t deadline,
+		      aiss_error *err)
+{
 	uint8_t hdr[AISS_FRAME_HDR];
 	size_t plen = 0;
 	if (recv_all(c->fd, hdr, sizeof(hdr), deadline)) {
@@ -392,6 +387,36 @@ static int roundtrip(aiss_client *c, aiss_request *req, aiss_reply *rep,
 		drop(c);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * One round trip: sends @req (id and version filled here), waits for the
+ * reply into @rep (caller clears it). Returns 0 when a reply arrived (its
+ * status may be a refusal), -1 with @err for transport faults.
+ */
+static int roundtrip(aiss_client *c, aiss_request *req, aiss_reply *rep,
+		     aiss_error *err)
+{
+	memset(rep, 0, sizeof(*rep));
+	if (c->in_flight)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "%u pipelined requests still await "
+				      "their replies (aiss_client_recv)",
+				      c->in_flight);
+	/* Between calls nothing may arrive: a readable socket means aissd
+	 * closed it (restarted). Nothing was sent yet, so reconnect. */
+	if (c->fd >= 0) {
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		if (poll(&p, 1, 0) > 0)
+			drop(c);
+	}
+	if (c->fd < 0 && reopen(c, err))
+		return -1;
+	int64_t deadline = now_ms() + c->timeout_ms;
+	if (send_request(c, req, deadline, err) ||
+	    recv_reply(c, rep, deadline, err))
+		return -1;
 	if (rep->id != req->id) {
 		aiss_reply_clear(rep);
 		drop(c);
@@ -821,4 +846,78 @@ int aiss_client_capacity_list(aiss_client *c,
 {
 	return list_call(c, AISS_OP_CAPACITY_LIST, NULL,
 			 (list_cb){.capacity = cb}, arg, err);
+}
+
+/* ---- pipelining ---- */
+
+static int send_async(aiss_client *c, aiss_request *req, uint64_t *id,
+		      aiss_error *err)
+{
+	if (!c)
+		return aiss_error_set(err, AISS_E_INVALID, "no client handle");
+	/* Nothing in flight: as roundtrip(), a readable socket means aissd
+	 * closed it, and nothing was sent yet, so reconnect. */
+	if (!c->in_flight && c->fd >= 0) {
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		if (poll(&p, 1, 0) > 0)
+			drop(c);
+	}
+	if (c->fd < 0 && reopen(c, err))
+		return -1;
+	if (send_request(c, req, now_ms() + c->timeout_ms, err))
+		return -1;
+	c->in_flight++;
+	if (id)
+		*id = req->id;
+	return 0;
+}
+
+int aiss_client_send_reserve(aiss_client *c, const aiss_reserve_req *r,
+			     uint64_t *id, aiss_error *err)
+{
+	aiss_request *req = req_new(AISS_OP_RESERVE, err);
+	if (!req)
+		return -1;
+	req->u.reserve = *r;
+	int rc = send_async(c, req, id, err);
+	free(req);
+	return rc;
+}
+
+int aiss_client_send_settle(aiss_client *c, const aiss_settle_req *r,
+			    uint64_t *id, aiss_error *err)
+{
+	aiss_request *req = req_new(AISS_OP_SETTLE, err);
+	if (!req)
+		return -1;
+	req->u.settle = *r;
+	int rc = send_async(c, req, id, err);
+	free(req);
+	return rc;
+}
+
+int aiss_client_recv(aiss_client *c, uint64_t *id, aiss_error *err)
+{
+	if (!c)
+		return aiss_error_set(err, AISS_E_INVALID, "no client handle");
+	if (!c->in_flight || c->fd < 0)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "no pipelined request awaits a reply");
+	aiss_reply rep;
+	memset(&rep, 0, sizeof(rep));
+	if (recv_reply(c, &rep, now_ms() + c->timeout_ms, err))
+		return -1;
+	c->in_flight--;
+	if (id)
+		*id = rep.id;
+	int rc = 0;
+	if (rep.status != AISS_OK)
+		rc = aiss_error_set(err, rep.status, "%s",
+				    rep.message[0]
+					? rep.message
+					: aiss_status_name(rep.status));
+	else
+		aiss_error_clear(err);
+	aiss_reply_clear(&rep);
+	return rc;
 }

@@ -5,16 +5,20 @@
 # synchronous_commit=on, same clients, same duration) measured in the same
 # run; and aissd's resident memory with 10,000 grants and 1,000,000 journal
 # entries. A benchmark, not a test: it prints numbers and ratios.
+# With --depth D > 1 (default 8) it also runs aissd pipelined: N clients
+# with D pairs in flight each, against pgbench with N x D clients (scale
+# N x D): the ratio at an equal number of requests in flight, reported
+# apart from the same-client-count ratio.
 #
 # usage: tests/bench/quota-bench.sh [--build DIR] [--conns N] [--rate PAIRS/S]
 #            [--duration S] [--rounds N] [--grants N] [--rss-grants N] [--rss-entries N]
-#            [--no-pg] [--no-rss] [--keep]
+#            [--depth D] [--no-pg] [--no-rss] [--keep]
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$ROOT/build CONNS=8 RATE=5000 DURATION=10 GRANTS=16 ROUNDS=3
-RSS_GRANTS=10000 RSS_ENTRIES=1000000 DO_PG=1 DO_RSS=1 KEEP=0
+RSS_GRANTS=10000 RSS_ENTRIES=1000000 DO_PG=1 DO_RSS=1 KEEP=0 DEPTH=8
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) BUILD=$(cd "$2" && pwd); shift 2 ;;
@@ -25,10 +29,11 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--rss-grants) RSS_GRANTS=$2; shift 2 ;;
 	--rss-entries) RSS_ENTRIES=$2; shift 2 ;;
+	--depth) DEPTH=$2; shift 2 ;;
 	--no-pg) DO_PG=0; shift ;;
 	--no-rss) DO_RSS=0; shift ;;
 	--keep) KEEP=1; shift ;;
-	-h|--help) sed -n '3,13p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,17p' "$0"; exit 0 ;;
 	*) echo "quota-bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -82,7 +87,7 @@ if [ "$DO_PG" = 1 ] && [ -x "$PGBIN/pgbench" ]; then
 	[ "$(id -u)" = 0 ] && chown postgres "$T/pgsock" "$T/pg"
 	if pg "$PGBIN/initdb" -D "$T/pg" -A trust -U postgres >"$T/initdb.log" 2>&1 &&
 	   pg "$PGBIN/pg_ctl" -D "$T/pg" -l "$T/pgsock/pg.log" -w -o \
-		"-k $T/pgsock -c listen_addresses= -c synchronous_commit=on -c fsync=on -c full_page_writes=on -c max_connections=$((CONNS + 20))" \
+		"-k $T/pgsock -c listen_addresses= -c synchronous_commit=on -c fsync=on -c full_page_writes=on -c max_connections=$((CONNS * (DEPTH > 1 ? DEPTH : 1) + 20))" \
 		start >/dev/null 2>&1 &&
 	   pg "$PGBIN/pgbench" -h "$T/pgsock" -U postgres -i -q -s "$CONNS" postgres >"$T/pginit.log" 2>&1; then
 		PGUP=1 pg_ok=1
@@ -93,7 +98,7 @@ if [ "$DO_PG" = 1 ] && [ -x "$PGBIN/pgbench" ]; then
 fi
 pgbench_run() { # EXTRA ARGS...: prints pgbench's report
 	(cd "$T/pgsock" && pg "$PGBIN/pgbench" -h "$T/pgsock" -U postgres \
-		-c "$CONNS" -j "$CONNS" -T "$DURATION" "$@" postgres 2>&1)
+		-c "${PGCLIENTS:-$CONNS}" -j "${PGCLIENTS:-$CONNS}" -T "$DURATION" "$@" postgres 2>&1)
 }
 tps_of() { sed -n 's/^tps = \([0-9.]*\) (without initial.*/\1/p'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -118,6 +123,15 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 aiss_pairs=$(median <"$T/aiss.rates")
 [ "$pg_ok" = 1 ] && pg_tps=$(median <"$T/pg.rates")
+
+# ---- pipelined: the same number of requests in flight on both sides ----
+if [ "$DEPTH" -gt 1 ]; then
+	INFLIGHT=$((CONNS * DEPTH))
+	pipe=$("$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" --conns "$CONNS" \
+		--depth "$DEPTH" --rate 0 --duration "$DURATION" --job-base 2000000000 run)
+	echo "aissd pipelined closed loop ($CONNS clients x $DEPTH pairs in flight = $INFLIGHT): $pipe"
+	pipe_pairs=$(field pairs_per_s "$pipe")
+fi
 
 # ---- latency at a fixed offered load ----
 fixed=$("$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" --conns "$CONNS" \
@@ -146,6 +160,14 @@ if [ "$pg_ok" = 1 ]; then
 		pg_p50=$(sed -n "$(( (n * 50 + 99) / 100 ))p" "$T/pglat")
 		pg_p99=$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$T/pglat")
 		echo "pgbench fixed load: offered $RATE tps, achieved $pg_fixed_tps tps, p50_us=$pg_p50 p99_us=$pg_p99 ($n transactions)"
+	fi
+	if [ -n "${pipe_pairs:-}" ]; then
+		# The equal-in-flight baseline: N x D clients, scale N x D
+		# (pgbench's own rule: at least one branch per client).
+		pg "$PGBIN/pgbench" -h "$T/pgsock" -U postgres -i -q -s "$INFLIGHT" postgres >"$T/pginit2.log" 2>&1
+		pgpipe=$(PGCLIENTS=$INFLIGHT pgbench_run)
+		pg_pipe_tps=$(printf '%s\n' "$pgpipe" | tps_of)
+		echo "pgbench closed loop ($INFLIGHT clients, scale $INFLIGHT): tps=$pg_pipe_tps"
 	fi
 	pg "$PGBIN/pg_ctl" -D "$T/pg" -m fast stop >/dev/null 2>&1
 	PGUP=0
@@ -189,7 +211,15 @@ echo "aissd: ${aiss_pairs} durable reserve+settle pairs/s closed loop (median of
 if [ -n "${pg_tps:-}" ]; then
 	ratio=$(echo "scale=2; $aiss_pairs / $pg_tps" | bc)
 	echo "pgbench: ${pg_tps} TPC-B-like tps (median of $ROUNDS, $CONNS clients, synchronous_commit=on); at offered $RATE tps achieved ${pg_fixed_tps:-?}, p50 ${pg_p50:-?} us, p99 ${pg_p99:-?} us"
-	echo "ratio: aissd pairs/s / pgbench tps = ${ratio} (target >= 2)"
+	echo "ratio: aissd pairs/s / pgbench tps = ${ratio} (target >= 2; same client count, $CONNS each, one request in flight per client)"
+fi
+if [ -n "${pipe_pairs:-}" ]; then
+	echo "aissd pipelined: ${pipe_pairs} pairs/s with $CONNS clients x $DEPTH pairs in flight ($INFLIGHT requests in flight)"
+	if [ -n "${pg_pipe_tps:-}" ]; then
+		pratio=$(echo "scale=2; $pipe_pairs / $pg_pipe_tps" | bc)
+		echo "pgbench: ${pg_pipe_tps} tps with $INFLIGHT clients (scale $INFLIGHT)"
+		echo "ratio at equal requests in flight ($INFLIGHT): aissd pipelined pairs/s / pgbench tps = ${pratio} (not the same-client-count figure above)"
+	fi
 fi
 [ -n "${rss:-}" ] && echo "aissd RSS: ${rss} KiB now, ${hwm} KiB peak with ${RSS_GRANTS} grants and ~${RSS_ENTRIES} journal entries"
 exit 0

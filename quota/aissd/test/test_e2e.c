@@ -381,6 +381,69 @@ static void test_paging(void **state)
 	aiss_client_close(c);
 }
 
+/* Pipelined reserves and settles on one connection: replies in order with
+ * their ids, a refusal in the middle does not disturb the others, and no
+ * blocking call is allowed while replies are pending. */
+static void test_pipelined(void **state)
+{
+	(void)state;
+	aiss_error e;
+	aiss_client *c = connect_retry();
+	aiss_grant g = grant("AISS-2025-0900", "pipe");
+	uint64_t sent[12], got;
+	aiss_balance b;
+
+	assert_int_equal(aiss_client_grant_add(c, &g, &e), 0);
+	for (int i = 0; i < 12; i++) {
+		aiss_reserve_req rr = {.shape = {.gpus = 1, .time_limit = 600}};
+		snprintf(rr.shape.account, sizeof(rr.shape.account), "%s",
+			 i == 5 ? "no-such-account" : "pipe");
+		snprintf(rr.shape.user, sizeof(rr.shape.user), "alice");
+		snprintf(rr.key.cluster, sizeof(rr.key.cluster), "aisc");
+		rr.key.job_id = 9000 + (uint64_t)i;
+		rr.key.run_start = W0 + 5000;
+		assert_int_equal(
+		    aiss_client_send_reserve(c, &rr, &sent[i], &e), 0);
+	}
+	assert_int_equal(aiss_client_balance(c, "AISS-2025-0900", &b, &e), -1);
+	assert_int_equal(e.code, AISS_E_INVALID);
+	for (int i = 0; i < 12; i++) {
+		int rc = aiss_client_recv(c, &got, &e);
+
+		assert_int_equal(got, sent[i]);
+		if (i == 5) {
+			assert_int_equal(rc, -1);
+			assert_int_equal(e.code, AISS_E_UNKNOWN_ACCOUNT);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+	}
+	assert_int_equal(aiss_client_recv(c, &got, &e), -1); /* none left */
+	assert_int_equal(e.code, AISS_E_INVALID);
+	for (int i = 0; i < 12; i++) {
+		aiss_settle_req st = {.gpus = 1, .end = W0 + 5000 + 60};
+		snprintf(st.key.cluster, sizeof(st.key.cluster), "aisc");
+		st.key.job_id = 9000 + (uint64_t)i;
+		st.key.run_start = W0 + 5000;
+		snprintf(st.end_state, sizeof(st.end_state), "COMPLETED");
+		if (i == 5)
+			continue;
+		assert_int_equal(aiss_client_send_settle(c, &st, &sent[i], &e),
+				 0);
+	}
+	for (int i = 0; i < 12; i++) {
+		if (i == 5)
+			continue;
+		assert_int_equal(aiss_client_recv(c, &got, &e), 0);
+		assert_int_equal(got, sent[i]);
+	}
+	assert_int_equal(aiss_client_balance(c, "AISS-2025-0900", &b, &e), 0);
+	assert_int_equal(b.n_runs, 11);
+	assert_int_equal(b.n_liens, 0);
+	assert_int_equal(b.held_subsidy, 0);
+	aiss_client_close(c);
+}
+
 static int raw_connect(void)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -676,6 +739,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lifecycle),
 	    cmocka_unit_test(test_paging),
+	    cmocka_unit_test(test_pipelined),
 	    cmocka_unit_test(test_bad_input_others_served),
 	    cmocka_unit_test(test_tcp_needs_munge),
 	    cmocka_unit_test(test_client_faults),

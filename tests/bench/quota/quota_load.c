@@ -38,6 +38,7 @@ typedef struct load_opts {
 	uint64_t job_base;
 	int64_t max_pairs; /* per connection; 0 = no bound */
 	int timeout_ms;
+	int depth;      /* pairs in flight per connection (closed loop) */
 	aiss_time_t t0; /* run starts are t0 + job % 86400 */
 } load_opts;
 
@@ -291,6 +292,133 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Records one pair's latency in @w. */
+static void record(worker *w, int64_t lat, int64_t svc)
+{
+	if (w->n == w->cap) {
+		int64_t ncap = w->cap ? w->cap * 2 : 65536;
+
+		w->lat_ns = realloc(w->lat_ns, ncap * sizeof(int64_t));
+		w->svc_ns = realloc(w->svc_ns, ncap * sizeof(int64_t));
+		if (!w->lat_ns || !w->svc_ns)
+			die("out of memory");
+		w->cap = ncap;
+	}
+	w->lat_ns[w->n] = lat;
+	w->svc_ns[w->n] = svc;
+	w->n++;
+}
+
+/*
+ * Closed loop with --depth D pairs in flight on one connection: D
+ * reserves go out at once; each reserve's reply sends that run's settle,
+ * each settle's reply starts a new pair (until the deadline). Replies come
+ * in the order of the requests, so a FIFO of what was sent tells which
+ * reply is which (checked against the request ids). A pair's latency runs
+ * from its reserve's send to its settle's reply.
+ */
+typedef struct pipe_slot {
+	uint64_t id;  /* request id awaiting its reply */
+	uint64_t job; /* the run */
+	int settle;   /* 0: reserve sent, 1: settle sent */
+	int64_t t1;   /* reserve sent */
+} pipe_slot;
+
+static void *worker_pipe_main(void *arg)
+{
+	worker *w = arg;
+	const load_opts *o = w->o;
+	aiss_client *c = connect_or_die(o);
+	int grant = w->idx % o->grants;
+	size_t cap = (size_t)o->depth * 2 + 1, head = 0, len = 0;
+	pipe_slot *q = calloc(cap, sizeof(*q));
+	uint64_t next_job = 0;
+	bool stopping = false;
+
+	if (!q)
+		die("out of memory");
+	sleep_until_ns(w->start_ns);
+	for (;;) {
+		aiss_reserve_req rq;
+		aiss_settle_req sq;
+		aiss_error err;
+		pipe_slot *sl;
+		uint64_t id = 0;
+
+		if (!stopping && w->deadline_ns && now_ns() >= w->deadline_ns)
+			stopping = true;
+		/* Top up to depth pairs in flight. */
+		while (!stopping && len < (size_t)o->depth) {
+			uint64_t job = o->job_base +
+				       (uint64_t)w->idx * 10000000ULL +
+				       next_job++;
+
+			make_req(o, job, grant, &rq, &sq);
+			aiss_error_clear(&err);
+			sl = &q[(head + len) % cap];
+			sl->job = job;
+			sl->settle = 0;
+			sl->t1 = now_ns();
+			if (aiss_client_send_reserve(c, &rq, &sl->id, &err) < 0)
+				goto fault;
+			len++;
+		}
+		if (!len)
+			break;
+		sl = &q[head];
+		aiss_error_clear(&err);
+		if (aiss_client_recv(c, &id, &err) < 0) {
+			if (err.code == AISS_E_UNAVAILABLE ||
+			    err.code == AISS_E_PROTOCOL)
+				goto fault;
+			w->errors++; /* refused: that pair ends here */
+			if (!w->first_error[0])
+				snprintf(w->first_error,
+					 sizeof(w->first_error), "%s: %s",
+					 aiss_status_name(err.code), err.text);
+			head = (head + 1) % cap;
+			len--;
+			continue;
+		}
+		if (id != sl->id)
+			die("pipelined reply %" PRIu64 " where %" PRIu64
+			    " was expected",
+			    id, sl->id);
+		head = (head + 1) % cap;
+		len--;
+		if (sl->settle) {
+			int64_t t2 = now_ns();
+
+			record(w, t2 - sl->t1, t2 - sl->t1);
+			continue;
+		}
+		/* the reserve is in: settle that run */
+		{
+			pipe_slot done = *sl;
+			pipe_slot *ns = &q[(head + len) % cap];
+
+			make_req(o, done.job, grant, &rq, &sq);
+			*ns = done;
+			ns->settle = 1;
+			if (aiss_client_send_settle(c, &sq, &ns->id, &err) < 0)
+				goto fault;
+			len++;
+		}
+	}
+	free(q);
+	aiss_client_close(c);
+	return NULL;
+fault:
+	w->errors += (int64_t)len + 1;
+	if (!w->first_error[0])
+		snprintf(w->first_error, sizeof(w->first_error), "%s: %s",
+			 aiss_status_name(AISS_E_UNAVAILABLE),
+			 "connection lost with pipelined requests in flight");
+	free(q);
+	aiss_client_close(c);
+	return NULL;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -344,7 +472,9 @@ static int mode_run(const load_opts *o, bool crash)
 				    strerror(errno));
 			ws[i].stop_on_error = true;
 		}
-		if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) != 0)
+		if (pthread_create(&ws[i].th, NULL,
+				   o->depth > 1 ? worker_pipe_main : worker_main,
+				   &ws[i]) != 0)
 			die("pthread_create failed");
 	}
 	for (int i = 0; i < o->conns; i++) {
@@ -374,11 +504,12 @@ static int mode_run(const load_opts *o, bool crash)
 
 		printf("pairs=%" PRId64 " errors=%" PRId64 " unsent=%" PRId64
 		       " seconds=%.2f "
-		       "pairs_per_s=%.0f offered_per_s=%.0f conns=%d "
+		       "pairs_per_s=%.0f offered_per_s=%.0f conns=%d depth=%d "
 		       "p50_us=%" PRId64 " p99_us=%" PRId64 " max_us=%" PRId64
 		       " svc_p50_us=%" PRId64 " svc_p99_us=%" PRId64 "\n",
 		       total, errors, behind, secs,
 		       total / (secs > 0 ? secs : 1), o->rate, o->conns,
+		       o->depth > 1 ? o->depth : 1,
 		       pct(all, total, 50) / 1000, pct(all, total, 99) / 1000,
 		       total ? all[total - 1] / 1000 : 0,
 		       pct(svc, total, 50) / 1000, pct(svc, total, 99) / 1000);
@@ -731,6 +862,10 @@ static void usage(void)
 		"  run [--conns N] [--rate R] [--duration S] [--job-base B]\n"
 		"                                 reserve+settle pairs at R "
 		"pairs/s (0: as fast as possible)\n"
+		"      [--depth D]                closed loop only: D pairs in "
+		"flight per connection\n"
+		"                                 (pipelined; N x D requests "
+		"in flight in all)\n"
 		"  crash --ackdir D --job-base B [--conns N]\n"
 		"                                 pairs until aissd dies, "
 		"acknowledgements to D/ack.*\n"
@@ -779,13 +914,16 @@ int main(int argc, char **argv)
 			o.ackdir = v;
 		else if (OPT("--timeout"))
 			o.timeout_ms = atoi(v);
+		else if (OPT("--depth"))
+			o.depth = atoi(v);
 		else if (a[0] != '-' && !mode)
 			mode = a;
 		else
 			usage();
 #undef OPT
 	}
-	if (!mode || o.grants <= 0 || o.conns <= 0 || o.conns > 1024)
+	if (!mode || o.grants <= 0 || o.conns <= 0 || o.conns > 1024 ||
+	    o.depth < 0 || o.depth > 1024 || (o.depth > 1 && o.rate > 0))
 		usage();
 	/* Run starts: 2026-01-01 00:00 HKT plus up to a day, inside the grant
 	 * windows and after the price (fixed, so that check mode rebuilds the
@@ -800,6 +938,7 @@ int main(int argc, char **argv)
 			usage();
 		o.duration = 0;
 		o.rate = 0;
+		o.depth = 0; /* the crash checker's acks need one at a time */
 		return mode_run(&o, true);
 	}
 	if (strcmp(mode, "check") == 0) {
