@@ -14,7 +14,7 @@ echo "== ctest: integration tests against real Slurm, Chromium (one at a time)"
 (cd build && ctest --output-on-failure -j1 --timeout 1200 -L integration)
 
 echo "== build (ASan+UBSan)"
-bash scripts/build.sh build-asan -DAISS_SANITIZE=ON -DAISS_COMPONENTS="accounting;quota;scheduler;cuda"
+bash scripts/build.sh build-asan -DAISS_SANITIZE=ON -DAISS_COMPONENTS="accounting;quota;scheduler;cuda;plugin"
 echo "== ctest unit tests (ASan+UBSan)"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j2 -L unit --timeout 900)
 
