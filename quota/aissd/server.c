@@ -33,6 +33,8 @@
 #define IDLE_KEEP (256 * 1024)
 /* Requests taken from one connection per turn (fairness). */
 #define PER_CONN_MAX 64
+/* The worker's page cache (its handle's; the loop's keeps 32 MiB). */
+#define WORKER_CACHE_KIB 8192
 /* New connections accepted per listener per turn. */
 #define ACCEPT_MAX 64
 
@@ -146,8 +148,16 @@ static void *slow_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 
 		aiss_error e = {0};
-		if (!l)
+		if (!l) {
 			l = aiss_ledger_open(s->cfg.db, &e);
+			/* Scans gain little from a big cache, and this one
+			 * comes on top of the loop's 32 MiB. */
+			if (l && aiss_ledger_set_cache_kib(l, WORKER_CACHE_KIB,
+							   &e)) {
+				aiss_ledger_close(l);
+				l = NULL;
+			}
+		}
 		if (l)
 			aissd_dispatch(l, &j->who, &j->req, &j->rep);
 		else

@@ -59,6 +59,14 @@ int aiss_ledger_batch_rollback(aiss_ledger *l, aiss_error *err);
  */
 int aiss_ledger_idle(aiss_ledger *l);
 
+/*
+ * Sets the page cache of @l to @kib KiB (the default is 32 MiB). For a
+ * second handle that only runs long reads (aissd's worker), whose scans
+ * gain little from a large cache: its cache comes on top of the main
+ * handle's. Returns 0, or -1 with @err (AISS_E_INVALID for kib < 64).
+ */
+int aiss_ledger_set_cache_kib(aiss_ledger *l, int kib, aiss_error *err);
+
 /* 1 while a batch is open. */
 int aiss_ledger_in_batch(const aiss_ledger *l);
 

@@ -372,6 +372,19 @@ static int check_durable(aiss_ledger *l, aiss_error *err)
 	return 0;
 }
 
+int aiss_ledger_set_cache_kib(aiss_ledger *l, int kib, aiss_error *err)
+{
+	char sql[64];
+
+	if (kib < 64)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "ledger: a page cache of %d KiB is too "
+				      "small; give at least 64",
+				      kib);
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", kib);
+	return exec_sql(l, sql, "setting the cache size", err);
+}
+
 aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err)
 {
 	aiss_ledger *l;
