@@ -1122,6 +1122,17 @@ static void test_large_commit(void **state)
 	assert_audit_ok(f);
 }
 
+static void test_cache_size(void **state)
+{
+	fixture *f = *state;
+	aiss_error err;
+
+	assert_int_equal(aiss_ledger_set_cache_kib(f->l, 63, &err), -1);
+	assert_int_equal(err.code, AISS_E_INVALID);
+	assert_int_equal(aiss_ledger_set_cache_kib(f->l, 8192, &err), 0);
+	assert_int_equal(journal_count(f) > 0, 1); /* still reads */
+}
+
 static void test_idle_checkpoint(void **state)
 {
 	fixture *f = *state;
@@ -1554,6 +1565,7 @@ int main(void)
 	    T(test_batch_rollback_of_one),
 	    T(test_batch_failure_after_journal),
 	    T(test_idle_checkpoint),
+	    T(test_cache_size),
 	    T(test_large_commit),
 	    T(test_reopen_keeps_everything),
 	    T(test_member_views),
