@@ -851,9 +851,9 @@ int aiss_ledger_grant_by_account(aiss_ledger *l, const char *account,
 	return 0;
 }
 
-int aiss_ledger_grant_list(aiss_ledger *l, const char *member,
-			   int (*cb)(const aiss_grant *, void *), void *arg,
-			   aiss_error *err)
+int ledger_grant_each(aiss_ledger *l, const char *member,
+		      int (*cb)(const ledger_grant *, void *), void *arg,
+		      const char *what, aiss_error *err)
 {
 	sqlite3_stmt *st;
 	ledger_grant g;
@@ -866,15 +866,37 @@ int aiss_ledger_grant_list(aiss_ledger *l, const char *member,
 		sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		ledger_grant_from_row(st, &g);
-		if (cb(&g.g, arg)) {
+		if (cb(&g, arg)) {
 			rc = SQLITE_DONE;
 			break;
 		}
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return ledger_sql_error(l, rc, "listing grants", err);
+		return ledger_sql_error(l, rc, what, err);
 	return 0;
+}
+
+struct grant_list_arg {
+	int (*cb)(const aiss_grant *, void *);
+	void *arg;
+};
+
+static int grant_list_one(const ledger_grant *g, void *arg)
+{
+	struct grant_list_arg *a = arg;
+
+	return a->cb(&g->g, a->arg);
+}
+
+int aiss_ledger_grant_list(aiss_ledger *l, const char *member,
+			   int (*cb)(const aiss_grant *, void *), void *arg,
+			   aiss_error *err)
+{
+	struct grant_list_arg a = {cb, arg};
+
+	return ledger_grant_each(l, member, grant_list_one, &a,
+				 "listing grants", err);
 }
 
 int aiss_ledger_grant_is_member(aiss_ledger *l, const char *grant_id,

@@ -283,6 +283,12 @@ int ledger_grant_read(aiss_ledger *l, enum ledger_stmt_id id, const char *key,
 		      ledger_grant *out, aiss_error *err);
 /* Fills a ledger_grant from a row of GRANT_COLS. */
 void ledger_grant_from_row(sqlite3_stmt *st, ledger_grant *out);
+/* Calls @cb for every grant (or every grant @member belongs to), in id
+ * order, until it returns non-zero. Returns 0, or -1 with @err naming
+ * @what ("listing grants") when the statement fails. */
+int ledger_grant_each(aiss_ledger *l, const char *member,
+		      int (*cb)(const ledger_grant *, void *), void *arg,
+		      const char *what, aiss_error *err);
 
 /* Copies column @col of @st into @dst (size @n), "" for NULL. */
 void ledger_col_text(sqlite3_stmt *st, int col, char *dst, size_t n);

@@ -1082,32 +1082,28 @@ int aiss_ledger_balance(aiss_ledger *l, const char *grant_id, aiss_balance *out,
 	return 0;
 }
 
+struct balance_list_arg {
+	int (*cb)(const aiss_balance *, void *);
+	void *arg;
+};
+
+static int balance_list_one(const ledger_grant *g, void *arg)
+{
+	struct balance_list_arg *a = arg;
+	aiss_balance b;
+
+	balance_of(g, &b);
+	return a->cb(&b, a->arg);
+}
+
 int aiss_ledger_balance_list(aiss_ledger *l, const char *member,
 			     int (*cb)(const aiss_balance *, void *), void *arg,
 			     aiss_error *err)
 {
-	sqlite3_stmt *st;
-	ledger_grant g;
-	aiss_balance b;
-	int rc;
+	struct balance_list_arg a = {cb, arg};
 
-	st = ledger_stmt(l, member ? S_GRANT_LIST_MEMBER : S_GRANT_LIST, err);
-	if (!st)
-		return -1;
-	if (member)
-		sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ledger_grant_from_row(st, &g);
-		balance_of(&g, &b);
-		if (cb(&b, arg)) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return ledger_sql_error(l, rc, "listing balances", err);
-	return 0;
+	return ledger_grant_each(l, member, balance_list_one, &a,
+				 "listing balances", err);
 }
 
 int aiss_ledger_charge_export(aiss_ledger *l, aiss_time_t from, aiss_time_t to,
