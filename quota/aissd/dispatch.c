@@ -177,11 +177,11 @@ static int32_t page_limit(const aiss_page *p)
 							   : p->limit;
 }
 
-/* Offset paging: skip page->offset items, take limit, peek one more. */
-static int take_offset(pager *pg, const void *item, size_t sz)
+/* Appends @item to the page, or marks the page as having more when it is
+ * full. Returns 0 when taken, 1 to stop the listing (full, or out of
+ * memory: pg->oom). */
+static int take_item(pager *pg, const void *item, size_t sz)
 {
-	if (pg->seen++ < pg->page->offset)
-		return 0;
 	if ((int64_t)pg->rep->n_items >= pg->limit) {
 		pg->rep->more = 1;
 		return 1;
@@ -192,6 +192,16 @@ static int take_offset(pager *pg, const void *item, size_t sz)
 		return 1;
 	}
 	memcpy(it, item, sz);
+	return 0;
+}
+
+/* Offset paging: skip page->offset items, take limit, peek one more. */
+static int take_offset(pager *pg, const void *item, size_t sz)
+{
+	if (pg->seen++ < pg->page->offset)
+		return 0;
+	if (take_item(pg, item, sz))
+		return 1;
 	pg->rep->next_offset = pg->page->offset + (int64_t)pg->rep->n_items;
 	return 0;
 }
@@ -201,16 +211,8 @@ static int take_seq(pager *pg, const void *item, size_t sz, int64_t seq)
 {
 	if (seq <= pg->page->after_seq)
 		return 0;
-	if ((int64_t)pg->rep->n_items >= pg->limit) {
-		pg->rep->more = 1;
+	if (take_item(pg, item, sz))
 		return 1;
-	}
-	void *it = aiss_reply_add_item(pg->rep);
-	if (!it) {
-		pg->oom = 1;
-		return 1;
-	}
-	memcpy(it, item, sz);
 	pg->rep->next_after_seq = seq;
 	return 0;
 }
