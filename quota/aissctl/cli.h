@@ -121,6 +121,23 @@ void ctl_json_time(ctl_json *j, const char *key, aiss_time_t t);
 /* Ends the document with a newline (call after the outermost end). */
 void ctl_json_done(ctl_json *j);
 
+/* The output of a listing command: a JSON array on stdout, or a table. */
+typedef struct ctl_list {
+	ctl_json j;   /* j.f is set when writing JSON */
+	ctl_table *t; /* set when writing a table */
+	int64_t n;    /* items listed (callbacks count them) */
+} ctl_list;
+
+/* Opens the JSON array (@json) or a table of @ncols columns titled @heads. */
+void ctl_list_begin(ctl_list *ls, bool json, int ncols,
+		    const char *const *heads, const bool *right);
+/* Closes the JSON array, or prints and frees the table; with no items and
+ * @empty not NULL, prints @empty instead of an empty table. */
+void ctl_list_end(ctl_list *ls, const char *empty);
+/* After a failed listing: frees the table and ends a half-written JSON
+ * line so the error message starts on its own line. */
+void ctl_list_abort(ctl_list *ls);
+
 /* "1,234.56" into @buf (AISS_MONEY_BUFSZ). Returns @buf. */
 char *ctl_money(aiss_cents_t c, char *buf);
 /* "2025-04-01 08:00" (HKT) or "-" for 0. Returns @buf (AISS_TIME_BUFSZ). */

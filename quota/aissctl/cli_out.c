@@ -249,3 +249,37 @@ char *ctl_rate(int64_t bp, char *buf, size_t len)
 	snprintf(buf, len, "%" PRId64 ".%02" PRId64 "%%", bp / 100, bp % 100);
 	return buf;
 }
+
+void ctl_list_begin(ctl_list *ls, bool json, int ncols,
+		    const char *const *heads, const bool *right)
+{
+	memset(ls, 0, sizeof(*ls));
+	if (json) {
+		ctl_json_init(&ls->j, stdout);
+		ctl_json_arr(&ls->j, NULL);
+	} else {
+		ls->t = ctl_table_new(ncols, heads, right);
+	}
+}
+
+void ctl_list_end(ctl_list *ls, const char *empty)
+{
+	if (ls->j.f) {
+		ctl_json_arr_end(&ls->j);
+		ctl_json_done(&ls->j);
+	} else if (ls->n == 0 && empty) {
+		ctl_table_free(ls->t);
+		printf("%s\n", empty);
+	} else {
+		ctl_table_print(ls->t, stdout);
+	}
+	ls->t = NULL;
+}
+
+void ctl_list_abort(ctl_list *ls)
+{
+	ctl_table_free(ls->t);
+	ls->t = NULL;
+	if (ls->j.f)
+		fputc('\n', stdout);
+}

@@ -268,15 +268,9 @@ int cmd_institution_add(ctl_ctx *x, int argc, char **argv)
 	return 0;
 }
 
-struct list_state {
-	ctl_json j;
-	ctl_table *t;
-	int n;
-};
-
 static int inst_cb(const aiss_institution *in, void *arg)
 {
-	struct list_state *ls = arg;
+	ctl_list *ls = arg;
 
 	ls->n++;
 	if (ls->j.f) {
@@ -298,28 +292,18 @@ int cmd_institution_list(ctl_ctx *x, int argc, char **argv)
 	static const char *const heads[] = {"INSTITUTION", "TYPE"};
 	ctl_opts o;
 	aiss_error err;
-	struct list_state ls = {0};
+	ctl_list ls = {0};
 
 	PARSE_OPTS(x, &o, argc, argv, spec);
 	if (!ctl_client(x))
 		return CTL_EXIT_UNAVAILABLE;
-	if (x->json) {
-		ctl_json_init(&ls.j, stdout);
-		ctl_json_arr(&ls.j, NULL);
-	} else {
-		ls.t = ctl_table_new(2, heads, NULL);
-	}
+	ctl_list_begin(&ls, x->json, 2, heads, NULL);
 	aiss_error_clear(&err);
 	if (aiss_client_institution_list(x->client, inst_cb, &ls, &err) < 0) {
-		ctl_table_free(ls.t);
+		ctl_list_abort(&ls);
 		return ctl_fail(x, "institution list", &err);
 	}
-	if (x->json) {
-		ctl_json_arr_end(&ls.j);
-		ctl_json_done(&ls.j);
-	} else {
-		ctl_table_print(ls.t, stdout);
-	}
+	ctl_list_end(&ls, NULL);
 	return 0;
 }
 
@@ -629,7 +613,7 @@ int cmd_grant_show(ctl_ctx *x, int argc, char **argv)
 
 static int grant_cb(const aiss_grant *g, void *arg)
 {
-	struct list_state *ls = arg;
+	ctl_list *ls = arg;
 
 	ls->n++;
 	if (ls->j.f) {
@@ -675,31 +659,18 @@ int cmd_grant_list(ctl_ctx *x, int argc, char **argv)
 				     true,  true,  true,  true,  false};
 	ctl_opts o;
 	aiss_error err;
-	struct list_state ls = {0};
+	ctl_list ls = {0};
 
 	PARSE_OPTS(x, &o, argc, argv, spec);
 	if (!ctl_client(x))
 		return CTL_EXIT_UNAVAILABLE;
-	if (x->json) {
-		ctl_json_init(&ls.j, stdout);
-		ctl_json_arr(&ls.j, NULL);
-	} else {
-		ls.t = ctl_table_new(10, heads, right);
-	}
+	ctl_list_begin(&ls, x->json, 10, heads, right);
 	aiss_error_clear(&err);
 	if (aiss_client_grant_list(x->client, grant_cb, &ls, &err) < 0) {
-		ctl_table_free(ls.t);
+		ctl_list_abort(&ls);
 		return ctl_fail(x, "grant list", &err);
 	}
-	if (x->json) {
-		ctl_json_arr_end(&ls.j);
-		ctl_json_done(&ls.j);
-	} else if (ls.n == 0) {
-		ctl_table_free(ls.t);
-		printf("no grants (approve one with aissctl grant add)\n");
-	} else {
-		ctl_table_print(ls.t, stdout);
-	}
+	ctl_list_end(&ls, "no grants (approve one with aissctl grant add)");
 	return 0;
 }
 
@@ -742,7 +713,7 @@ int cmd_price_set(ctl_ctx *x, int argc, char **argv)
 
 static int price_cb(const aiss_price *p, void *arg)
 {
-	struct list_state *ls = arg;
+	ctl_list *ls = arg;
 
 	ls->n++;
 	if (ls->j.f) {
@@ -770,27 +741,17 @@ int cmd_price_list(ctl_ctx *x, int argc, char **argv)
 	static const bool right[] = {false, true, false};
 	ctl_opts o;
 	aiss_error err;
-	struct list_state ls = {0};
+	ctl_list ls = {0};
 
 	PARSE_OPTS(x, &o, argc, argv, spec);
 	if (!ctl_client(x))
 		return CTL_EXIT_UNAVAILABLE;
-	if (x->json) {
-		ctl_json_init(&ls.j, stdout);
-		ctl_json_arr(&ls.j, NULL);
-	} else {
-		ls.t = ctl_table_new(3, heads, right);
-	}
+	ctl_list_begin(&ls, x->json, 3, heads, right);
 	aiss_error_clear(&err);
 	if (aiss_client_price_list(x->client, price_cb, &ls, &err) < 0) {
-		ctl_table_free(ls.t);
+		ctl_list_abort(&ls);
 		return ctl_fail(x, "price list", &err);
 	}
-	if (x->json) {
-		ctl_json_arr_end(&ls.j);
-		ctl_json_done(&ls.j);
-	} else {
-		ctl_table_print(ls.t, stdout);
-	}
+	ctl_list_end(&ls, NULL);
 	return 0;
 }
