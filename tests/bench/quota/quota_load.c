@@ -15,8 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <math.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "aiss_client.h"
+#include "aiss_wire.h"
 
 #define LOAD_CLUSTER "load"
 #define LOAD_USER "loaduser"
@@ -38,7 +43,11 @@ typedef struct load_opts {
 	uint64_t job_base;
 	int64_t max_pairs; /* per connection; 0 = no bound */
 	int timeout_ms;
-	int depth;      /* pairs in flight per connection (closed loop) */
+	int depth;      /* pairs in flight per connection (closed loop; with
+			   --rate, the most per connection, default 64) */
+	bool poisson;   /* open loop: exponential gaps instead of even ones */
+	bool paced;     /* --rate without the open loop: each connection sends
+			   one pair at a time on its own schedule */
 	aiss_time_t t0; /* run starts are t0 + job % 86400 */
 } load_opts;
 
@@ -438,6 +447,319 @@ static int64_t pct(const int64_t *v, int64_t n, int p)
 	if (i >= n)
 		i = n - 1;
 	return v[i];
+}
+
+/*
+ * Open loop (--rate R > 0): pair arrivals on a fixed schedule that does not
+ * wait for replies. Pair k is due at t0 + k / R (or after exponential gaps,
+ * --poisson) and goes out on connection k mod N, or the next one with fewer
+ * than --depth pairs in flight; its reserve's reply sends its settle on the
+ * same connection. One thread drives every connection with poll(), speaking
+ * the wire format itself, so a slow reply never delays later arrivals. A
+ * pair's latency runs from its scheduled time (not from when it could be
+ * sent) to its settle's reply: no coordinated omission. lag_p99_us (send
+ * time - scheduled time of reserves) shows whether the generator kept up.
+ */
+typedef struct open_slot {
+	int64_t sched; /* when the pair was due */
+	int64_t sent;  /* when its reserve went out */
+	uint64_t job;
+	uint64_t id; /* request awaiting its reply */
+	int settle;  /* 0: reserve in flight, 1: settle in flight */
+} open_slot;
+
+typedef struct open_conn {
+	int fd;
+	int grant;
+	uint8_t *in;
+	size_t in_len, in_cap;
+	open_slot *q; /* FIFO: replies come in request order */
+	size_t head, len, cap;
+} open_conn;
+
+static int open_connect(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (!path || strlen(path) >= sizeof(sa.sun_path))
+		die("bad socket path");
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("cannot connect to %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Sends request @rq (id and version set here) on @oc. */
+static void open_send(open_conn *oc, aiss_request *rq, uint64_t id)
+{
+	uint8_t *frame = NULL;
+	size_t len = 0, off = 0;
+	aiss_error err;
+
+	aiss_error_clear(&err);
+	rq->version = AISS_PROTO_VERSION;
+	rq->id = id;
+	if (aiss_request_encode(rq, &frame, &len, &err))
+		die("encoding a request: %s", err.text);
+	while (off < len) {
+		ssize_t n = send(oc->fd, frame + off, len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("sending to aissd: %s", strerror(errno));
+		off += (size_t)n;
+	}
+	free(frame);
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static int mode_open(const load_opts *o)
+{
+	int n = o->conns, depth = o->depth > 1 ? o->depth : 64;
+	open_conn *cs = calloc((size_t)n, sizeof(*cs));
+	struct pollfd *pf = calloc((size_t)n, sizeof(*pf));
+	aiss_request *rq = malloc(sizeof(*rq));
+	aiss_reply rep;
+	worker acc = {0}; /* latencies, errors */
+	int64_t *lag = NULL, n_lag = 0, cap_lag = 0;
+	int64_t t_start, deadline, next_t, t_last, drain_until = 0;
+	int64_t deferred = 0, unanswered = 0, total_in_flight = 0,
+		max_in_flight = 0;
+	uint64_t k = 0, next_id = 1, rng = 0x9e3779b97f4a7c15ULL;
+	double gap_ns = 1e9 / o->rate;
+	bool sched_done = false, was_deferred = false;
+
+	if (!cs || !pf || !rq)
+		die("out of memory");
+	for (int i = 0; i < n; i++) {
+		cs[i].fd = open_connect(o->socket);
+		cs[i].grant = i % o->grants;
+		cs[i].cap = (size_t)depth;
+		cs[i].q = calloc(cs[i].cap, sizeof(open_slot));
+		cs[i].in_cap = 64 * 1024;
+		cs[i].in = malloc(cs[i].in_cap);
+		if (!cs[i].q || !cs[i].in)
+			die("out of memory");
+		pf[i].fd = cs[i].fd;
+		pf[i].events = POLLIN;
+	}
+	t_start = now_ns() + 20000000;
+	deadline = t_start + (int64_t)(o->duration * 1e9);
+	next_t = t_start;
+	t_last = t_start;
+	for (;;) {
+		int64_t now = now_ns(), wait_ns;
+		struct timespec ts;
+
+		/* Every pair now due goes out. */
+		while (!sched_done && next_t <= now) {
+			open_conn *oc = NULL;
+			aiss_settle_req sq;
+			open_slot *sl;
+
+			if (next_t >= deadline) {
+				sched_done = true;
+				drain_until = now + (int64_t)o->timeout_ms *
+							1000000;
+				break;
+			}
+			for (int j = 0; j < n && !oc; j++) {
+				open_conn *c = &cs[(k + (uint64_t)j) % (uint64_t)n];
+
+				if (c->len < c->cap)
+					oc = c;
+			}
+			if (!oc) { /* every connection full: wait for one */
+				if (!was_deferred)
+					deferred++;
+				was_deferred = true;
+				break;
+			}
+			was_deferred = false;
+			memset(rq, 0, sizeof(*rq));
+			rq->op = AISS_OP_RESERVE;
+			make_req(o, o->job_base + k, oc->grant, &rq->u.reserve,
+				 &sq);
+			sl = &oc->q[(oc->head + oc->len) % oc->cap];
+			sl->sched = next_t;
+			sl->job = o->job_base + k;
+			sl->id = next_id++;
+			sl->settle = 0;
+			open_send(oc, rq, sl->id);
+			sl->sent = now_ns();
+			oc->len++;
+			if (++total_in_flight > max_in_flight)
+				max_in_flight = total_in_flight;
+			if (n_lag == cap_lag) {
+				cap_lag = cap_lag ? cap_lag * 2 : 65536;
+				lag = realloc(lag, (size_t)cap_lag * sizeof(*lag));
+				if (!lag)
+					die("out of memory");
+			}
+			lag[n_lag++] = sl->sent - sl->sched;
+			k++;
+			if (o->poisson) {
+				double u = (double)(rng_next(&rng) >> 11) /
+					   9007199254740992.0; /* [0, 1) */
+				next_t += (int64_t)(-log(1.0 - u) * gap_ns);
+			} else {
+				next_t = t_start + (int64_t)((double)k * gap_ns);
+			}
+		}
+		if (sched_done && total_in_flight == 0)
+			break;
+		if (sched_done && now >= drain_until) {
+			unanswered = total_in_flight;
+			break;
+		}
+		if (!sched_done && !was_deferred)
+			wait_ns = next_t - now;
+		else if (sched_done)
+			wait_ns = drain_until - now;
+		else
+			wait_ns = 1000000000;
+		if (wait_ns < 0)
+			wait_ns = 0;
+		ts.tv_sec = wait_ns / 1000000000;
+		ts.tv_nsec = wait_ns % 1000000000;
+		if (ppoll(pf, (nfds_t)n, &ts, NULL) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll: %s", strerror(errno));
+		}
+		for (int i = 0; i < n; i++) {
+			open_conn *oc = &cs[i];
+			size_t off = 0, plen;
+			ssize_t got;
+
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			got = recv(oc->fd, oc->in + oc->in_len,
+				   oc->in_cap - oc->in_len, MSG_DONTWAIT);
+			if (got == 0)
+				die("aissd closed a connection");
+			if (got < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					continue;
+				die("reading from aissd: %s", strerror(errno));
+			}
+			oc->in_len += (size_t)got;
+			while (aiss_frame_check(oc->in + off, oc->in_len - off,
+						&plen) == 1) {
+				open_slot *sl = &oc->q[oc->head];
+				aiss_error err;
+				int64_t t2;
+
+				aiss_error_clear(&err);
+				memset(&rep, 0, sizeof(rep));
+				if (aiss_reply_decode(oc->in + off +
+							  AISS_FRAME_HDR,
+						      plen, &rep, &err))
+					die("bad reply: %s", err.text);
+				off += AISS_FRAME_HDR + plen;
+				if (!oc->len || rep.id != sl->id)
+					die("reply %" PRIu64 " where %" PRIu64
+					    " was expected",
+					    rep.id, oc->len ? sl->id : 0);
+				oc->head = (oc->head + 1) % oc->cap;
+				oc->len--;
+				t2 = now_ns();
+				if (rep.status != AISS_OK) {
+					acc.errors++;
+					if (!acc.first_error[0])
+						snprintf(acc.first_error,
+							 sizeof(acc.first_error),
+							 "%s: %s",
+							 aiss_status_name(
+							     rep.status),
+							 rep.message);
+					total_in_flight--;
+				} else if (!sl->settle) {
+					open_slot done = *sl, *ns;
+					aiss_reserve_req rr;
+
+					memset(rq, 0, sizeof(*rq));
+					rq->op = AISS_OP_SETTLE;
+					make_req(o, done.job, oc->grant, &rr,
+						 &rq->u.settle);
+					ns = &oc->q[(oc->head + oc->len) %
+						    oc->cap];
+					*ns = done;
+					ns->settle = 1;
+					ns->id = next_id++;
+					open_send(oc, rq, ns->id);
+					oc->len++;
+				} else {
+					record(&acc, t2 - sl->sched,
+					       t2 - sl->sent);
+					total_in_flight--;
+					t_last = t2;
+				}
+				aiss_reply_clear(&rep);
+			}
+			if (off) {
+				memmove(oc->in, oc->in + off, oc->in_len - off);
+				oc->in_len -= off;
+			}
+			if (oc->in_len == oc->in_cap) {
+				oc->in_cap *= 2;
+				oc->in = realloc(oc->in, oc->in_cap);
+				if (!oc->in)
+					die("out of memory");
+			}
+		}
+	}
+	qsort(acc.lat_ns, (size_t)acc.n, sizeof(int64_t), cmp_i64);
+	qsort(acc.svc_ns, (size_t)acc.n, sizeof(int64_t), cmp_i64);
+	qsort(lag, (size_t)n_lag, sizeof(int64_t), cmp_i64);
+	{
+		double secs = (double)(t_last - t_start) / 1e9;
+
+		printf("pairs=%" PRId64 " errors=%" PRId64 " unsent=0"
+		       " seconds=%.2f pairs_per_s=%.0f offered_per_s=%.0f"
+		       " conns=%d depth=%d mode=open%s p50_us=%" PRId64
+		       " p99_us=%" PRId64 " p999_us=%" PRId64 " max_us=%" PRId64
+		       " svc_p50_us=%" PRId64 " svc_p99_us=%" PRId64
+		       " lag_p99_us=%" PRId64 " lag_max_us=%" PRId64
+		       " max_in_flight=%" PRId64 " deferred=%" PRId64
+		       " unanswered=%" PRId64 "\n",
+		       acc.n, acc.errors + unanswered, secs,
+		       acc.n / (secs > 0 ? secs : 1), o->rate, n, depth,
+		       o->poisson ? "-poisson" : "", pct(acc.lat_ns, acc.n, 50) / 1000,
+		       pct(acc.lat_ns, acc.n, 99) / 1000,
+		       acc.n ? acc.lat_ns[(acc.n * 999 + 999) / 1000 - 1] / 1000
+			     : 0,
+		       acc.n ? acc.lat_ns[acc.n - 1] / 1000 : 0,
+		       pct(acc.svc_ns, acc.n, 50) / 1000,
+		       pct(acc.svc_ns, acc.n, 99) / 1000,
+		       pct(lag, n_lag, 99) / 1000,
+		       n_lag ? lag[n_lag - 1] / 1000 : 0, max_in_flight,
+		       deferred, unanswered);
+		if (acc.first_error[0])
+			printf("first_error=%s\n", acc.first_error);
+	}
+	for (int i = 0; i < n; i++) {
+		close(cs[i].fd);
+		free(cs[i].q);
+		free(cs[i].in);
+	}
+	free(cs);
+	free(pf);
+	free(rq);
+	free(lag);
+	free(acc.lat_ns);
+	free(acc.svc_ns);
+	return (acc.errors + unanswered) ? 1 : 0;
 }
 
 static int mode_run(const load_opts *o, bool crash)
@@ -862,10 +1184,19 @@ static void usage(void)
 		"  run [--conns N] [--rate R] [--duration S] [--job-base B]\n"
 		"                                 reserve+settle pairs at R "
 		"pairs/s (0: as fast as possible)\n"
-		"      [--depth D]                closed loop only: D pairs in "
+		"      [--depth D]                closed loop: D pairs in "
 		"flight per connection\n"
 		"                                 (pipelined; N x D requests "
 		"in flight in all)\n"
+		"      --rate R [--depth D] [--poisson]\n"
+		"                                 open loop: pairs due every "
+		"1/R s (or Poisson), spread\n"
+		"                                 over N connections, at most "
+		"D (64) in flight on each;\n"
+		"                                 latency from the scheduled "
+		"time\n"
+		"      --rate R --paced           each connection one pair at "
+		"a time on its own schedule\n"
 		"  crash --ackdir D --job-base B [--conns N]\n"
 		"                                 pairs until aissd dies, "
 		"acknowledgements to D/ack.*\n"
@@ -916,6 +1247,10 @@ int main(int argc, char **argv)
 			o.timeout_ms = atoi(v);
 		else if (OPT("--depth"))
 			o.depth = atoi(v);
+		else if (strcmp(a, "--poisson") == 0)
+			o.poisson = true;
+		else if (strcmp(a, "--paced") == 0)
+			o.paced = true;
 		else if (a[0] != '-' && !mode)
 			mode = a;
 		else
@@ -923,7 +1258,7 @@ int main(int argc, char **argv)
 #undef OPT
 	}
 	if (!mode || o.grants <= 0 || o.conns <= 0 || o.conns > 1024 ||
-	    o.depth < 0 || o.depth > 1024 || (o.depth > 1 && o.rate > 0))
+	    o.depth < 0 || o.depth > 1024 || (o.depth > 1 && o.paced))
 		usage();
 	/* Run starts: 2026-01-01 00:00 HKT plus up to a day, inside the grant
 	 * windows and after the price (fixed, so that check mode rebuilds the
@@ -931,6 +1266,8 @@ int main(int argc, char **argv)
 	o.t0 = 1767196800;
 	if (strcmp(mode, "setup") == 0)
 		return mode_setup(&o);
+	if (strcmp(mode, "run") == 0 && o.rate > 0 && !o.paced)
+		return mode_open(&o);
 	if (strcmp(mode, "run") == 0)
 		return mode_run(&o, false);
 	if (strcmp(mode, "crash") == 0) {
