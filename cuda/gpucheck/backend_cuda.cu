@@ -6,11 +6,10 @@
 // sampled elements with the shared code of gpucheck_verify.c. All logic
 // beyond launching and timing lives in the plain-C core.
 //
-// GEMM on Hopper: the tensor-core kernel here uses mma.sync (m16n8k16) with
-// ldmatrix and a cp.async pipeline, which runs on sm_80 and sm_90 alike.
-// Hopper reaches its peak only with wgmma + TMA; a wgmma kernel is not
-// written yet, so on H100/H200 expect this kernel well below cuBLAS (the
-// GEMM floor is applied to the better of the two; see docs/gpucheck.md).
+// GEMM: on Hopper (the default there) TMA + wgmma, at cuBLAS's rate on
+// H100 and H200; elsewhere, or with --mma-sync, mma.sync (m16n8k16) with
+// ldmatrix and a cp.async pipeline, which runs on sm_80 and sm_90 alike
+// (0.42 of cuBLAS on an H100). Measured figures: docs/gpucheck.md.
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -471,16 +470,21 @@ __global__ void __launch_bounds__(GTHREADS)
 	}
 }
 
-// ---- Hopper GEMM: TMA + wgmma (sm_90a only; opt-in with --wgmma) --------
+// ---- Hopper GEMM: TMA + wgmma (sm_90a; the default on Hopper) ------------
 //
 // A block computes 128 x 256 of C: warpgroup 0 issues TMA loads of 128x64
 // A and 256x64 Bt tiles (128-byte swizzle) into a 4-stage ring guarded by
-// mbarriers; warpgroups 1 and 2 each run wgmma.m64n256k16 on 64 rows.
-// Not yet run on a GPU: it stays behind --wgmma until a --full run on a
-// known-good H100 shows it verifies (see docs/gpucheck.md).
+// mbarriers; warpgroups 1 and 2 each run wgmma.m64n256k16 on 64 rows,
+// keeping one k-tile's wgmma batch in flight while the next is issued (a
+// stage is handed back to the producer only once the batch reading it has
+// retired). Blocks are rasterised in groups of WG_GROUP_M row-blocks so
+// that the tiles one wave reads stay in L2.
 
 constexpr int WG_BM = 128, WG_BN = 256, WG_BK = 64, WG_STAGES = 4;
 constexpr int WG_THREADS = 384;
+#ifndef WG_GROUP_M
+#define WG_GROUP_M 16
+#endif
 constexpr size_t WG_TILE_A = (size_t)WG_BM * WG_BK; // elements
 constexpr size_t WG_TILE_B = (size_t)WG_BN * WG_BK;
 constexpr size_t WG_SMEM = 1024 + WG_STAGES * (WG_TILE_A + WG_TILE_B) * 2 +
@@ -645,8 +649,13 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
 	uint64_t *full = reinterpret_cast<uint64_t *>(sB + WG_STAGES * WG_TILE_B);
 	uint64_t *empty = full + WG_STAGES;
 	const int wg = threadIdx.x / 128, tid = threadIdx.x % 128;
-	const int nbn = N / WG_BN;
-	const int bm = blockIdx.x / nbn, bn = blockIdx.x % nbn;
+	// Grouped raster: WG_GROUP_M row-blocks share a column sweep.
+	const int nbn = N / WG_BN, nbm = M / WG_BM;
+	const int per_group = WG_GROUP_M * nbn;
+	const int first_m = (int)blockIdx.x / per_group * WG_GROUP_M;
+	const int gsz = min(nbm - first_m, WG_GROUP_M);
+	const int in_group = (int)blockIdx.x % per_group;
+	const int bm = first_m + in_group % gsz, bn = in_group / gsz;
 	const int KT = K / WG_BK;
 
 	if (threadIdx.x == 0) {
@@ -701,9 +710,12 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
 				wgmma_m64n256k16_f16(d, da, db);
 		}
 		asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-		asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-		mbar_arrive(&empty[s]);
+		// The previous k-tile's batch has retired: its stage is free.
+		asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+		if (kt > 0)
+			mbar_arrive(&empty[(kt - 1) % WG_STAGES]);
 	}
+	asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
 	// Accumulator layout: warp w of the warpgroup holds rows 16w..16w+15;
 	// d[n16][0,1] at (g, 16 n16 + 2t), [2,3] at g + 8, [4..7] 8 columns on.
 	const int warp = tid / 32, lane = tid % 32;
@@ -910,6 +922,19 @@ bool read_bad(Dev &d, unsigned long long *bad)
 				cudaMemcpyDeviceToHost, d.st));
 	CK(d.f, cudaStreamSynchronize(d.st));
 	return true;
+}
+
+// A copy ordered on the check's own stream, finished on return. Never
+// plain cudaMemcpy here: it runs on the legacy default stream, which a
+// non-blocking stream does not wait for, and from pageable memory it may
+// return before the data reach the device (a race that showed on an H100
+// time-sliced with another process: the sampled check read a half-copied
+// index table and reported wrong results).
+cudaError_t copy_sync(Dev &d, void *dst, const void *src, size_t n,
+		      cudaMemcpyKind kind)
+{
+	cudaError_t e = cudaMemcpyAsync(dst, src, n, kind, d.st);
+	return e != cudaSuccess ? e : cudaStreamSynchronize(d.st);
 }
 
 int grid_for(const Dev &d)
@@ -1160,7 +1185,7 @@ bool run_hbm(Dev &d)
 			       read_bad(d, &bad) &&
 			       ok(d.f, cudaMalloc(&didx.p, n * 8), "cudaMalloc") &&
 			       ok(d.f, cudaMalloc(&dvals.p, n * 4), "cudaMalloc") &&
-			       ok(d.f, cudaMemcpy(didx.p, idx, n * 8,
+			       ok(d.f, copy_sync(d, didx.p, idx, n * 8,
 						  cudaMemcpyHostToDevice),
 				  "cudaMemcpy");
 		}
@@ -1221,7 +1246,7 @@ bool verify_gemm(Dev &d, GemmBufs &g, gpucheck_dtype t, gpucheck_metric k)
 	CK(d.f, cudaGetLastError());
 	if (!read_bad(d, &bad))
 		return false;
-	CK(d.f, cudaMemcpy(g.hsamp, g.samp.p, S * sizeof(float),
+	CK(d.f, copy_sync(d, g.hsamp, g.samp.p, S * sizeof(float),
 			   cudaMemcpyDeviceToHost));
 	long long sbad = (long long)gpucheck_verify_gemm(
 		t, N, g.hsamp, g.hrows, g.hcols, (size_t)S, NULL);
@@ -1396,8 +1421,8 @@ bool run_gemm(Dev &d)
 		g.hcols[s] = (uint32_t)(pick[s] % N);
 	}
 	free(pick);
-	CK(d.f, cudaMemcpy(g.rows.p, g.hrows, g.n * 4, cudaMemcpyHostToDevice));
-	CK(d.f, cudaMemcpy(g.cols.p, g.hcols, g.n * 4, cudaMemcpyHostToDevice));
+	CK(d.f, copy_sync(d, g.rows.p, g.hrows, g.n * 4, cudaMemcpyHostToDevice));
+	CK(d.f, copy_sync(d, g.cols.p, g.hcols, g.n * 4, cudaMemcpyHostToDevice));
 	// The exact column sums, shared by all four GEMMs (same integers).
 	k_colsum_a<<<(N + 255) / 256, 256, 0, d.st>>>(g.rs.as<double>(), N, N);
 	k_expected_colsum<<<N, 256, 0, d.st>>>(g.rs.as<double>(),
@@ -1475,7 +1500,7 @@ bool run_fma_type(Dev &d, const gpucheck_model *model)
 	gpucheck_sample_indices(thr, n, threads, 1234);
 	bool good = true;
 	for (size_t s = 0; s < n && good; s++)
-		good = ok(d.f, cudaMemcpy(&vals[s], out.as<T>() + thr[s],
+		good = ok(d.f, copy_sync(d, &vals[s], out.as<T>() + thr[s],
 					  sizeof(T), cudaMemcpyDeviceToHost),
 			  "cudaMemcpy sample");
 	long long sbad = 0;

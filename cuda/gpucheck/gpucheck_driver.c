@@ -143,7 +143,7 @@ static void usage(FILE *out)
 	    "--no-drain]\n"
 	    "                     [--model NAME] [--plant-fault KERNEL[:GPU]]\n"
 	    "                     [--report-to SOCKET] [--timeout S] "
-	    "[--wgmma]\n"
+	    "[--mma-sync]\n"
 	    "                     [--list-models]\n"
 	    "Measures every GPU of this node against its model's datasheet,\n"
 	    "verifies every kernel's results, and (with --quick, as Slurm's\n"
@@ -209,6 +209,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		O_REPORT,
 		O_LIST,
 		O_WGMMA,
+		O_MMA_SYNC,
 		O_TIMEOUT
 	};
 	static const struct option longopts[] = {
@@ -225,11 +226,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"report-to", required_argument, NULL, O_REPORT},
 	    {"list-models", no_argument, NULL, O_LIST},
 	    {"wgmma", no_argument, NULL, O_WGMMA},
+	    {"mma-sync", no_argument, NULL, O_MMA_SYNC},
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	char plant[64] = "";
-	int c, mode_set = 0, wgmma = 0, timeout = -1;
+	int c, mode_set = 0, wgmma = 1, timeout = -1;
 
 	memset(o, 0, sizeof(*o));
 	o->drain = -1;
@@ -285,8 +287,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_LIST:
 			list_models(stdout);
 			return 1;
-		case O_WGMMA:
+		case O_WGMMA: /* the default since it verified on H100 */
 			wgmma = 1;
+			break;
+		case O_MMA_SYNC:
+			wgmma = 0;
 			break;
 		case O_TIMEOUT: {
 			char *end;

@@ -37,7 +37,8 @@ typedef struct gpucheck_plan {
 	int samples;          /* elements verified on the host */
 	char plant_fault[32]; /* "" or the metric key to corrupt */
 	int plant_gpu;        /* the GPU to plant it on */
-	int wgmma;            /* 1: Hopper GEMM with wgmma + TMA */
+	int wgmma;            /* 1 (default): wgmma + TMA GEMM on Hopper;
+	                         0: mma.sync everywhere (--mma-sync) */
 } gpucheck_plan;
 
 /* Fills @p with the defaults of --quick (@full 0) or --full (@full 1). */
