@@ -777,7 +777,7 @@ int cmd_capacity(ctl_ctx *x, int argc, char **argv)
 	aiss_error err;
 	struct cap_state cs = {0};
 	/* PFLOPS with one decimal, from GFLOPS (10^6 GFLOPS per PFLOPS). */
-	int64_t p10;
+	int64_t p10, p100, pct100;
 
 	PARSE_OPTS(x, &o, argc, argv, spec);
 	if (!ctl_client(x))
@@ -810,13 +810,16 @@ int cmd_capacity(ctl_ctx *x, int argc, char **argv)
 		return 0;
 	}
 	ctl_table_print(cs.t, stdout);
+	/* Hundredths of a PFLOPS and of a per cent, so that one node of
+	 * 8 GPUs (about 7 PFLOPS, 0.23%) does not print as 0.0%. */
+	p100 = cs.pass_gflops / 10000;
+	pct100 = cs.pass_gflops / (CTL_TARGET_PFLOPS * (int64_t)100);
 	printf("\ncentre: %" PRId64 " of %" PRId64 " nodes pass (%" PRId64
-	       " GPUs); measured %" PRId64 ".%" PRId64
+	       " GPUs); measured %" PRId64 ".%02" PRId64
 	       " PFLOPS (dense BF16, passing nodes) against the %d PFLOPS "
-	       "target (%" PRId64 ".%" PRId64 "%%)\n",
-	       cs.pass_nodes, cs.nodes, cs.gpus, p10 / 10, p10 % 10,
-	       CTL_TARGET_PFLOPS, p10 * 100 / (CTL_TARGET_PFLOPS * 10),
-	       p10 * 1000 / (CTL_TARGET_PFLOPS * 10) % 10);
+	       "target (%" PRId64 ".%02" PRId64 "%%)\n",
+	       cs.pass_nodes, cs.nodes, cs.gpus, p100 / 100, p100 % 100,
+	       CTL_TARGET_PFLOPS, pct100 / 100, pct100 % 100);
 	return 0;
 }
 

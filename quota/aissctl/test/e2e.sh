@@ -275,7 +275,7 @@ expect 0 "capacity record fail" -- capacity record hgx002 --gpus 8 --bf16-gflops
 expect 0 "capacity" -- capacity --json
 jqt "capacity sums passing nodes" '.nodes_checked == 2 and .nodes_passed == 1 and .measured_bf16_gflops == 7200000 and .measured_pflops_tenths == 72 and .gpus_passed == 8'
 expect 0 "capacity human" -- capacity
-has "capacity line" "measured 7.2 PFLOPS"
+has "capacity line" "measured 7.20 PFLOPS"
 has "capacity target" "3000 PFLOPS"
 
 # ---- finance commands dispatched to the finance part (when built in) ----
