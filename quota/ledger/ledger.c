@@ -523,15 +523,63 @@ int ledger_op_end(aiss_ledger *l, int ok, aiss_error *err)
 
 /* ---- the journal ---- */
 
-static void hash_field(aiss_sha256_ctx *c, const char *s)
-{
-	char len[24];
-	size_t n = s ? strlen(s) : 0;
+/* The canonical text is gathered into one buffer and hashed with few
+ * update calls; the bytes are exactly those of the "%zu:" TEXT "\n"
+ * fields the chain has always used. */
+typedef struct hash_buf {
+	aiss_sha256_ctx c;
+	size_t n;
+	char b[1024];
+} hash_buf;
 
-	snprintf(len, sizeof(len), "%zu:", n);
-	aiss_sha256_update(c, len, strlen(len));
-	aiss_sha256_update(c, s ? s : "", n);
-	aiss_sha256_update(c, "\n", 1);
+static void hash_add(hash_buf *h, const void *p, size_t n)
+{
+	if (h->n + n > sizeof(h->b)) {
+		aiss_sha256_update(&h->c, h->b, h->n);
+		h->n = 0;
+		if (n > sizeof(h->b)) {
+			aiss_sha256_update(&h->c, p, n);
+			return;
+		}
+	}
+	memcpy(h->b + h->n, p, n);
+	h->n += n;
+}
+
+/* Decimal digits of @v at the end of @buf[0..23]: returns the first. */
+static char *fmt_u64(uint64_t v, char *buf)
+{
+	char *p = buf + 24;
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	return p;
+}
+
+static void hash_field_n(hash_buf *h, const char *s, size_t n)
+{
+	char num[25], *p = fmt_u64(n, num);
+
+	num[24] = ':';
+	hash_add(h, p, (size_t)(num + 25 - p));
+	hash_add(h, s, n);
+	hash_add(h, "\n", 1);
+}
+
+static void hash_field(hash_buf *h, const char *s)
+{
+	hash_field_n(h, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void hash_field_i64(hash_buf *h, int64_t v)
+{
+	char num[25], *p;
+
+	p = fmt_u64(v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, num);
+	if (v < 0)
+		*--p = '-';
+	hash_field_n(h, p, (size_t)(num + 24 - p));
 }
 
 void ledger_journal_hash(const char *prev_hash, int64_t seq, aiss_time_t at,
@@ -539,24 +587,22 @@ void ledger_journal_hash(const char *prev_hash, int64_t seq, aiss_time_t at,
 			 const char *grant_id, aiss_cents_t amount,
 			 const char *detail, char hex[AISS_SHA256_HEXLEN])
 {
-	aiss_sha256_ctx c;
+	hash_buf h;
 	uint8_t d[AISS_SHA256_LEN];
-	char num[64];
 
-	aiss_sha256_init(&c);
-	hash_field(&c, "aiss-journal-v1");
-	hash_field(&c, prev_hash);
-	snprintf(num, sizeof(num), "%" PRId64, seq);
-	hash_field(&c, num);
-	snprintf(num, sizeof(num), "%" PRId64, (int64_t)at);
-	hash_field(&c, num);
-	hash_field(&c, actor);
-	hash_field(&c, kind);
-	hash_field(&c, grant_id);
-	snprintf(num, sizeof(num), "%" PRId64, (int64_t)amount);
-	hash_field(&c, num);
-	hash_field(&c, detail);
-	aiss_sha256_final(&c, d);
+	aiss_sha256_init(&h.c);
+	h.n = 0;
+	hash_field(&h, "aiss-journal-v1");
+	hash_field(&h, prev_hash);
+	hash_field_i64(&h, seq);
+	hash_field_i64(&h, (int64_t)at);
+	hash_field(&h, actor);
+	hash_field(&h, kind);
+	hash_field(&h, grant_id);
+	hash_field_i64(&h, (int64_t)amount);
+	hash_field(&h, detail);
+	aiss_sha256_update(&h.c, h.b, h.n);
+	aiss_sha256_final(&h.c, d);
 	aiss_sha256_hex(d, hex);
 }
 
