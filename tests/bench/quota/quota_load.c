@@ -48,6 +48,7 @@ typedef struct load_opts {
 	bool poisson;   /* open loop: exponential gaps instead of even ones */
 	bool paced;     /* --rate without the open loop: each connection sends
 			   one pair at a time on its own schedule */
+	bool job_ranges; /* job ids: a range per connection (job_number) */
 	aiss_time_t t0; /* run starts are t0 + job % 86400 */
 } load_opts;
 
@@ -214,6 +215,20 @@ static void ack_write(int fd, const char *fmt, ...)
 		die("cannot write the ack file: %s", strerror(errno));
 }
 
+/*
+ * The job id of the @k-th pair of connection @idx. By default connections
+ * take turns (job_base + k * conns + idx), like the ids slurmctld hands
+ * out to jobs starting together; --job-ranges gives each connection its
+ * own range 10,000,000 apart instead (the layout before, which scatters
+ * every commit's inserts over one b-tree leaf per connection).
+ */
+static uint64_t job_number(const load_opts *o, int idx, uint64_t k)
+{
+	if (o->job_ranges)
+		return o->job_base + (uint64_t)idx * 10000000ULL + k;
+	return o->job_base + k * (uint64_t)o->conns + (uint64_t)idx;
+}
+
 static void *worker_main(void *arg)
 {
 	worker *w = arg;
@@ -223,8 +238,7 @@ static void *worker_main(void *arg)
 	int grant = w->idx % o->grants;
 
 	for (int64_t k = 0;; k++) {
-		uint64_t job =
-		    o->job_base + (uint64_t)w->idx * 10000000ULL + (uint64_t)k;
+		uint64_t job = job_number(o, w->idx, (uint64_t)k);
 		int64_t sched = w->start_ns, t1, t2;
 		aiss_reserve_req rq;
 		aiss_settle_req sq;
@@ -358,9 +372,7 @@ static void *worker_pipe_main(void *arg)
 			stopping = true;
 		/* Top up to depth pairs in flight. */
 		while (!stopping && len < (size_t)o->depth) {
-			uint64_t job = o->job_base +
-				       (uint64_t)w->idx * 10000000ULL +
-				       next_job++;
+			uint64_t job = job_number(o, w->idx, next_job++);
 
 			make_req(o, job, grant, &rq, &sq);
 			aiss_error_clear(&err);
@@ -1197,6 +1209,8 @@ static void usage(void)
 		"time\n"
 		"      --rate R --paced           each connection one pair at "
 		"a time on its own schedule\n"
+		"      [--job-ranges]             job ids in a range per "
+		"connection, not taking turns\n"
 		"  crash --ackdir D --job-base B [--conns N]\n"
 		"                                 pairs until aissd dies, "
 		"acknowledgements to D/ack.*\n"
@@ -1251,6 +1265,8 @@ int main(int argc, char **argv)
 			o.poisson = true;
 		else if (strcmp(a, "--paced") == 0)
 			o.paced = true;
+		else if (strcmp(a, "--job-ranges") == 0)
+			o.job_ranges = true;
 		else if (a[0] != '-' && !mode)
 			mode = a;
 		else
