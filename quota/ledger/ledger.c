@@ -235,7 +235,21 @@ void ledger_fmt(char *buf, size_t len, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
+	if (fmt[0] == '%' && fmt[1] == 's' && !fmt[2]) {
+		/* A plain copy (most calls): what vsnprintf would write. */
+		const char *src = va_arg(ap, const char *);
+		size_t n;
+
+		if (!src)
+			src = "(null)";
+		if (len) {
+			n = strnlen(src, len - 1);
+			memmove(buf, src, n);
+			buf[n] = '\0';
+		}
+	} else {
+		vsnprintf(buf, len, fmt, ap);
+	}
 	va_end(ap);
 }
 
