@@ -433,6 +433,7 @@ aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err)
 	if (migrate(l, err))
 		goto fail;
 	sqlite3_wal_hook(l->db, wal_hook, l);
+	ledger_cache_init(l);
 	return l;
 fail:
 	aiss_ledger_close(l);
@@ -447,6 +448,7 @@ void aiss_ledger_close(aiss_ledger *l)
 		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 	for (int i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(l->stmt[i]);
+	ledger_cache_free(l);
 	sqlite3_close(l->db);
 	free(l);
 }
@@ -472,6 +474,7 @@ int aiss_ledger_batch_begin(aiss_ledger *l, aiss_error *err)
 	if (ledger_exec_stmt(l, S_BEGIN, err))
 		return -1;
 	l->in_batch = 1;
+	ledger_cache_begin(l);
 	return 0;
 }
 
@@ -485,8 +488,10 @@ int aiss_ledger_batch_commit(aiss_ledger *l, aiss_error *err)
 	if (ledger_exec_stmt(l, S_COMMIT, err)) {
 		if (!sqlite3_get_autocommit(l->db))
 			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+		ledger_cache_end(l, 1);
 		return -1;
 	}
+	ledger_cache_end(l, 0);
 	return 0;
 }
 
@@ -497,6 +502,7 @@ int aiss_ledger_batch_rollback(aiss_ledger *l, aiss_error *err)
 				      "ledger: no batch is open to roll back");
 	l->in_batch = 0;
 	l->tip_valid = 0;
+	ledger_cache_end(l, 1);
 	if (!sqlite3_get_autocommit(l->db))
 		return ledger_exec_stmt(l, S_ROLLBACK, err);
 	return 0;
@@ -512,18 +518,29 @@ int ledger_op_begin(aiss_ledger *l, aiss_error *err)
 					      "was lost; roll the batch back");
 		return ledger_exec_stmt(l, S_SAVEPOINT, err);
 	}
-	return ledger_exec_stmt(l, S_BEGIN, err);
+	if (ledger_exec_stmt(l, S_BEGIN, err))
+		return -1;
+	ledger_cache_begin(l);
+	return 0;
 }
 
 int ledger_op_end(aiss_ledger *l, int ok, aiss_error *err)
 {
 	if (ok) {
 		if (ledger_exec_stmt(l, l->in_batch ? S_RELEASE_SP : S_COMMIT,
-				     err) == 0)
+				     err) == 0) {
+			if (!l->in_batch)
+				ledger_cache_end(l, 0);
 			return 0;
+		}
 		/* fall through to roll back what could not be kept */
 	}
 	l->tip_valid = 0; /* the cached tip may be rolled back */
+	/* so may the cached grants; outside a batch the transaction ends */
+	if (l->in_batch)
+		ledger_cache_drop(l);
+	else
+		ledger_cache_end(l, 1);
 	if (sqlite3_get_autocommit(l->db))
 		return -1;
 	if (l->in_batch) {

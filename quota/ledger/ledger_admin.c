@@ -452,9 +452,12 @@ void ledger_grant_from_row(sqlite3_stmt *st, ledger_grant *out)
 int ledger_grant_read(aiss_ledger *l, enum ledger_stmt_id id, const char *key,
 		      ledger_grant *out, aiss_error *err)
 {
-	sqlite3_stmt *st = ledger_stmt(l, id, err);
+	sqlite3_stmt *st;
 	int rc;
 
+	if (ledger_cache_get(l, id, key, out))
+		return 1;
+	st = ledger_stmt(l, id, err);
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -462,8 +465,10 @@ int ledger_grant_read(aiss_ledger *l, enum ledger_stmt_id id, const char *key,
 	if (rc == SQLITE_ROW)
 		ledger_grant_from_row(st, out);
 	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
+		ledger_cache_put(l, id, key, out);
 		return 1;
+	}
 	if (rc == SQLITE_DONE)
 		return 0;
 	return ledger_sql_error(l, rc, "reading the grant", err);

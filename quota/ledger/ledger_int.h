@@ -12,6 +12,7 @@
 /* Every SQL statement the ledger runs, prepared once on first use. */
 #define LEDGER_STMTS(X)                                                        \
 	X(S_BEGIN, "BEGIN IMMEDIATE")                                          \
+	X(S_DATA_VERSION, "PRAGMA data_version")                               \
 	X(S_COMMIT, "COMMIT")                                                  \
 	X(S_ROLLBACK, "ROLLBACK")                                              \
 	X(S_SAVEPOINT, "SAVEPOINT ledger_op")                                  \
@@ -214,8 +215,13 @@
 #define LEDGER_STMT_ENUM(name, sql) name,
 enum ledger_stmt_id { LEDGER_STMTS(LEDGER_STMT_ENUM) S__COUNT };
 
+typedef struct ledger_cache ledger_cache;
+
 struct aiss_ledger {
 	sqlite3 *db;
+	ledger_cache *cache; /* grants between requests (ledger_cache.c) */
+	int cache_ok;        /* the cache may be used in this transaction */
+	int cache_expect;    /* our own running-total update is running */
 	sqlite3_stmt *stmt[S__COUNT];
 	int in_batch;
 	aiss_time_t (*now)(void *);
@@ -236,6 +242,38 @@ typedef struct ledger_grant {
 	int64_t used_gpu_seconds, held_gpus, held_gpu_seconds, n_runs, n_liens;
 	aiss_time_t last_end; /* latest end of a charged run */
 } ledger_grant;
+
+/* The deltas of one S_GRANT_CHARGE (settle): the charge and the run's
+ * released lien. */
+typedef struct ledger_charge_delta {
+	aiss_cents_t subsidy, list_cost, copay, held;
+	int64_t gpu_seconds, held_gpus, held_gpu_seconds, n_liens;
+	aiss_time_t end;
+} ledger_charge_delta;
+
+/* The grant cache (ledger_cache.c; its rules are there). init: after the
+ * schema is in place (no cache when out of memory); free: before close.
+ * begin: right after this handle's BEGIN IMMEDIATE (checks data_version);
+ * end: at the transaction's end, @rolled_back drops everything. drop:
+ * forget everything (every rollback of a savepoint too). get: 1 and *@out
+ * when S_GRANT_GET/S_GRANT_BY_ACCOUNT of @key is known, else 0. put:
+ * remember a row just read by that statement. expect: around this
+ * handle's own S_GRANT_HOLD/S_GRANT_CHARGE, whose deltas hold/charge then
+ * apply to the cached row. */
+void ledger_cache_init(aiss_ledger *l);
+void ledger_cache_free(aiss_ledger *l);
+void ledger_cache_begin(aiss_ledger *l);
+void ledger_cache_end(aiss_ledger *l, int rolled_back);
+void ledger_cache_drop(aiss_ledger *l);
+int ledger_cache_get(aiss_ledger *l, enum ledger_stmt_id id, const char *key,
+		     ledger_grant *out);
+void ledger_cache_put(aiss_ledger *l, enum ledger_stmt_id id, const char *key,
+		      const ledger_grant *g);
+void ledger_cache_expect(aiss_ledger *l, int on);
+void ledger_cache_hold(aiss_ledger *l, const char *grant_id, int64_t held,
+		       int64_t gpus, int64_t gpu_seconds, int64_t n);
+void ledger_cache_charge(aiss_ledger *l, const char *grant_id,
+			 const ledger_charge_delta *d);
 
 /* The VFS the ledger opens its database with (ledger_vfs.c): the default
  * one, but the frames one commit writes to the WAL go out as one write just

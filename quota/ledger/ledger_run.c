@@ -494,7 +494,14 @@ static int grant_hold(aiss_ledger *l, const char *grant_id, aiss_cents_t held,
 	sqlite3_bind_int64(st, 3, gpus);
 	sqlite3_bind_int64(st, 4, gpu_seconds);
 	sqlite3_bind_int64(st, 5, n);
-	return ledger_step_done(l, st, "updating the grant's holds", err);
+	ledger_cache_expect(l, 1);
+	if (ledger_step_done(l, st, "updating the grant's holds", err)) {
+		ledger_cache_expect(l, 0);
+		return -1;
+	}
+	ledger_cache_expect(l, 0);
+	ledger_cache_hold(l, grant_id, held, gpus, gpu_seconds, n);
+	return 0;
 }
 
 static int lien_set_state(aiss_ledger *l, const aiss_run_key *k,
@@ -889,6 +896,7 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 	aiss_charge uncapped;
 	aiss_cents_t limit, before;
 	later_list later = {0};
+	ledger_charge_delta delta;
 	ledger_grant g;
 	lien_row n;
 	sqlite3_stmt *st;
@@ -1017,17 +1025,29 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 	sqlite3_bind_int64(st, 5, r.charge.gpu_seconds);
 	sqlite3_bind_int64(st, 6, r.end);
 	/* the run's own lien, released in the same statement */
+	memset(&delta, 0, sizeof(delta));
+	delta.subsidy = r.charge.subsidy;
+	delta.list_cost = r.charge.list_cost;
+	delta.copay = r.charge.copay;
+	delta.gpu_seconds = r.charge.gpu_seconds;
+	delta.end = r.end;
 	if (have_lien && n.lien.state == AISS_LIEN_HELD) {
-		sqlite3_bind_int64(st, 7, n.lien.held_subsidy);
-		sqlite3_bind_int64(st, 8, n.lien.gpus);
-		sqlite3_bind_int64(st, 9, n.lien.gpus * n.lien.time_limit);
-		sqlite3_bind_int64(st, 10, 1);
-	} else {
-		for (int i = 7; i <= 10; i++)
-			sqlite3_bind_int64(st, i, 0);
+		delta.held = n.lien.held_subsidy;
+		delta.held_gpus = n.lien.gpus;
+		delta.held_gpu_seconds = n.lien.gpus * n.lien.time_limit;
+		delta.n_liens = 1;
 	}
-	if (ledger_step_done(l, st, "updating the grant's charges", err))
+	sqlite3_bind_int64(st, 7, delta.held);
+	sqlite3_bind_int64(st, 8, delta.held_gpus);
+	sqlite3_bind_int64(st, 9, delta.held_gpu_seconds);
+	sqlite3_bind_int64(st, 10, delta.n_liens);
+	ledger_cache_expect(l, 1);
+	if (ledger_step_done(l, st, "updating the grant's charges", err)) {
+		ledger_cache_expect(l, 0);
 		goto fail;
+	}
+	ledger_cache_expect(l, 0);
+	ledger_cache_charge(l, r.grant_id, &delta);
 	free(later.v);
 	if (ledger_op_end(l, 1, err))
 		return -1;

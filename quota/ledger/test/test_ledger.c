@@ -1160,6 +1160,99 @@ static void test_idle_checkpoint(void **state)
 	assert_audit_ok(f);
 }
 
+/* The grant cache (ledger_cache.c): deltas of reserve and settle inside a
+ * batch, a rolled-back batch, a savepoint rolled back by a refusal, a
+ * change by another handle (data_version) and by this one (grant modify,
+ * adjust) are all seen by the next admission. */
+static int reserve_in_batch(fixture *f, uint64_t job, int64_t gpus,
+			    aiss_error *err)
+{
+	aiss_reserve_req r = rreq(job, W0 + 86400, gpus, HOUR);
+	aiss_lien lien;
+	aiss_error e2;
+	int rc;
+
+	assert_int_equal(aiss_ledger_batch_begin(f->l, &e2), 0);
+	rc = aiss_ledger_reserve(f->l, &r, "s", &lien, err);
+	assert_int_equal(aiss_ledger_batch_commit(f->l, &e2), 0);
+	return rc;
+}
+
+static void test_grant_cache(void **state)
+{
+	fixture *f = *state;
+	aiss_time_t t = W0 + 86400;
+	aiss_reserve_req r;
+	aiss_settle_req s;
+	aiss_charge_rec c;
+	aiss_lien lien;
+	aiss_error err;
+	aiss_ledger *other;
+	aiss_grant g = base_grant("AISS-2025-0001", "acct1");
+	aiss_adjustment a;
+
+	/* in one batch: 16 of 16 GPUs held, one more is refused */
+	assert_int_equal(aiss_ledger_batch_begin(f->l, &err), 0);
+	r = rreq(1, t, 16, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	r = rreq(2, t, 1, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), -1);
+	assert_int_equal(err.code, AISS_E_CONCURRENCY);
+	assert_int_equal(aiss_ledger_batch_rollback(f->l, &err), 0);
+	/* a batch rolled back after a hold (no refusal in it): nothing is
+	 * held after it, 16 fit again */
+	assert_int_equal(aiss_ledger_batch_begin(f->l, &err), 0);
+	r = rreq(1, t, 16, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	assert_int_equal(aiss_ledger_batch_rollback(f->l, &err), 0);
+	assert_int_equal(reserve_in_batch(f, 3, 16, &err), 0);
+	assert_int_equal(reserve_in_batch(f, 4, 1, &err), -1);
+	assert_int_equal(err.code, AISS_E_CONCURRENCY);
+	/* a settle releases the lien for the next reserve of its batch */
+	assert_int_equal(aiss_ledger_batch_begin(f->l, &err), 0);
+	s = sreq(3, t, 16, t + 60, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
+	r = rreq(5, t, 16, HOUR);
+	assert_int_equal(aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+	assert_int_equal(aiss_ledger_batch_commit(f->l, &err), 0);
+	s = sreq(5, t, 16, t + 60, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
+	/* another handle suspends the grant: seen at the next batch */
+	assert_int_equal(reserve_in_batch(f, 6, 1, &err), 0);
+	other = aiss_ledger_open(f->path, &err);
+	assert_non_null(other);
+	assert_int_equal(aiss_ledger_grant_set_state(other, "AISS-2025-0001",
+						     AISS_GRANT_SUSPENDED,
+						     "audit", "admin", &err),
+			 0);
+	assert_int_equal(reserve_in_batch(f, 7, 1, &err), -1);
+	assert_int_equal(err.code, AISS_E_GRANT_INACTIVE);
+	assert_int_equal(aiss_ledger_grant_set_state(other, "AISS-2025-0001",
+						     AISS_GRANT_ACTIVE,
+						     "done", "admin", &err),
+			 0);
+	aiss_ledger_close(other);
+	assert_int_equal(reserve_in_batch(f, 8, 1, &err), 0);
+	/* this handle lowers the limit to 4 GPUs (2 held): 3 more refused */
+	g.max_concurrent_gpus = 4;
+	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
+	assert_int_equal(reserve_in_batch(f, 9, 3, &err), -1);
+	assert_int_equal(err.code, AISS_E_CONCURRENCY);
+	assert_int_equal(reserve_in_batch(f, 10, 2, &err), 0);
+	/* an adjustment takes the grant's available subsidy to nothing */
+	s = sreq(10, t, 2, t + 60, "COMPLETED");
+	assert_int_equal(aiss_ledger_settle(f->l, &s, "s", &c, &err), 0);
+	assert_int_equal(reserve_in_batch(f, 11, 1, &err), 0); /* cached */
+	memset(&a, 0, sizeof(a));
+	snprintf(a.grant_id, sizeof(a.grant_id), "AISS-2025-0001");
+	a.amount = -bal(f, "AISS-2025-0001").remaining;
+	snprintf(a.reason, sizeof(a.reason), "clawback");
+	assert_int_equal(aiss_ledger_adjust(f->l, &a, "fin", NULL, &err), 0);
+	assert_int_equal(reserve_in_batch(f, 12, 1, &err), -1);
+	assert_int_equal(err.code, AISS_E_INSUFFICIENT);
+	assert_audit_ok(f);
+}
+
 static void test_reopen_keeps_everything(void **state)
 {
 	fixture *f = *state;
@@ -1567,6 +1660,7 @@ int main(void)
 	    T(test_idle_checkpoint),
 	    T(test_cache_size),
 	    T(test_large_commit),
+	    T(test_grant_cache),
 	    T(test_reopen_keeps_everything),
 	    T(test_member_views),
 	    T(test_admin_paths),
