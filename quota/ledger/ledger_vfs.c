@@ -313,7 +313,13 @@ static int wbuf_rc = SQLITE_ERROR;
 
 static void wbuf_register(void)
 {
-	sqlite3_vfs *r = sqlite3_vfs_find(NULL);
+	sqlite3_vfs *r;
+
+	/* Before SQLite initialises (sqlite3_vfs_find does): no memory
+	 * statistics, whose global mutex every allocation took (~90 lock
+	 * pairs per request). Refused (harmless) if SQLite already runs. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	r = sqlite3_vfs_find(NULL);
 
 	if (!r)
 		return;
