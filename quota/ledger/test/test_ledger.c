@@ -1228,8 +1228,8 @@ static void test_grant_cache(void **state)
 	assert_int_equal(reserve_in_batch(f, 7, 1, &err), -1);
 	assert_int_equal(err.code, AISS_E_GRANT_INACTIVE);
 	assert_int_equal(aiss_ledger_grant_set_state(other, "AISS-2025-0001",
-						     AISS_GRANT_ACTIVE,
-						     "done", "admin", &err),
+						     AISS_GRANT_ACTIVE, "done",
+						     "admin", &err),
 			 0);
 	aiss_ledger_close(other);
 	assert_int_equal(reserve_in_batch(f, 8, 1, &err), 0);

@@ -43,11 +43,11 @@ typedef struct load_opts {
 	uint64_t job_base;
 	int64_t max_pairs; /* per connection; 0 = no bound */
 	int timeout_ms;
-	int depth;      /* pairs in flight per connection (closed loop; with
-			   --rate, the most per connection, default 64) */
-	bool poisson;   /* open loop: exponential gaps instead of even ones */
-	bool paced;     /* --rate without the open loop: each connection sends
-			   one pair at a time on its own schedule */
+	int depth;       /* pairs in flight per connection (closed loop; with
+			    --rate, the most per connection, default 64) */
+	bool poisson;    /* open loop: exponential gaps instead of even ones */
+	bool paced;      /* --rate without the open loop: each connection sends
+			    one pair at a time on its own schedule */
 	bool job_ranges; /* job ids: a range per connection (job_number) */
 	aiss_time_t t0; /* run starts are t0 + job % 86400 */
 } load_opts;
@@ -581,12 +581,13 @@ static int mode_open(const load_opts *o)
 
 			if (next_t >= deadline) {
 				sched_done = true;
-				drain_until = now + (int64_t)o->timeout_ms *
-							1000000;
+				drain_until =
+				    now + (int64_t)o->timeout_ms * 1000000;
 				break;
 			}
 			for (int j = 0; j < n && !oc; j++) {
-				open_conn *c = &cs[(k + (uint64_t)j) % (uint64_t)n];
+				open_conn *c =
+				    &cs[(k + (uint64_t)j) % (uint64_t)n];
 
 				if (c->len < c->cap)
 					oc = c;
@@ -614,7 +615,8 @@ static int mode_open(const load_opts *o)
 				max_in_flight = total_in_flight;
 			if (n_lag == cap_lag) {
 				cap_lag = cap_lag ? cap_lag * 2 : 65536;
-				lag = realloc(lag, (size_t)cap_lag * sizeof(*lag));
+				lag = realloc(lag,
+					      (size_t)cap_lag * sizeof(*lag));
 				if (!lag)
 					die("out of memory");
 			}
@@ -625,7 +627,8 @@ static int mode_open(const load_opts *o)
 					   9007199254740992.0; /* [0, 1) */
 				next_t += (int64_t)(-log(1.0 - u) * gap_ns);
 			} else {
-				next_t = t_start + (int64_t)((double)k * gap_ns);
+				next_t =
+				    t_start + (int64_t)((double)k * gap_ns);
 			}
 		}
 		if (sched_done && total_in_flight == 0)
@@ -689,12 +692,13 @@ static int mode_open(const load_opts *o)
 				if (rep.status != AISS_OK) {
 					acc.errors++;
 					if (!acc.first_error[0])
-						snprintf(acc.first_error,
-							 sizeof(acc.first_error),
-							 "%s: %s",
-							 aiss_status_name(
-							     rep.status),
-							 rep.message);
+						snprintf(
+						    acc.first_error,
+						    sizeof(acc.first_error),
+						    "%s: %s",
+						    aiss_status_name(
+							rep.status),
+						    rep.message);
 					total_in_flight--;
 				} else if (!sl->settle) {
 					open_slot done = *sl, *ns;
@@ -747,7 +751,8 @@ static int mode_open(const load_opts *o)
 		       " unanswered=%" PRId64 "\n",
 		       acc.n, acc.errors + unanswered, secs,
 		       acc.n / (secs > 0 ? secs : 1), o->rate, n, depth,
-		       o->poisson ? "-poisson" : "", pct(acc.lat_ns, acc.n, 50) / 1000,
+		       o->poisson ? "-poisson" : "",
+		       pct(acc.lat_ns, acc.n, 50) / 1000,
 		       pct(acc.lat_ns, acc.n, 99) / 1000,
 		       acc.n ? acc.lat_ns[(acc.n * 999 + 999) / 1000 - 1] / 1000
 			     : 0,
