@@ -558,6 +558,7 @@ typedef union list_cb {
 	int (*charge)(const aiss_charge_rec *, void *);
 	int (*adjustment)(const aiss_adjustment *, void *);
 	int (*capacity)(const aiss_capacity *, void *);
+	int (*lien)(const aiss_lien_info *, void *);
 } list_cb;
 
 static int invoke(aiss_op op, list_cb cb, const void *it, void *arg)
@@ -581,6 +582,9 @@ static int invoke(aiss_op op, list_cb cb, const void *it, void *arg)
 		return cb.adjustment(it, arg);
 	case AISS_OP_CAPACITY_LIST:
 		return cb.capacity(it, arg);
+	case AISS_OP_LIEN_LIST:
+	case AISS_OP_LIEN_EXPIRE:
+		return cb.lien(it, arg);
 	default:
 		return 1;
 	}
@@ -846,6 +850,28 @@ int aiss_client_capacity_list(aiss_client *c,
 {
 	return list_call(c, AISS_OP_CAPACITY_LIST, NULL,
 			 (list_cb){.capacity = cb}, arg, err);
+}
+
+int aiss_client_lien_list(aiss_client *c, const char *grant_id,
+			  int stale_only,
+			  int (*cb)(const aiss_lien_info *, void *), void *arg,
+			  aiss_error *err)
+{
+	aiss_page p = {.stale = stale_only != 0};
+	copy_id(p.grant_id, grant_id);
+	return list_call(c, AISS_OP_LIEN_LIST, &p, (list_cb){.lien = cb}, arg,
+			 err);
+}
+
+int aiss_client_lien_expire(aiss_client *c, const char *grant_id,
+			    int dry_run,
+			    int (*cb)(const aiss_lien_info *, void *),
+			    void *arg, aiss_error *err)
+{
+	aiss_page p = {.stale = 1, .dry_run = dry_run != 0};
+	copy_id(p.grant_id, grant_id);
+	return list_call(c, AISS_OP_LIEN_EXPIRE, &p, (list_cb){.lien = cb},
+			 arg, err);
 }
 
 /* ---- pipelining ---- */
