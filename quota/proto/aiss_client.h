@@ -71,6 +71,11 @@ int aiss_client_send_reserve(aiss_client *c, const aiss_reserve_req *req,
 int aiss_client_send_settle(aiss_client *c, const aiss_settle_req *req,
 			    uint64_t *id, aiss_error *err);
 int aiss_client_recv(aiss_client *c, uint64_t *id, aiss_error *err);
+/* As aiss_client_recv() for a reply to aiss_client_send_settle(): on
+ * success *@out (may be NULL) gets the charge record; a reply to another
+ * operation is AISS_E_PROTOCOL. */
+int aiss_client_recv_settle(aiss_client *c, uint64_t *id, aiss_charge_rec *out,
+			    aiss_error *err);
 
 /* Balances and statements. Users see only grants they are members of. */
 int aiss_client_balance(aiss_client *c, const char *grant_id,

@@ -947,3 +947,37 @@ int aiss_client_recv(aiss_client *c, uint64_t *id, aiss_error *err)
 	aiss_reply_clear(&rep);
 	return rc;
 }
+
+int aiss_client_recv_settle(aiss_client *c, uint64_t *id, aiss_charge_rec *out,
+			    aiss_error *err)
+{
+	if (!c)
+		return aiss_error_set(err, AISS_E_INVALID, "no client handle");
+	if (!c->in_flight || c->fd < 0)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "no pipelined request awaits a reply");
+	aiss_reply rep;
+	memset(&rep, 0, sizeof(rep));
+	if (recv_reply(c, &rep, now_ms() + c->timeout_ms, err))
+		return -1;
+	c->in_flight--;
+	if (id)
+		*id = rep.id;
+	int rc = 0;
+	if (rep.status != AISS_OK)
+		rc = aiss_error_set(err, rep.status, "%s",
+				    rep.message[0]
+					? rep.message
+					: aiss_status_name(rep.status));
+	else if (rep.op != AISS_OP_SETTLE)
+		rc = aiss_error_set(err, AISS_E_PROTOCOL,
+				    "aissd answered a settle with a %s reply",
+				    aiss_op_name(rep.op));
+	else {
+		aiss_error_clear(err);
+		if (out)
+			*out = rep.u.charge;
+	}
+	aiss_reply_clear(&rep);
+	return rc;
+}
