@@ -98,13 +98,14 @@ void aissd_dispatch_lien(aiss_ledger *l, const aissd_caller *who,
 		}
 	}
 	if (req->op == AISS_OP_LIEN_EXPIRE && !p->dry_run) {
-		/* Each call expires one page's worth; the client asks again
-		 * while more remain (the expired ones are gone, so the
-		 * offset stays where it was). */
+		/* Each call expires one page's worth and reports every lien
+		 * it expired (no offset: the expired ones are gone); the
+		 * client asks again while more remain. */
+		pg.offset = 0;
 		rc = aiss_ledger_lien_expire(l, &f, pg.limit, who->user,
 					     lien_take, &pg, &more, &e);
 		rep->more = rc == 0 && more && !pg.oom;
-		rep->next_offset = p->offset;
+		rep->next_offset = 0;
 	} else {
 		if (req->op == AISS_OP_LIEN_EXPIRE)
 			f.stale_only = 1;
