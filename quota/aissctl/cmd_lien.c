@@ -75,8 +75,8 @@ static int lien_cb(const aiss_lien_info *it, void *arg)
 		row[5] = ctl_when(l->key.run_start, st);
 		row[6] = ctl_format_duration(l->time_limit, tl, sizeof(tl));
 		row[7] = ctl_money(l->held_subsidy, m);
-		row[8] = lien_age(it->as_of - l->key.run_start, age,
-				  sizeof(age));
+		row[8] =
+		    lien_age(it->as_of - l->key.run_start, age, sizeof(age));
 		row[9] = o->expired ? "expired" : it->stale ? "STALE" : "-";
 		ctl_table_row(o->ls.t, row);
 	}
@@ -84,10 +84,10 @@ static int lien_cb(const aiss_lien_info *it, void *arg)
 }
 
 static const char *const lien_heads[] = {
-    "RUN",	 "GRANT",      "ACCOUNT",    "USER", "GPUS",
-    "STARTED (HKT)", "TIME LIMIT", "HELD (HK$)", "AGE",	 "STALE"};
+    "RUN",           "GRANT",      "ACCOUNT",    "USER", "GPUS",
+    "STARTED (HKT)", "TIME LIMIT", "HELD (HK$)", "AGE",  "STALE"};
 static const bool lien_right[] = {false, false, false, false, false,
-				  false, true,	true,  true,  false};
+				  false, true,  true,  true,  false};
 
 int cmd_lien_list(ctl_ctx *x, int argc, char **argv)
 {
@@ -100,13 +100,15 @@ int cmd_lien_list(ctl_ctx *x, int argc, char **argv)
 
 	PARSE_OPTS(x, &opts, argc, argv, spec);
 	if (opts.npos > 1)
-		return ctl_usage_error(x, "lien list takes at most one GRANT, "
-					  "not '%s'",
+		return ctl_usage_error(x,
+				       "lien list takes at most one GRANT, "
+				       "not '%s'",
 				       opts.pos[1]);
 	grant = opts.npos ? opts.pos[0] : NULL;
 	if (grant && strlen(grant) >= AISS_ID_MAX)
-		return ctl_usage_error(x, "grant id is too long (at most %d "
-					  "characters)",
+		return ctl_usage_error(x,
+				       "grant id is too long (at most %d "
+				       "characters)",
 				       AISS_ID_MAX - 1);
 	if (!ctl_client(x))
 		return CTL_EXIT_UNAVAILABLE;
@@ -123,7 +125,7 @@ int cmd_lien_list(ctl_ctx *x, int argc, char **argv)
 		return 0;
 	}
 	ctl_list_end(&o.ls, ctl_opt(&opts, "stale") ? "no stale liens"
-						   : "no open liens");
+						    : "no open liens");
 	if (o.ls.n)
 		printf("\n%" PRId64 " open liens hold HK$%s; %" PRId64
 		       " stale (HK$%s)%s\n",
@@ -148,13 +150,15 @@ int cmd_lien_expire(ctl_ctx *x, int argc, char **argv)
 
 	PARSE_OPTS(x, &opts, argc, argv, spec);
 	if (opts.npos > 1)
-		return ctl_usage_error(x, "lien expire takes at most one "
-					  "GRANT, not '%s'",
+		return ctl_usage_error(x,
+				       "lien expire takes at most one "
+				       "GRANT, not '%s'",
 				       opts.pos[1]);
 	grant = opts.npos ? opts.pos[0] : NULL;
 	if (grant && strlen(grant) >= AISS_ID_MAX)
-		return ctl_usage_error(x, "grant id is too long (at most %d "
-					  "characters)",
+		return ctl_usage_error(x,
+				       "grant id is too long (at most %d "
+				       "characters)",
 				       AISS_ID_MAX - 1);
 	dry = ctl_opt(&opts, "dry-run") != NULL;
 	o.expired = !dry;
@@ -162,8 +166,8 @@ int cmd_lien_expire(ctl_ctx *x, int argc, char **argv)
 		return CTL_EXIT_UNAVAILABLE;
 	ctl_list_begin(&o.ls, x->json, 10, lien_heads, lien_right);
 	aiss_error_clear(&err);
-	if (aiss_client_lien_expire(x->client, grant, dry, lien_cb, &o,
-				    &err) < 0) {
+	if (aiss_client_lien_expire(x->client, grant, dry, lien_cb, &o, &err) <
+	    0) {
 		/* Pages already answered were expired (and journalled). */
 		ctl_list_abort(&o.ls);
 		if (!dry && o.ls.n)

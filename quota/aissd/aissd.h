@@ -39,7 +39,7 @@ typedef struct aissd_config {
 	int max_connections;      /* plain users + TCP, default 1024 */
 	int max_user_connections; /* per plain user, default 32 */
 	int batch_max;            /* requests per group commit, default 256 */
-	int coalesce_us; /* wait for more of a short batch, default 200 */
+	int coalesce_us;    /* wait for more of a short batch, default 200 */
 	int64_t lien_grace; /* s past a lien's time limit: stale (3600) */
 	int lien_expire;    /* 1: release stale liens every minute (off) */
 	int log_level;

@@ -120,12 +120,12 @@ static int set_duration(int64_t *dst, const char *key, const char *v,
 	char *end;
 	errno = 0;
 	long long n = strtoll(v, &end, 10);
-	long long unit = !*end			? 1
-			 : !strcmp(end, "s")	? 1
-			 : !strcmp(end, "m")	? 60
-			 : !strcmp(end, "h")	? 3600
-			 : !strcmp(end, "d")	? 86400
-						: 0;
+	long long unit = !*end               ? 1
+			 : !strcmp(end, "s") ? 1
+			 : !strcmp(end, "m") ? 60
+			 : !strcmp(end, "h") ? 3600
+			 : !strcmp(end, "d") ? 86400
+					     : 0;
 	if (errno || end == v || !unit || n < 0 ||
 	    n > AISS_LIEN_GRACE_MAX / unit)
 		return aiss_error_set(err, AISS_E_INVALID,

@@ -166,8 +166,8 @@ void aissd_lien_sweep(aiss_ledger *l, const aissd_config *cfg, int64_t *next)
 		return;
 	}
 	if (n)
-		aissd_log(AISSD_LOG_INFO, "lien expiry: %d stale liens released",
-			  n);
+		aissd_log(AISSD_LOG_INFO,
+			  "lien expiry: %d stale liens released", n);
 	/* More left: the next turn sweeps again (one page per turn). */
 	*next = more ? now : now + SWEEP_INTERVAL;
 }

@@ -159,7 +159,7 @@ int64_t aiss_ledger_lien_grace(const aiss_ledger *l);
 typedef struct aiss_lien_filter {
 	const char *grant_id; /* only this grant's */
 	const char *member;   /* only grants this user is a member of */
-	int stale_only;	      /* only stale ones */
+	int stale_only;       /* only stale ones */
 } aiss_lien_filter;
 
 /*
@@ -184,8 +184,8 @@ int aiss_ledger_lien_list(aiss_ledger *l, const aiss_lien_filter *f,
  * the grant's remaining subsidy then (aiss_ledger_settle: "settling after
  * release is allowed"); a release after expiry changes nothing.
  */
-int aiss_ledger_lien_expire(aiss_ledger *l, const aiss_lien_filter *f,
-			    int max, const char *actor,
+int aiss_ledger_lien_expire(aiss_ledger *l, const aiss_lien_filter *f, int max,
+			    const char *actor,
 			    int (*cb)(const aiss_lien_info *, void *),
 			    void *arg, int *more, aiss_error *err);
 

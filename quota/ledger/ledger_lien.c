@@ -7,8 +7,7 @@
 
 #include "ledger_int.h"
 
-int aiss_ledger_set_lien_grace(aiss_ledger *l, int64_t seconds,
-			       aiss_error *err)
+int aiss_ledger_set_lien_grace(aiss_ledger *l, int64_t seconds, aiss_error *err)
 {
 	if (seconds < 0 || seconds > AISS_LIEN_GRACE_MAX)
 		return aiss_error_set(err, AISS_E_INVALID,
@@ -129,14 +128,15 @@ static int expire_one(aiss_ledger *l, const aiss_lien_info *n,
 		   "limit plus the lien grace; a late settle is still charged",
 		   keybuf, n->account, n->user,
 		   aiss_money_format(k->held_subsidy, false, m, sizeof(m)),
-		   k->time_limit, n->stale_at - k->key.run_start - k->time_limit,
+		   k->time_limit,
+		   n->stale_at - k->key.run_start - k->time_limit,
 		   (int64_t)n->stale_at);
 	return ledger_journal_append(l, actor, "lien.expire", k->grant_id,
 				     k->held_subsidy, detail, NULL, err);
 }
 
-int aiss_ledger_lien_expire(aiss_ledger *l, const aiss_lien_filter *f,
-			    int max, const char *actor,
+int aiss_ledger_lien_expire(aiss_ledger *l, const aiss_lien_filter *f, int max,
+			    const char *actor,
 			    int (*cb)(const aiss_lien_info *, void *),
 			    void *arg, int *more, aiss_error *err)
 {

@@ -147,15 +147,13 @@ int aiss_client_capacity_list(aiss_client *c,
 /* Operators: open liens (admin, finance; a user sees only the liens of
  * grants they are a member of). @grant_id NULL or "": every grant. Stale:
  * the run started more than its time limit plus aissd's lien_grace ago. */
-int aiss_client_lien_list(aiss_client *c, const char *grant_id,
-			  int stale_only,
+int aiss_client_lien_list(aiss_client *c, const char *grant_id, int stale_only,
 			  int (*cb)(const aiss_lien_info *, void *), void *arg,
 			  aiss_error *err);
 /* Admin: releases every stale lien (of @grant_id, or all), each journalled
  * as "lien.expire", and hands each to @cb; @dry_run: only reports what
  * would expire. A settle that arrives later is still charged, once. */
-int aiss_client_lien_expire(aiss_client *c, const char *grant_id,
-			    int dry_run,
+int aiss_client_lien_expire(aiss_client *c, const char *grant_id, int dry_run,
 			    int (*cb)(const aiss_lien_info *, void *),
 			    void *arg, aiss_error *err);
 

@@ -852,8 +852,7 @@ int aiss_client_capacity_list(aiss_client *c,
 			 (list_cb){.capacity = cb}, arg, err);
 }
 
-int aiss_client_lien_list(aiss_client *c, const char *grant_id,
-			  int stale_only,
+int aiss_client_lien_list(aiss_client *c, const char *grant_id, int stale_only,
 			  int (*cb)(const aiss_lien_info *, void *), void *arg,
 			  aiss_error *err)
 {
@@ -863,15 +862,14 @@ int aiss_client_lien_list(aiss_client *c, const char *grant_id,
 			 err);
 }
 
-int aiss_client_lien_expire(aiss_client *c, const char *grant_id,
-			    int dry_run,
+int aiss_client_lien_expire(aiss_client *c, const char *grant_id, int dry_run,
 			    int (*cb)(const aiss_lien_info *, void *),
 			    void *arg, aiss_error *err)
 {
 	aiss_page p = {.stale = 1, .dry_run = dry_run != 0};
 	copy_id(p.grant_id, grant_id);
-	return list_call(c, AISS_OP_LIEN_EXPIRE, &p, (list_cb){.lien = cb},
-			 arg, err);
+	return list_call(c, AISS_OP_LIEN_EXPIRE, &p, (list_cb){.lien = cb}, arg,
+			 err);
 }
 
 /* ---- pipelining ---- */

@@ -1160,7 +1160,8 @@ int aiss_reply_encode(const aiss_reply *r, uint8_t **out, size_t *len,
 			keys = calloc(n, sizeof(*keys));
 			chs = calloc(n, sizeof(*chs));
 		}
-		if (r->op == AISS_OP_LIEN_LIST || r->op == AISS_OP_LIEN_EXPIRE) {
+		if (r->op == AISS_OP_LIEN_LIST ||
+		    r->op == AISS_OP_LIEN_EXPIRE) {
 			keys = calloc(n, sizeof(*keys));
 			liens = calloc(n, sizeof(*liens));
 		}

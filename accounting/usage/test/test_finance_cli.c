@@ -400,17 +400,14 @@ static void test_import_windows(void **state)
 		}
 	}
 	/* usage errors */
-	assert_int_equal(run(&out, 1, "usage", "import", good, "--window",
-			     "0", NULL),
-			 2);
+	assert_int_equal(
+	    run(&out, 1, "usage", "import", good, "--window", "0", NULL), 2);
 	free(out);
-	assert_int_equal(run(&out, 1, "usage", "import", good, "--window",
-			     "257", NULL),
-			 2);
+	assert_int_equal(
+	    run(&out, 1, "usage", "import", good, "--window", "257", NULL), 2);
 	free(out);
-	assert_int_equal(run(&out, 1, "usage", "import", good, "--window",
-			     "8x", NULL),
-			 2);
+	assert_int_equal(
+	    run(&out, 1, "usage", "import", good, "--window", "8x", NULL), 2);
 	free(out);
 	free(good);
 }
@@ -427,9 +424,8 @@ static void test_import_transport_fault(void **state)
 	free(clean);
 
 	replies_before_fault = 2;
-	assert_int_equal(run(&out, 1, "usage", "import", good, "--window",
-			     "4", NULL),
-			 3);
+	assert_int_equal(
+	    run(&out, 1, "usage", "import", good, "--window", "4", NULL), 3);
 	assert_non_null(strstr(out, "\"imported\":2,"));
 	free(out);
 	assert_int_equal(n_ledger, 2);

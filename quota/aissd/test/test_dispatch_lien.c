@@ -72,8 +72,8 @@ static aiss_grant grant(const char *id, const char *account,
 	return g;
 }
 
-static void reserve(fx *f, uint64_t job, const char *account,
-		    const char *user, aiss_time_t start, int64_t limit)
+static void reserve(fx *f, uint64_t job, const char *account, const char *user,
+		    aiss_time_t start, int64_t limit)
 {
 	aiss_request r;
 	memset(&r, 0, sizeof(r));
@@ -299,10 +299,9 @@ static void test_wire_round_trip(void **state)
 	r.version = AISS_PROTO_VERSION;
 	r.u.page.limit = 7;
 	assert_int_equal(aiss_request_encode(&r, &buf, &len, &e), 0);
-	assert_int_equal(
-	    aiss_request_decode(buf + AISS_FRAME_HDR, len - AISS_FRAME_HDR,
-				&back, &e),
-	    0);
+	assert_int_equal(aiss_request_decode(buf + AISS_FRAME_HDR,
+					     len - AISS_FRAME_HDR, &back, &e),
+			 0);
 	free(buf);
 	assert_int_equal(back.op, AISS_OP_LIEN_EXPIRE);
 	assert_string_equal(back.u.page.grant_id, G1);
@@ -351,8 +350,7 @@ static void test_config_and_sweep(void **state)
 	assert_int_equal(aissd_config_set(&c, "lien_grace", "367d", &e), -1);
 	assert_int_equal(aissd_config_set(&c, "lien_grace", "", &e), -1);
 	assert_int_equal(
-	    aissd_config_set(&c, "lien_grace", "99999999999999999999", &e),
-	    -1);
+	    aissd_config_set(&c, "lien_grace", "99999999999999999999", &e), -1);
 	assert_int_equal(aissd_config_set(&c, "lien_expire", "maybe", &e), -1);
 	assert_int_equal(c.lien_grace, 600);
 

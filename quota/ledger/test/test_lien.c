@@ -527,12 +527,9 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_grace_setting),
-	    T(test_list_filters),
-	    T(test_stale_boundary),
-	    T(test_expire_then_late_settle),
-	    T(test_expire_bounded),
-	    T(test_expire_in_batch_rolls_back),
+	    T(test_grace_setting),           T(test_list_filters),
+	    T(test_stale_boundary),          T(test_expire_then_late_settle),
+	    T(test_expire_bounded),          T(test_expire_in_batch_rolls_back),
 	    T(test_expire_survives_restart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
