@@ -61,6 +61,9 @@ static const ctl_command commands[] = {
      "[--state COMPLETED|NODE_FAIL|...] [--account A --user U] "
      "[--gpu-type T] [--json]"},
     {"release", NULL, cmd_release, "release --cluster C --job ID --start WHEN"},
+    {"lien", "list", cmd_lien_list, "lien list [GRANT] [--stale] [--json]"},
+    {"lien", "expire", cmd_lien_expire,
+     "lien expire [GRANT] [--dry-run] [--json]   (releases stale liens)"},
     {"balance", NULL, cmd_balance, "balance [GRANT] [--json]"},
     {"statement", NULL, cmd_statement, "statement GRANT [--json]"},
     {"adjust", NULL, cmd_adjust,

@@ -228,5 +228,7 @@ int cmd_journal_verify(ctl_ctx *x, int argc, char **argv);
 int cmd_capacity(ctl_ctx *x, int argc, char **argv);
 int cmd_capacity_record(ctl_ctx *x, int argc, char **argv);
 int cmd_charges(ctl_ctx *x, int argc, char **argv);
+int cmd_lien_list(ctl_ctx *x, int argc, char **argv);
+int cmd_lien_expire(ctl_ctx *x, int argc, char **argv);
 
 #endif

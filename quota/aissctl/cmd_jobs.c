@@ -244,6 +244,7 @@ static void lien_print(const aiss_lien *l, bool json)
 			     l->state == AISS_LIEN_HELD       ? "held"
 			     : l->state == AISS_LIEN_SETTLED  ? "settled"
 			     : l->state == AISS_LIEN_RELEASED ? "released"
+			     : l->state == AISS_LIEN_EXPIRED  ? "expired"
 							      : "unknown");
 		ctl_json_obj_end(&j);
 		ctl_json_done(&j);
@@ -256,6 +257,7 @@ static void lien_print(const aiss_lien *l, bool json)
 	       ctl_format_duration(l->time_limit, d, sizeof(d)),
 	       l->state == AISS_LIEN_HELD      ? "held"
 	       : l->state == AISS_LIEN_SETTLED ? "already settled"
+	       : l->state == AISS_LIEN_EXPIRED ? "expired as stale"
 					       : "released");
 }
 

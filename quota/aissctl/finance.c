@@ -16,15 +16,19 @@
 #define EXIT_OK 0
 #define EXIT_FOUND 1 /* exceptions, bad rows or refusals found */
 #define EXIT_USAGE 2
+#define EXIT_UNAVAILABLE 3
 #define DEFAULT_PROGRESS 10000
 #define MAX_REFUSALS_SHOWN 20 /* the rest are counted by reason */
 #define MAX_BAD_SHOWN 1000    /* bad rows listed; the rest counted */
+/* Settles usage import keeps in flight on its connection (--window). */
+#define IMPORT_WINDOW 64
+#define IMPORT_WINDOW_MAX 256
 
 static const char *const usage_lines[] = {
     "report fy YYYY-YY [--quarter Q1..Q4] [--by institution-type|grant] "
     "[--as-of WHEN] [--json | --csv | --html FILE]",
     "usage import FILE [--zone +08:00] [--cluster NAME] [--progress N] "
-    "[--dry-run]",
+    "[--window N] [--dry-run]",
     "reconcile FILE [--csv EXCEPTIONS.csv] [--zone +08:00] "
     "[--cluster NAME] [--from WHEN] [--to WHEN]",
 };
@@ -344,12 +348,33 @@ static void run_span(const aiss_usage_run *r, size_t n, aiss_time_t *lo,
 
 /* ---- usage import ---- */
 
+static void settle_req_of(const aiss_usage_run *u, aiss_settle_req *req)
+{
+	memset(req, 0, sizeof(*req));
+	snprintf(req->key.cluster, sizeof(req->key.cluster), "%s", u->cluster);
+	req->key.job_id = u->job_id;
+	req->key.run_start = u->start;
+	snprintf(req->account, sizeof(req->account), "%s", u->account);
+	snprintf(req->user, sizeof(req->user), "%s", u->user);
+	snprintf(req->gpu_type, sizeof(req->gpu_type), "%s", u->gpu_type);
+	req->gpus = u->gpus;
+	req->end = u->end;
+	snprintf(req->end_state, sizeof(req->end_state), "%s", u->state);
+}
+
+/* A settle sent and not yet answered: which run, and the request's id. */
+typedef struct import_slot {
+	size_t run;
+	uint64_t id;
+} import_slot;
+
 static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 {
 	opt o[] = {{"zone", 1, NULL},
 		   {"cluster", 1, NULL},
 		   {"progress", 1, NULL},
-		   {"dry-run", 0, NULL}};
+		   {"dry-run", 0, NULL},
+		   {"window", 1, NULL}};
 	const char *pos[2];
 	int npos, rc;
 	aiss_sacct *s = NULL;
@@ -357,11 +382,12 @@ static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 	aiss_recon *rc_match = NULL;
 	aiss_usage_run *todo = NULL;
 	aiss_error err;
-	long every = DEFAULT_PROGRESS;
+	long every = DEFAULT_PROGRESS, window = IMPORT_WINDOW;
 	int64_t imported = 0, refused = 0, already = 0, zero = 0;
+	import_slot *ring = NULL;
 	int64_t refused_by[AISS_E__COUNT] = {0};
 
-	if ((rc = parse_opts(1, argc, argv, o, 4, pos, &npos, 2)))
+	if ((rc = parse_opts(1, argc, argv, o, 5, pos, &npos, 2)))
 		return rc;
 	if (npos != 2 || strcmp(pos[0], "import"))
 		return usage_error(1, "say what to import: usage import FILE");
@@ -370,6 +396,17 @@ static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 		every = strtol(o[2].value, &e, 10);
 		if (*e || every < 0)
 			return usage_error(1, "--progress is a row count");
+	}
+	if (o[4].value) {
+		char *e;
+		errno = 0;
+		window = strtol(o[4].value, &e, 10);
+		if (errno || !*o[4].value || *e || window < 1 ||
+		    window > IMPORT_WINDOW_MAX)
+			return usage_error(1,
+					   "--window is the number of settles "
+					   "in flight, 1..%d (default %d)",
+					   IMPORT_WINDOW_MAX, IMPORT_WINDOW);
 	}
 	if ((rc = read_sacct(1, pos[1], o[0].value, o[1].value, &s)))
 		return rc;
@@ -409,23 +446,58 @@ static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 	/* Charged in the order the runs ended (policy item 8). */
 	aiss_usage_sort_for_import(todo, nt);
 
-	for (size_t i = 0; i < nt && !o[3].value; i++) {
-		const aiss_usage_run *u = &todo[i];
+	ring = malloc((size_t)window * sizeof(*ring));
+	if (!ring) {
+		fprintf(stderr, "aissctl: out of memory\n");
+		rc = 4;
+		goto out;
+	}
+	/*
+	 * Pipelined: up to @window settles in flight on the one connection.
+	 * aissd takes a connection's requests in the order sent and answers
+	 * them in that order, each in its own savepoint, so the runs are
+	 * still charged in the order they ended and a refusal touches only
+	 * its own run; the replies name their runs by position (and id).
+	 */
+	size_t next = 0, head = 0, inflight = 0;
+	while (!o[3].value && (next < nt || inflight)) {
 		aiss_settle_req req;
 		aiss_charge_rec out;
-		memset(&req, 0, sizeof(req));
-		snprintf(req.key.cluster, sizeof(req.key.cluster), "%s",
-			 u->cluster);
-		req.key.job_id = u->job_id;
-		req.key.run_start = u->start;
-		snprintf(req.account, sizeof(req.account), "%s", u->account);
-		snprintf(req.user, sizeof(req.user), "%s", u->user);
-		snprintf(req.gpu_type, sizeof(req.gpu_type), "%s", u->gpu_type);
-		req.gpus = u->gpus;
-		req.end = u->end;
-		snprintf(req.end_state, sizeof(req.end_state), "%s", u->state);
+		uint64_t id = 0;
+		if (next < nt && inflight < (size_t)window) {
+			settle_req_of(&todo[next], &req);
+			aiss_error_clear(&err);
+			if (aiss_client_send_settle(c, &req, &id, &err) < 0) {
+				fprintf(stderr,
+					"aissctl: the service stopped "
+					"answering after %" PRId64 " of %zu "
+					"runs: %s\n  Run the same import "
+					"again: runs already charged are "
+					"skipped.\n",
+					imported, nt, err.text);
+				rc = aiss_status_exit_code(err.code);
+				if (!rc)
+					rc = EXIT_UNAVAILABLE;
+				goto summary;
+			}
+			ring[(head + inflight) % (size_t)window] =
+			    (import_slot){.run = next, .id = id};
+			inflight++;
+			next++;
+			continue;
+		}
+		const import_slot slot = ring[head];
+		const aiss_usage_run *u = &todo[slot.run];
+		head = (head + 1) % (size_t)window;
+		inflight--;
 		aiss_error_clear(&err);
-		if (aiss_client_settle(c, &req, &out, &err) < 0) {
+		int got = aiss_client_recv_settle(c, &id, &out, &err);
+		if (got == 0 && id != slot.id)
+			got = aiss_error_set(&err, AISS_E_PROTOCOL,
+					     "reply %" PRIu64 " came for "
+					     "request %" PRIu64,
+					     id, slot.id);
+		if (got < 0) {
 			if (err.code == AISS_E_UNAVAILABLE ||
 			    err.code == AISS_E_PROTOCOL) {
 				fprintf(stderr,
@@ -504,6 +576,7 @@ summary:
 		       st->duplicates);
 	}
 out:
+	free(ring);
 	free(todo);
 	aiss_recon_destroy(rc_match);
 	free(charges.v);

@@ -39,7 +39,9 @@ typedef struct aissd_config {
 	int max_connections;      /* plain users + TCP, default 1024 */
 	int max_user_connections; /* per plain user, default 32 */
 	int batch_max;            /* requests per group commit, default 256 */
-	int coalesce_us; /* wait for more of a short batch, default 200 */
+	int coalesce_us;    /* wait for more of a short batch, default 200 */
+	int64_t lien_grace; /* s past a lien's time limit: stale (3600) */
+	int lien_expire;    /* 1: release stale liens every minute (off) */
 	int log_level;
 } aissd_config;
 
@@ -89,6 +91,15 @@ char *aissd_roles_format(unsigned roles, char *buf, size_t len);
  */
 void aissd_dispatch(aiss_ledger *l, const aissd_caller *who,
 		    const aiss_request *req, aiss_reply *rep);
+
+/* lien_list and lien_expire (dispatch_lien.c): paged; users see only the
+ * liens of grants they are members of. Never fails (as aissd_dispatch). */
+void aissd_dispatch_lien(aiss_ledger *l, const aissd_caller *who,
+			 const aiss_request *req, aiss_reply *rep);
+/* When cfg->lien_expire is on and *@next (CLOCK_MONOTONIC seconds) has come,
+ * releases up to 256 stale liens in one transaction (outside any batch),
+ * logs each, and sets *@next: now when more remain, else a minute on. */
+void aissd_lien_sweep(aiss_ledger *l, const aissd_config *cfg, int64_t *next);
 
 /* ---- the event loop ---- */
 

@@ -44,6 +44,7 @@ void aissd_config_defaults(aissd_config *c)
 	c->max_user_connections = 32;
 	c->batch_max = 256;
 	c->coalesce_us = 200;
+	c->lien_grace = AISS_LIEN_GRACE_DEFAULT;
 	c->log_level = AISSD_LOG_INFO;
 	const char *ms = getenv("AISS_MUNGE_SOCKET");
 	if (ms)
@@ -112,6 +113,30 @@ static int set_int(int *dst, const char *key, const char *v, long lo, long hi,
 	return 0;
 }
 
+/* "3600", "90s", "30m", "2h", "1d" into seconds (0..AISS_LIEN_GRACE_MAX). */
+static int set_duration(int64_t *dst, const char *key, const char *v,
+			aiss_error *err)
+{
+	char *end;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	long long unit = !*end               ? 1
+			 : !strcmp(end, "s") ? 1
+			 : !strcmp(end, "m") ? 60
+			 : !strcmp(end, "h") ? 3600
+			 : !strcmp(end, "d") ? 86400
+					     : 0;
+	if (errno || end == v || !unit || n < 0 ||
+	    n > AISS_LIEN_GRACE_MAX / unit)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "%s: '%s' is not a duration from 0 to "
+				      "366d (seconds, or with s, m, h or d, "
+				      "e.g. 1h)",
+				      key, v);
+	*dst = (int64_t)(n * unit);
+	return 0;
+}
+
 int aissd_config_set(aissd_config *c, const char *key, const char *v,
 		     aiss_error *err)
 {
@@ -165,6 +190,21 @@ int aissd_config_set(aissd_config *c, const char *key, const char *v,
 		return set_int(&c->batch_max, key, v, 1, 4096, err);
 	if (!strcmp(key, "coalesce_us"))
 		return set_int(&c->coalesce_us, key, v, 0, 10000, err);
+	if (!strcmp(key, "lien_grace"))
+		return set_duration(&c->lien_grace, key, v, err);
+	if (!strcmp(key, "lien_expire")) {
+		if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "1"))
+			c->lien_expire = 1;
+		else if (!strcmp(v, "off") || !strcmp(v, "no") ||
+			 !strcmp(v, "0"))
+			c->lien_expire = 0;
+		else
+			return aiss_error_set(err, AISS_E_INVALID,
+					      "lien_expire: '%s' is not on or "
+					      "off",
+					      v);
+		return 0;
+	}
 	if (!strcmp(key, "log_level")) {
 		if (!strcmp(v, "error"))
 			c->log_level = AISSD_LOG_ERROR;

@@ -30,6 +30,7 @@ static unsigned op_roles(aiss_op op)
 	case AISS_OP_GRANT_LIST:
 	case AISS_OP_PRICE_LIST:
 	case AISS_OP_CAPACITY_LIST:
+	case AISS_OP_LIEN_LIST:
 		return R_ALL;
 	case AISS_OP_RESERVE:
 	case AISS_OP_SETTLE:
@@ -49,6 +50,7 @@ static unsigned op_roles(aiss_op op)
 	case AISS_OP_GRANT_SET_STATE:
 	case AISS_OP_PRICE_SET:
 	case AISS_OP_ADJUST:
+	case AISS_OP_LIEN_EXPIRE:
 		return AISSD_ROLE_ADMIN;
 	default:
 		return 0;
@@ -497,6 +499,10 @@ void aissd_dispatch(aiss_ledger *l, const aissd_caller *who,
 	case AISS_OP_CAPACITY_PUT:
 		rc = aiss_ledger_capacity_put(l, &req->u.capacity, actor, &e);
 		break;
+	case AISS_OP_LIEN_LIST:
+	case AISS_OP_LIEN_EXPIRE:
+		aissd_dispatch_lien(l, who, req, rep);
+		return;
 	default:
 		run_list(l, who, req, rep);
 		return;

@@ -169,6 +169,8 @@ int main(int argc, char **argv)
 			  err.text);
 		return 1;
 	}
+	/* lien_grace was range-checked when the config was read. */
+	(void)aiss_ledger_set_lien_grace(l, cfg.lien_grace, &err);
 	aissd_server *srv = aissd_server_create(&cfg, l, &err);
 	if (!srv || aissd_server_listen(srv, &err)) {
 		aissd_log(AISSD_LOG_ERROR, "%s", err.text);

@@ -1095,9 +1095,12 @@ int aissd_server_step(aissd_server *s, int timeout_ms)
 
 int aissd_server_run(aissd_server *s, volatile sig_atomic_t *stop)
 {
-	while (!*stop)
+	int64_t next_sweep = 0; /* aiss.conf lien_expire (dispatch_lien.c) */
+	while (!*stop) {
 		if (aissd_server_step(s, 1000))
 			return -1;
+		aissd_lien_sweep(s->ledger, &s->cfg, &next_sweep);
+	}
 	/* Replies already committed still go out before we leave. */
 	for (int i = 0; i < 20; i++) {
 		int left = 0;

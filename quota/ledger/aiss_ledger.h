@@ -10,7 +10,7 @@
 typedef struct aiss_ledger aiss_ledger;
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define AISS_LEDGER_SCHEMA_VERSION 1
+#define AISS_LEDGER_SCHEMA_VERSION 2
 
 /*
  * Opens (creating if needed) the ledger database at @path and migrates its
@@ -140,6 +140,54 @@ int aiss_ledger_lien_get(aiss_ledger *l, const aiss_run_key *key,
  * never settled. */
 int aiss_ledger_charge_get(aiss_ledger *l, const aiss_run_key *key,
 			   aiss_charge_rec *out, aiss_error *err);
+
+/* ---- open and stale liens (ledger_lien.c) ---- */
+
+/* Default lien grace: a lien is stale once its run started more than its
+ * time limit plus this many seconds ago (aiss.conf lien_grace). */
+#define AISS_LIEN_GRACE_DEFAULT 3600
+/* Largest lien grace accepted: 366 days. */
+#define AISS_LIEN_GRACE_MAX (366LL * 86400)
+
+/* Sets the grace used by the lien calls below (0..AISS_LIEN_GRACE_MAX
+ * seconds). Returns 0, or -1 with @err (AISS_E_INVALID). */
+int aiss_ledger_set_lien_grace(aiss_ledger *l, int64_t seconds,
+			       aiss_error *err);
+int64_t aiss_ledger_lien_grace(const aiss_ledger *l);
+
+/* Which open liens a lien call concerns. NULL or "" fields match all. */
+typedef struct aiss_lien_filter {
+	const char *grant_id; /* only this grant's */
+	const char *member;   /* only grants this user is a member of */
+	int stale_only;       /* only stale ones */
+} aiss_lien_filter;
+
+/*
+ * Calls @cb for each open (held) lien matching @f (NULL: all), in order of
+ * run start, then cluster and job id. Staleness is judged at the ledger's
+ * now: stale when now > run_start + time_limit + grace (one second past
+ * that instant, not at it). Changes nothing.
+ */
+int aiss_ledger_lien_list(aiss_ledger *l, const aiss_lien_filter *f,
+			  int (*cb)(const aiss_lien_info *, void *), void *arg,
+			  aiss_error *err);
+
+/*
+ * Releases up to @max (1..4096) stale open liens matching @f (stale_only is
+ * implied), oldest run start first, in one transaction (one savepoint in a
+ * batch): each lien's state becomes AISS_LIEN_EXPIRED, its hold leaves the
+ * grant's held subsidy, GPUs and open liens, and a "lien.expire" journal
+ * entry (amount +held, the run, the hold and why) records it. @cb (may be
+ * NULL) gets each expired lien as it was before. *@more (may be NULL) is 1
+ * when stale liens matching @f remain after @max. A settle that arrives
+ * later still charges the run once, at the price the lien fixed, against
+ * the grant's remaining subsidy then (aiss_ledger_settle: "settling after
+ * release is allowed"); a release after expiry changes nothing.
+ */
+int aiss_ledger_lien_expire(aiss_ledger *l, const aiss_lien_filter *f, int max,
+			    const char *actor,
+			    int (*cb)(const aiss_lien_info *, void *),
+			    void *arg, int *more, aiss_error *err);
 
 /* ---- balances and statements ---- */
 

@@ -149,7 +149,13 @@ static const char SQL_SCHEMA_V1[] =
     "CREATE TRIGGER adjustment_no_delete BEFORE DELETE ON adjustment"
     " BEGIN SELECT RAISE(ABORT, 'adjustments are append-only'); END;";
 
-static const char *const ledger_migrations[] = {SQL_SCHEMA_V1};
+/* Version 2: open liens (state 1) by run start, so listing and expiring
+ * them reads only the open ones, not every run ever reserved. */
+static const char SQL_SCHEMA_V2[] =
+    "CREATE INDEX lien_open ON lien(run_start, cluster, job_id)"
+    " WHERE state = 1;";
+
+static const char *const ledger_migrations[] = {SQL_SCHEMA_V1, SQL_SCHEMA_V2};
 _Static_assert(sizeof(ledger_migrations) / sizeof(ledger_migrations[0]) ==
 		   AISS_LEDGER_SCHEMA_VERSION,
 	       "one migration per schema version");
@@ -414,6 +420,7 @@ aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err)
 		aiss_error_set(err, AISS_E_INTERNAL, "ledger: out of memory");
 		return NULL;
 	}
+	l->lien_grace = AISS_LIEN_GRACE_DEFAULT;
 	rc = sqlite3_open_v2(path, &l->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				 SQLITE_OPEN_NOMUTEX,

@@ -124,6 +124,7 @@
 	X(S_LIEN_SET_STATE,                                                    \
 	  "UPDATE lien SET state = ?4 WHERE cluster = ?1 AND job_id = ?2"      \
 	  " AND run_start = ?3")                                               \
+	LEDGER_LIEN_STMTS(X)                                                   \
 	X(S_CHARGE_GET, "SELECT " CHARGE_COLS                                  \
 			" FROM charge WHERE cluster = ?1 AND job_id = ?2"      \
 			" AND run_start = ?3")                                 \
@@ -189,6 +190,17 @@
 	  "SELECT node, at, pass, n_gpus, bf16_gflops, summary FROM capacity"  \
 	  " ORDER BY node")
 
+/* Open liens (ledger_lien.c): ?1 grant ("" any), ?2 member ("" any),
+ * ?3 stale only (0/1), ?4 now, ?5 grace; in run-start order. state = 1
+ * lets SQLite use the partial index lien_open (schema version 2). */
+#define LEDGER_LIEN_STMTS(X)                                                   \
+	X(S_LIEN_OPEN,                                                         \
+	  "SELECT " LIEN_COLS ", created_at FROM lien WHERE state = 1"         \
+	  " AND (?1 = '' OR grant_id = ?1) AND (?2 = '' OR grant_id IN"        \
+	  " (SELECT m.grant_id FROM member m WHERE m.user = ?2))"              \
+	  " AND (?3 = 0 OR run_start + time_limit + ?5 < ?4)"                  \
+	  " ORDER BY run_start, cluster, job_id")
+
 #define JOURNAL_COLS                                                           \
 	"seq, at, actor, kind, grant_id, amount, detail, prev_hash, hash"
 #define GRANT_COLS                                                             \
@@ -232,6 +244,7 @@ struct aiss_ledger {
 	int wal_frames; /* frames in the WAL after the last commit */
 	int64_t tip_seq;
 	char tip_hash[AISS_SHA256_HEXLEN];
+	int64_t lien_grace; /* seconds past a lien's time limit: stale */
 };
 
 /* A grant with its running totals (maintained in the same transaction as

@@ -140,6 +140,7 @@ typedef enum aiss_lien_state {
 	AISS_LIEN_HELD = 1,
 	AISS_LIEN_SETTLED = 2,
 	AISS_LIEN_RELEASED = 3,
+	AISS_LIEN_EXPIRED = 4, /* stale, released by lien expiry */
 } aiss_lien_state;
 
 typedef struct aiss_lien {
@@ -152,6 +153,20 @@ typedef struct aiss_lien {
 	aiss_cents_t held_subsidy; /* worst-case subsidy held */
 	aiss_lien_state state;
 } aiss_lien;
+
+/* An open lien as listed for operators (aissctl lien list): the lien, who
+ * ran it, and whether it is stale: the run started more than its time limit
+ * plus the ledger's lien grace ago, so Slurm must have ended it and its
+ * settle (or release) has not arrived. */
+typedef struct aiss_lien_info {
+	aiss_lien lien;
+	char account[AISS_ID_MAX];
+	char user[AISS_ID_MAX];
+	aiss_time_t created_at; /* when the reserve stored it */
+	aiss_time_t stale_at;	/* run_start + time_limit + grace */
+	aiss_time_t as_of;	/* the ledger's "now" when it was read */
+	int32_t stale;		/* 1 when as_of > stale_at */
+} aiss_lien_info;
 
 typedef struct aiss_settle_req {
 	aiss_run_key key;	    /* run start = key.run_start */

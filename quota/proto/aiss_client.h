@@ -71,6 +71,11 @@ int aiss_client_send_reserve(aiss_client *c, const aiss_reserve_req *req,
 int aiss_client_send_settle(aiss_client *c, const aiss_settle_req *req,
 			    uint64_t *id, aiss_error *err);
 int aiss_client_recv(aiss_client *c, uint64_t *id, aiss_error *err);
+/* As aiss_client_recv() for a reply to aiss_client_send_settle(): on
+ * success *@out (may be NULL) gets the charge record; a reply to another
+ * operation is AISS_E_PROTOCOL. */
+int aiss_client_recv_settle(aiss_client *c, uint64_t *id, aiss_charge_rec *out,
+			    aiss_error *err);
 
 /* Balances and statements. Users see only grants they are members of. */
 int aiss_client_balance(aiss_client *c, const char *grant_id,
@@ -138,5 +143,18 @@ int aiss_client_capacity_put(aiss_client *c, const aiss_capacity *cap,
 int aiss_client_capacity_list(aiss_client *c,
 			      int (*cb)(const aiss_capacity *, void *),
 			      void *arg, aiss_error *err);
+
+/* Operators: open liens (admin, finance; a user sees only the liens of
+ * grants they are a member of). @grant_id NULL or "": every grant. Stale:
+ * the run started more than its time limit plus aissd's lien_grace ago. */
+int aiss_client_lien_list(aiss_client *c, const char *grant_id, int stale_only,
+			  int (*cb)(const aiss_lien_info *, void *), void *arg,
+			  aiss_error *err);
+/* Admin: releases every stale lien (of @grant_id, or all), each journalled
+ * as "lien.expire", and hands each to @cb; @dry_run: only reports what
+ * would expire. A settle that arrives later is still charged, once. */
+int aiss_client_lien_expire(aiss_client *c, const char *grant_id, int dry_run,
+			    int (*cb)(const aiss_lien_info *, void *),
+			    void *arg, aiss_error *err);
 
 #endif

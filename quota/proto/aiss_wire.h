@@ -48,7 +48,9 @@ typedef enum aiss_op {
 	AISS_OP_ADJUSTMENT_EXPORT = 33,
 	AISS_OP_CAPACITY_PUT = 34,
 	AISS_OP_CAPACITY_LIST = 35,
-	AISS_OP__MAX = 36
+	AISS_OP_LIEN_LIST = 36,
+	AISS_OP_LIEN_EXPIRE = 37,
+	AISS_OP__MAX = 38
 } aiss_op;
 
 /* Short stable name of @op, e.g. "reserve"; "?" when unknown. */
@@ -66,6 +68,8 @@ typedef struct aiss_page {
 	int32_t limit;     /* at most this many (0: AISS_PAGE_MAX) */
 	aiss_time_t from, to;
 	char grant_id[AISS_ID_MAX];
+	int stale;   /* lien_list, lien_expire: only stale liens */
+	int dry_run; /* lien_expire: report what would expire, change nothing */
 } aiss_page;
 
 typedef struct aiss_grant_state_req {

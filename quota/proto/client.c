@@ -558,6 +558,7 @@ typedef union list_cb {
 	int (*charge)(const aiss_charge_rec *, void *);
 	int (*adjustment)(const aiss_adjustment *, void *);
 	int (*capacity)(const aiss_capacity *, void *);
+	int (*lien)(const aiss_lien_info *, void *);
 } list_cb;
 
 static int invoke(aiss_op op, list_cb cb, const void *it, void *arg)
@@ -581,6 +582,9 @@ static int invoke(aiss_op op, list_cb cb, const void *it, void *arg)
 		return cb.adjustment(it, arg);
 	case AISS_OP_CAPACITY_LIST:
 		return cb.capacity(it, arg);
+	case AISS_OP_LIEN_LIST:
+	case AISS_OP_LIEN_EXPIRE:
+		return cb.lien(it, arg);
 	default:
 		return 1;
 	}
@@ -848,6 +852,26 @@ int aiss_client_capacity_list(aiss_client *c,
 			 (list_cb){.capacity = cb}, arg, err);
 }
 
+int aiss_client_lien_list(aiss_client *c, const char *grant_id, int stale_only,
+			  int (*cb)(const aiss_lien_info *, void *), void *arg,
+			  aiss_error *err)
+{
+	aiss_page p = {.stale = stale_only != 0};
+	copy_id(p.grant_id, grant_id);
+	return list_call(c, AISS_OP_LIEN_LIST, &p, (list_cb){.lien = cb}, arg,
+			 err);
+}
+
+int aiss_client_lien_expire(aiss_client *c, const char *grant_id, int dry_run,
+			    int (*cb)(const aiss_lien_info *, void *),
+			    void *arg, aiss_error *err)
+{
+	aiss_page p = {.stale = 1, .dry_run = dry_run != 0};
+	copy_id(p.grant_id, grant_id);
+	return list_call(c, AISS_OP_LIEN_EXPIRE, &p, (list_cb){.lien = cb}, arg,
+			 err);
+}
+
 /* ---- pipelining ---- */
 
 static int send_async(aiss_client *c, aiss_request *req, uint64_t *id,
@@ -918,6 +942,40 @@ int aiss_client_recv(aiss_client *c, uint64_t *id, aiss_error *err)
 					: aiss_status_name(rep.status));
 	else
 		aiss_error_clear(err);
+	aiss_reply_clear(&rep);
+	return rc;
+}
+
+int aiss_client_recv_settle(aiss_client *c, uint64_t *id, aiss_charge_rec *out,
+			    aiss_error *err)
+{
+	if (!c)
+		return aiss_error_set(err, AISS_E_INVALID, "no client handle");
+	if (!c->in_flight || c->fd < 0)
+		return aiss_error_set(err, AISS_E_INVALID,
+				      "no pipelined request awaits a reply");
+	aiss_reply rep;
+	memset(&rep, 0, sizeof(rep));
+	if (recv_reply(c, &rep, now_ms() + c->timeout_ms, err))
+		return -1;
+	c->in_flight--;
+	if (id)
+		*id = rep.id;
+	int rc = 0;
+	if (rep.status != AISS_OK)
+		rc = aiss_error_set(err, rep.status, "%s",
+				    rep.message[0]
+					? rep.message
+					: aiss_status_name(rep.status));
+	else if (rep.op != AISS_OP_SETTLE)
+		rc = aiss_error_set(err, AISS_E_PROTOCOL,
+				    "aissd answered a settle with a %s reply",
+				    aiss_op_name(rep.op));
+	else {
+		aiss_error_clear(err);
+		if (out)
+			*out = rep.u.charge;
+	}
 	aiss_reply_clear(&rep);
 	return rc;
 }

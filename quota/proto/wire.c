@@ -90,6 +90,8 @@ static const struct {
 				   sizeof(aiss_adjustment)},
     [AISS_OP_CAPACITY_PUT] = {"capacity_put", 1, 0},
     [AISS_OP_CAPACITY_LIST] = {"capacity_list", 0, sizeof(aiss_capacity)},
+    [AISS_OP_LIEN_LIST] = {"lien_list", 0, sizeof(aiss_lien_info)},
+    [AISS_OP_LIEN_EXPIRE] = {"lien_expire", 1, sizeof(aiss_lien_info)},
 };
 
 static int op_valid(int op)
@@ -453,6 +455,22 @@ static void page_to(const aiss_page *m, Aisswire__Page *p)
 	V(from);
 	V(to);
 	S(grant_id);
+	p->stale = m->stale != 0;
+	p->dry_run = m->dry_run != 0;
+}
+
+static void lien_info_to(const aiss_lien_info *m, Aisswire__LienInfo *p,
+			 Aisswire__Lien *lien, Aisswire__RunKey *key)
+{
+	aisswire__lien_info__init(p);
+	lien_to(&m->lien, lien, key);
+	p->lien = lien;
+	S(account);
+	S(user);
+	V(created_at);
+	V(stale_at);
+	V(as_of);
+	p->stale = m->stale != 0;
 }
 
 #undef S
@@ -763,6 +781,24 @@ static int page_from(const Aisswire__Page *p, aiss_page *m)
 	V(from);
 	V(to);
 	S(grant_id);
+	m->stale = p->stale ? 1 : 0;
+	m->dry_run = p->dry_run ? 1 : 0;
+	return 0;
+}
+
+static int lien_info_from(const Aisswire__LienInfo *p, aiss_lien_info *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (!p)
+		return 0;
+	if (lien_from(p->lien, &m->lien))
+		return -1;
+	S(account);
+	S(user);
+	V(created_at);
+	V(stale_at);
+	V(as_of);
+	m->stale = p->stale ? 1 : 0;
 	return 0;
 }
 
@@ -853,6 +889,8 @@ int aiss_request_encode(const aiss_request *r, uint8_t **out, size_t *len,
 	case AISS_OP_CHARGE_EXPORT:
 	case AISS_OP_ADJUSTMENT_EXPORT:
 	case AISS_OP_CAPACITY_LIST:
+	case AISS_OP_LIEN_LIST:
+	case AISS_OP_LIEN_EXPIRE:
 		page_to(&r->u.page, &page);
 		q.balance_list = &page; /* every Page slot shares the union */
 		break;
@@ -942,6 +980,8 @@ static int request_from(const Aisswire__Request *q, aiss_request *r)
 	case AISSWIRE__REQUEST__OP_CHARGE_EXPORT:
 	case AISSWIRE__REQUEST__OP_ADJUSTMENT_EXPORT:
 	case AISSWIRE__REQUEST__OP_CAPACITY_LIST:
+	case AISSWIRE__REQUEST__OP_LIEN_LIST:
+	case AISSWIRE__REQUEST__OP_LIEN_EXPIRE:
 		return page_from(q->balance_list, &r->u.page);
 	case AISSWIRE__REQUEST__OP_SCHEME_INIT:
 		return scheme_from(q->scheme_init, &r->u.scheme);
@@ -1075,6 +1115,7 @@ int aiss_reply_encode(const aiss_reply *r, uint8_t **out, size_t *len,
 	void *msgs = NULL, **ptrs = NULL;
 	Aisswire__RunKey *keys = NULL;
 	Aisswire__Charge *chs = NULL;
+	Aisswire__Lien *liens = NULL;
 	int rc = -1;
 	if (n) {
 		switch (r->op) {
@@ -1105,6 +1146,10 @@ int aiss_reply_encode(const aiss_reply *r, uint8_t **out, size_t *len,
 		case AISS_OP_CAPACITY_LIST:
 			msz = sizeof(Aisswire__Capacity);
 			break;
+		case AISS_OP_LIEN_LIST:
+		case AISS_OP_LIEN_EXPIRE:
+			msz = sizeof(Aisswire__LienInfo);
+			break;
 		default:
 			return aiss_error_set(err, AISS_E_INTERNAL,
 					      "items on a non-listing reply");
@@ -1115,8 +1160,16 @@ int aiss_reply_encode(const aiss_reply *r, uint8_t **out, size_t *len,
 			keys = calloc(n, sizeof(*keys));
 			chs = calloc(n, sizeof(*chs));
 		}
+		if (r->op == AISS_OP_LIEN_LIST ||
+		    r->op == AISS_OP_LIEN_EXPIRE) {
+			keys = calloc(n, sizeof(*keys));
+			liens = calloc(n, sizeof(*liens));
+		}
 		if (!msgs || !ptrs ||
-		    (r->op == AISS_OP_CHARGE_EXPORT && (!keys || !chs))) {
+		    (r->op == AISS_OP_CHARGE_EXPORT && (!keys || !chs)) ||
+		    ((r->op == AISS_OP_LIEN_LIST ||
+		      r->op == AISS_OP_LIEN_EXPIRE) &&
+		     (!keys || !liens))) {
 			aiss_error_set(err, AISS_E_INTERNAL, "out of memory");
 			goto out;
 		}
@@ -1152,6 +1205,10 @@ int aiss_reply_encode(const aiss_reply *r, uint8_t **out, size_t *len,
 				break;
 			case AISS_OP_CAPACITY_LIST:
 				capacity_to(it, m);
+				break;
+			case AISS_OP_LIEN_LIST:
+			case AISS_OP_LIEN_EXPIRE:
+				lien_info_to(it, m, &liens[i], &keys[i]);
 				break;
 			default:
 				break;
@@ -1194,6 +1251,11 @@ int aiss_reply_encode(const aiss_reply *r, uint8_t **out, size_t *len,
 			p.n_capacities = n;
 			p.capacities = (Aisswire__Capacity **)ptrs;
 			break;
+		case AISS_OP_LIEN_LIST:
+		case AISS_OP_LIEN_EXPIRE:
+			p.n_liens = n;
+			p.liens = (Aisswire__LienInfo **)ptrs;
+			break;
 		default:
 			break;
 		}
@@ -1204,6 +1266,7 @@ out:
 	free(ptrs);
 	free(keys);
 	free(chs);
+	free(liens);
 	return rc;
 }
 
@@ -1295,6 +1358,10 @@ static int reply_from(const Aisswire__Reply *p, aiss_reply *r)
 		break;
 	case AISS_OP_CAPACITY_LIST:
 		TAKE_ITEMS(p->capacities, p->n_capacities, capacity_from);
+		break;
+	case AISS_OP_LIEN_LIST:
+	case AISS_OP_LIEN_EXPIRE:
+		TAKE_ITEMS(p->liens, p->n_liens, lien_info_from);
 		break;
 	default:
 		break;

@@ -118,6 +118,50 @@ int aiss_client_settle(aiss_client *c, const aiss_settle_req *req,
 	return 0;
 }
 
+/* Pipelining: settles are queued as sent and run when their reply is
+ * read, in order, as aissd does for one connection. */
+#define MAXQ 300
+static aiss_settle_req queued[MAXQ];
+static uint64_t queued_id[MAXQ];
+static size_t q_head, q_len, max_in_flight;
+static uint64_t next_id;
+static int replies_before_fault = -1; /* >= 0: then the service vanishes */
+
+int aiss_client_send_settle(aiss_client *c, const aiss_settle_req *req,
+			    uint64_t *id, aiss_error *err)
+{
+	if (replies_before_fault == 0)
+		return aiss_error_set(err, AISS_E_UNAVAILABLE,
+				      "connection closed");
+	assert_true(q_len < MAXQ);
+	queued[(q_head + q_len) % MAXQ] = *req;
+	queued_id[(q_head + q_len) % MAXQ] = ++next_id;
+	q_len++;
+	if (q_len > max_in_flight)
+		max_in_flight = q_len;
+	if (id)
+		*id = next_id;
+	return 0;
+}
+
+int aiss_client_recv_settle(aiss_client *c, uint64_t *id, aiss_charge_rec *out,
+			    aiss_error *err)
+{
+	assert_true(q_len > 0);
+	if (replies_before_fault == 0) {
+		q_len = 0;
+		return aiss_error_set(err, AISS_E_UNAVAILABLE,
+				      "connection closed");
+	}
+	if (replies_before_fault > 0)
+		replies_before_fault--;
+	aiss_settle_req req = queued[q_head];
+	*id = queued_id[q_head];
+	q_head = (q_head + 1) % MAXQ;
+	q_len--;
+	return aiss_client_settle(c, &req, out, err);
+}
+
 /* ---- helpers ---- */
 
 static char tmpdir[] = "/tmp/aiss-fin-XXXXXX";
@@ -211,6 +255,8 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(tmpdir));
 	n_ledger = 0;
 	n_settle_calls = 0;
+	q_head = q_len = max_in_flight = 0;
+	replies_before_fault = -1;
 	return 0;
 }
 
@@ -314,6 +360,84 @@ static void test_import_reconcile_report(void **state)
 	free(html);
 }
 
+/* Pipelined import: any window charges the same runs in the same (end)
+ * order, keeps at most the window in flight, and attributes the refusal
+ * to its own run. */
+static void test_import_windows(void **state)
+{
+	static const char *const windows[] = {"1", "2", "3", "64"};
+	char *out;
+	char *good = path_in_tmp("sacct.txt");
+	aiss_charge_rec first[MAXC];
+	write_file(good, SACCT);
+
+	for (size_t w = 0; w < sizeof(windows) / sizeof(*windows); w++) {
+		n_ledger = 0;
+		max_in_flight = 0;
+		assert_int_equal(run(&out, 1, "usage", "import", good,
+				     "--window", windows[w], NULL),
+				 1);
+		assert_non_null(strstr(out, "\"imported\":5,"));
+		assert_non_null(strstr(out, "\"refused\":1,"));
+		free(out);
+		assert_int_equal(n_ledger, 5);
+		assert_int_equal(q_len, 0);
+		/* 6 runs to do: the window, or all six */
+		long wn = atol(windows[w]);
+		assert_int_equal(max_in_flight, wn < 6 ? (size_t)wn : 6);
+		if (w == 0)
+			memcpy(first, ledger, sizeof(first));
+		for (size_t i = 0; i < n_ledger; i++) {
+			assert_int_equal(ledger[i].key.job_id,
+					 first[i].key.job_id);
+			assert_int_equal(ledger[i].key.run_start,
+					 first[i].key.run_start);
+			assert_int_equal(ledger[i].charge.subsidy,
+					 first[i].charge.subsidy);
+			if (i)
+				assert_true(settle_order[i - 1] <=
+					    settle_order[i]);
+		}
+	}
+	/* usage errors */
+	assert_int_equal(
+	    run(&out, 1, "usage", "import", good, "--window", "0", NULL), 2);
+	free(out);
+	assert_int_equal(
+	    run(&out, 1, "usage", "import", good, "--window", "257", NULL), 2);
+	free(out);
+	assert_int_equal(
+	    run(&out, 1, "usage", "import", good, "--window", "8x", NULL), 2);
+	free(out);
+	free(good);
+}
+
+/* The service vanishes mid-import with settles in flight: exit 3; the
+ * same import again charges the rest, nothing twice. */
+static void test_import_transport_fault(void **state)
+{
+	char *out;
+	char *good = path_in_tmp("sacct.txt");
+	char *clean = strdup(SACCT);
+	*strstr(clean, "aisc|15|") = 0; /* no refusal: exit 0 when done */
+	write_file(good, clean);
+	free(clean);
+
+	replies_before_fault = 2;
+	assert_int_equal(
+	    run(&out, 1, "usage", "import", good, "--window", "4", NULL), 3);
+	assert_non_null(strstr(out, "\"imported\":2,"));
+	free(out);
+	assert_int_equal(n_ledger, 2);
+	replies_before_fault = -1;
+	assert_int_equal(run(&out, 1, "usage", "import", good, NULL), 0);
+	assert_non_null(strstr(out, "\"imported\":3,"));
+	assert_non_null(strstr(out, "\"already_charged\":2,"));
+	free(out);
+	assert_int_equal(n_ledger, 5);
+	free(good);
+}
+
 static void test_bad_rows_and_usage(void **state)
 {
 	char *out;
@@ -349,6 +473,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_import_reconcile_report, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_import_windows, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_import_transport_fault, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_rows_and_usage, setup,
 					    teardown),

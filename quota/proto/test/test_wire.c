@@ -95,6 +95,30 @@ static void fixture_grant_list(aiss_reply *r)
 	r->next_offset = 2;
 }
 
+/* An open, stale lien as lien_list and lien_expire return it. */
+static void fixture_lien_list(aiss_reply *r)
+{
+	aiss_reply_init(r, AISS_OP_LIEN_LIST, 11);
+	aiss_lien_info *it = aiss_reply_add_item(r);
+	assert_non_null(it);
+	snprintf(it->lien.key.cluster, AISS_ID_MAX, "aisc");
+	it->lien.key.job_id = 4242;
+	it->lien.key.run_start = 1743469200;
+	snprintf(it->lien.grant_id, AISS_ID_MAX, "AISS-2025-0007");
+	snprintf(it->lien.gpu_type, AISS_ID_MAX, "h100");
+	it->lien.gpus = 16;
+	it->lien.time_limit = 7200;
+	it->lien.price = 3000;
+	it->lien.held_subsidy = 67200;
+	it->lien.state = AISS_LIEN_HELD;
+	snprintf(it->account, AISS_ID_MAX, "hku-nlp");
+	snprintf(it->user, AISS_ID_MAX, "alice");
+	it->created_at = 1743469201;
+	it->stale_at = 1743469200 + 7200 + 3600;
+	it->as_of = 1743480001;
+	it->stale = 1;
+}
+
 /* ---- fixture files ---- */
 
 static char *hex_of(const uint8_t *b, size_t n)
@@ -242,6 +266,42 @@ static void test_golden_grant_list(void **state)
 	free(f);
 }
 
+static void test_golden_lien_list(void **state)
+{
+	(void)state;
+	aiss_reply r, back;
+	aiss_request q, qb;
+	uint8_t *f;
+	size_t n;
+	aiss_error err = {0};
+
+	fixture_lien_list(&r);
+	assert_int_equal(aiss_reply_encode(&r, &f, &n, &err), 0);
+	check_golden("lien_list_reply", f, n);
+	assert_int_equal(aiss_reply_decode(f + 4, n - 4, &back, &err), 0);
+	assert_int_equal(back.n_items, 1);
+	assert_memory_equal(back.items, r.items, sizeof(aiss_lien_info));
+	aiss_reply_clear(&back);
+	aiss_reply_clear(&r);
+	free(f);
+
+	/* Page.stale (7) and Page.dry_run (8) of a lien_expire (37) */
+	memset(&q, 0, sizeof(q));
+	q.version = AISS_PROTO_VERSION;
+	q.id = 12;
+	q.op = AISS_OP_LIEN_EXPIRE;
+	snprintf(q.u.page.grant_id, AISS_ID_MAX, "AISS-2025-0007");
+	q.u.page.stale = 1;
+	q.u.page.dry_run = 1;
+	assert_int_equal(aiss_request_encode(&q, &f, &n, &err), 0);
+	check_golden("lien_expire_request", f, n);
+	assert_int_equal(aiss_request_decode(f + 4, n - 4, &qb, &err), 0);
+	assert_int_equal(qb.op, AISS_OP_LIEN_EXPIRE);
+	assert_int_equal(qb.u.page.stale, 1);
+	assert_int_equal(qb.u.page.dry_run, 1);
+	free(f);
+}
+
 /* Every request op encodes and decodes to the same body. */
 static void test_roundtrip_all_ops(void **state)
 {
@@ -337,6 +397,7 @@ int main(void)
 	    cmocka_unit_test(test_golden_settle_reply),
 	    cmocka_unit_test(test_golden_refusal),
 	    cmocka_unit_test(test_golden_grant_list),
+	    cmocka_unit_test(test_golden_lien_list),
 	    cmocka_unit_test(test_roundtrip_all_ops),
 	    cmocka_unit_test(test_decode_rejects),
 	};
