@@ -23,6 +23,25 @@ void aiss_sha256_final(aiss_sha256_ctx *c, uint8_t out[AISS_SHA256_LEN]);
 /* One-shot digest of @len bytes. */
 void aiss_sha256(const void *data, size_t len, uint8_t out[AISS_SHA256_LEN]);
 
+/* The compression function: chosen once, at first use, from the CPU (the x86
+ * SHA extensions where present, else portable C); AISS_SHA256_PORTABLE=1 in
+ * the environment forces the portable code. Both give the same digests. */
+typedef enum aiss_sha256_impl {
+	AISS_SHA256_IMPL_PORTABLE,
+	AISS_SHA256_IMPL_SHANI,
+	AISS_SHA256_IMPL_AUTO,
+} aiss_sha256_impl;
+
+/* The implementation in use (never AISS_SHA256_IMPL_AUTO). */
+aiss_sha256_impl aiss_sha256_get_impl(void);
+
+/* Test and benchmark hook: use @impl from now on (AUTO: choose again).
+ * Returns 0, or -1 for SHANI on a CPU (or build) without it. */
+int aiss_sha256_set_impl(aiss_sha256_impl impl);
+
+/* "portable", "sha-ni" or "auto". */
+const char *aiss_sha256_impl_name(aiss_sha256_impl impl);
+
 /* Lower-case hex of @d into @hex (AISS_SHA256_HEXLEN bytes). Returns @hex. */
 char *aiss_sha256_hex(const uint8_t d[AISS_SHA256_LEN], char *hex);
 

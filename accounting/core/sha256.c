@@ -2,7 +2,14 @@
 /* sha256.c: SHA-256 per FIPS 180-4, for the journal's hash chain. */
 #include "aiss_sha256.h"
 
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
@@ -20,7 +27,7 @@ static const uint32_t K[64] = {
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
-static void block(aiss_sha256_ctx *c, const uint8_t *p)
+static void block(uint32_t hs[8], const uint8_t *p)
 {
 	uint32_t w[64], a, b, cc, d, e, f, g, h;
 
@@ -34,8 +41,8 @@ static void block(aiss_sha256_ctx *c, const uint8_t *p)
 			      (w[i - 2] >> 10);
 		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
 	}
-	a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3];
-	e = c->h[4], f = c->h[5], g = c->h[6], h = c->h[7];
+	a = hs[0], b = hs[1], cc = hs[2], d = hs[3];
+	e = hs[4], f = hs[5], g = hs[6], h = hs[7];
 	for (int i = 0; i < 64; i++) {
 		uint32_t s1 = ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25);
 		uint32_t ch = (e & f) ^ (~e & g);
@@ -47,8 +54,174 @@ static void block(aiss_sha256_ctx *c, const uint8_t *p)
 		h = g, g = f, f = e, e = d + t1;
 		d = cc, cc = b, b = a, a = t1 + t2;
 	}
-	c->h[0] += a, c->h[1] += b, c->h[2] += cc, c->h[3] += d;
-	c->h[4] += e, c->h[5] += f, c->h[6] += g, c->h[7] += h;
+	hs[0] += a, hs[1] += b, hs[2] += cc, hs[3] += d;
+	hs[4] += e, hs[5] += f, hs[6] += g, hs[7] += h;
+}
+
+static void blocks_portable(uint32_t h[8], const uint8_t *p, size_t n)
+{
+	for (; n; n--, p += 64)
+		block(h, p);
+}
+
+#if defined(__x86_64__)
+/* Four rounds (group @i, W[4i..4i+3] in m[i % 4]) with the SHA extensions,
+ * scheduling the message words ahead: sha256msg1 for group i + 3, and
+ * sha256msg2 completing group i + 1. */
+#define SHANI_ROUNDS4(i)                                                       \
+	do {                                                                   \
+		__m128i k_ = _mm_loadu_si128((const __m128i *)&K[4 * (i)]);   \
+		__m128i w_ = _mm_add_epi32(m[(i) & 3], k_);                    \
+		s1 = _mm_sha256rnds2_epu32(s1, s0, w_);                        \
+		if ((i) >= 3 && (i) <= 14) {                                   \
+			m[((i) + 1) & 3] = _mm_add_epi32(                      \
+				m[((i) + 1) & 3],                              \
+				_mm_alignr_epi8(m[(i) & 3],                    \
+						m[((i) + 3) & 3], 4));         \
+			m[((i) + 1) & 3] = _mm_sha256msg2_epu32(               \
+				m[((i) + 1) & 3], m[(i) & 3]);                 \
+		}                                                              \
+		w_ = _mm_shuffle_epi32(w_, 0x0e);                              \
+		s0 = _mm_sha256rnds2_epu32(s0, s1, w_);                        \
+		if ((i) >= 1 && (i) <= 12)                                     \
+			m[((i) + 3) & 3] = _mm_sha256msg1_epu32(               \
+				m[((i) + 3) & 3], m[(i) & 3]);                 \
+	} while (0)
+
+__attribute__((target("sha,sse4.1"))) static void
+blocks_shani(uint32_t h[8], const uint8_t *p, size_t n)
+{
+	const __m128i bswap =
+		_mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+	__m128i s0, s1, t, save0, save1, m[4];
+
+	/* h[] is A..H; the instructions want ABEF and CDGH, high to low */
+	t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xb1);
+	s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1b);
+	s0 = _mm_alignr_epi8(t, s1, 8);
+	s1 = _mm_blend_epi16(s1, t, 0xf0);
+	for (; n; n--, p += 64) {
+		save0 = s0;
+		save1 = s1;
+		m[0] = _mm_loadu_si128((const __m128i *)p);
+		m[1] = _mm_loadu_si128((const __m128i *)(p + 16));
+		m[2] = _mm_loadu_si128((const __m128i *)(p + 32));
+		m[3] = _mm_loadu_si128((const __m128i *)(p + 48));
+		m[0] = _mm_shuffle_epi8(m[0], bswap);
+		m[1] = _mm_shuffle_epi8(m[1], bswap);
+		m[2] = _mm_shuffle_epi8(m[2], bswap);
+		m[3] = _mm_shuffle_epi8(m[3], bswap);
+		SHANI_ROUNDS4(0);
+		SHANI_ROUNDS4(1);
+		SHANI_ROUNDS4(2);
+		SHANI_ROUNDS4(3);
+		SHANI_ROUNDS4(4);
+		SHANI_ROUNDS4(5);
+		SHANI_ROUNDS4(6);
+		SHANI_ROUNDS4(7);
+		SHANI_ROUNDS4(8);
+		SHANI_ROUNDS4(9);
+		SHANI_ROUNDS4(10);
+		SHANI_ROUNDS4(11);
+		SHANI_ROUNDS4(12);
+		SHANI_ROUNDS4(13);
+		SHANI_ROUNDS4(14);
+		SHANI_ROUNDS4(15);
+		s0 = _mm_add_epi32(s0, save0);
+		s1 = _mm_add_epi32(s1, save1);
+	}
+	t = _mm_shuffle_epi32(s0, 0x1b);
+	s1 = _mm_shuffle_epi32(s1, 0xb1);
+	_mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(t, s1, 0xf0));
+	_mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(s1, t, 8));
+}
+
+static int cpu_has_shani(void)
+{
+	unsigned a, b, c, d;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d))
+		return 0;
+	if (!(c & bit_SSSE3) || !(c & bit_SSE4_1))
+		return 0;
+	if (__get_cpuid_max(0, NULL) < 7)
+		return 0;
+	__cpuid_count(7, 0, a, b, c, d);
+	return (b & bit_SHA) != 0;
+}
+#else
+static int cpu_has_shani(void)
+{
+	return 0;
+}
+#endif
+
+/* 0 until the first use, then an aiss_sha256_impl + 1. */
+static atomic_int impl_chosen;
+
+static aiss_sha256_impl impl_auto(void)
+{
+	const char *env = getenv("AISS_SHA256_PORTABLE");
+
+	if (env && *env && strcmp(env, "0") != 0)
+		return AISS_SHA256_IMPL_PORTABLE;
+	return cpu_has_shani() ? AISS_SHA256_IMPL_SHANI
+			       : AISS_SHA256_IMPL_PORTABLE;
+}
+
+aiss_sha256_impl aiss_sha256_get_impl(void)
+{
+	int v = atomic_load_explicit(&impl_chosen, memory_order_relaxed);
+
+	if (!v) {
+		v = (int)impl_auto() + 1;
+		atomic_store_explicit(&impl_chosen, v, memory_order_relaxed);
+	}
+	return (aiss_sha256_impl)(v - 1);
+}
+
+int aiss_sha256_set_impl(aiss_sha256_impl impl)
+{
+	switch (impl) {
+	case AISS_SHA256_IMPL_AUTO:
+		atomic_store_explicit(&impl_chosen, 0, memory_order_relaxed);
+		return 0;
+	case AISS_SHA256_IMPL_PORTABLE:
+		break;
+	case AISS_SHA256_IMPL_SHANI:
+		if (!cpu_has_shani())
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	atomic_store_explicit(&impl_chosen, (int)impl + 1,
+			      memory_order_relaxed);
+	return 0;
+}
+
+const char *aiss_sha256_impl_name(aiss_sha256_impl impl)
+{
+	switch (impl) {
+	case AISS_SHA256_IMPL_PORTABLE:
+		return "portable";
+	case AISS_SHA256_IMPL_SHANI:
+		return "sha-ni";
+	default:
+		return "auto";
+	}
+}
+
+/* Compress @n whole 64-byte blocks at @p into @h. */
+static void compress(uint32_t h[8], const uint8_t *p, size_t n)
+{
+#if defined(__x86_64__)
+	if (aiss_sha256_get_impl() == AISS_SHA256_IMPL_SHANI) {
+		blocks_shani(h, p, n);
+		return;
+	}
+#endif
+	blocks_portable(h, p, n);
 }
 
 void aiss_sha256_init(aiss_sha256_ctx *c)
@@ -75,11 +248,14 @@ void aiss_sha256_update(aiss_sha256_ctx *c, const void *data, size_t len)
 		len -= take;
 		if (c->used < 64)
 			return;
-		block(c, c->buf);
+		compress(c->h, c->buf, 1);
 		c->used = 0;
 	}
-	for (; len >= 64; p += 64, len -= 64)
-		block(c, p);
+	if (len >= 64) {
+		compress(c->h, p, len / 64);
+		p += len & ~(size_t)63;
+		len &= 63;
+	}
 	memcpy(c->buf, p, len);
 	c->used = len;
 }
@@ -87,14 +263,20 @@ void aiss_sha256_update(aiss_sha256_ctx *c, const void *data, size_t len)
 void aiss_sha256_final(aiss_sha256_ctx *c, uint8_t out[AISS_SHA256_LEN])
 {
 	uint64_t bits = c->bytes * 8;
-	uint8_t pad = 0x80, zero = 0, len[8];
+	size_t u = c->used;
 
-	aiss_sha256_update(c, &pad, 1);
-	while (c->used != 56)
-		aiss_sha256_update(c, &zero, 1);
+	/* 0x80, zeros to 56 mod 64, the length in bits big-endian */
+	c->buf[u++] = 0x80;
+	if (u > 56) {
+		memset(c->buf + u, 0, 64 - u);
+		compress(c->h, c->buf, 1);
+		u = 0;
+	}
+	memset(c->buf + u, 0, 56 - u);
 	for (int i = 0; i < 8; i++)
-		len[i] = (uint8_t)(bits >> (56 - 8 * i));
-	aiss_sha256_update(c, len, 8);
+		c->buf[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
+	compress(c->h, c->buf, 1);
+	c->used = 0;
 	for (int i = 0; i < 8; i++) {
 		out[4 * i] = (uint8_t)(c->h[i] >> 24);
 		out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);

@@ -476,36 +476,140 @@ static void sha_hex(const char *msg, size_t len, char *hex)
 	aiss_sha256_hex(d, hex);
 }
 
-static void test_sha256(void **state)
+/* FIPS 180-4 / NIST CAVP examples; @repeat copies of @msg. */
+static const struct sha_vector {
+	const char *msg;
+	size_t repeat;
+	const char *hex;
+} sha_vectors[] = {
+	{"", 1,
+	 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+	{"abc", 1,
+	 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+	{"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 1,
+	 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+	{"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmn"
+	 "hijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+	 1, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
+	{"a", 1000000,
+	 "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"},
+};
+
+/* Every vector one-shot and incrementally, in 999-byte pieces, through
+ * the implementation in use. */
+static void check_sha_vectors(void)
 {
 	char hex[AISS_SHA256_HEXLEN];
-	const char *m448 =
-		"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-	char *million = malloc(1000000);
-	aiss_sha256_ctx c;
 	uint8_t d[AISS_SHA256_LEN];
+	aiss_sha256_ctx c;
 
-	sha_hex("abc", 3, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a3961"
-				 "77a9cb410ff61f20015ad");
-	sha_hex("", 0, hex);
-	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649"
-				 "b934ca495991b7852b855");
-	sha_hex(m448, strlen(m448), hex);
-	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964f"
-				 "f2167f6ecedd419db06c1");
-	assert_non_null(million);
-	memset(million, 'a', 1000000);
-	/* incremental, in odd-sized pieces */
+	for (size_t v = 0; v < sizeof(sha_vectors) / sizeof(sha_vectors[0]);
+	     v++) {
+		const struct sha_vector *t = &sha_vectors[v];
+		size_t n = strlen(t->msg), len = n * t->repeat;
+		char *m = malloc(len + 1);
+
+		assert_non_null(m);
+		for (size_t i = 0; i < t->repeat; i++)
+			memcpy(m + i * n, t->msg, n);
+		sha_hex(m, len, hex);
+		assert_string_equal(hex, t->hex);
+		aiss_sha256_init(&c);
+		for (size_t off = 0; off < len; off += 999)
+			aiss_sha256_update(&c, m + off,
+					   len - off < 999 ? len - off : 999);
+		aiss_sha256_final(&c, d);
+		assert_string_equal(aiss_sha256_hex(d, hex), t->hex);
+		free(m);
+	}
+}
+
+static void test_sha256(void **state)
+{
+	assert_int_equal(aiss_sha256_set_impl(AISS_SHA256_IMPL_PORTABLE), 0);
+	assert_int_equal(aiss_sha256_get_impl(), AISS_SHA256_IMPL_PORTABLE);
+	check_sha_vectors();
+	assert_int_equal(aiss_sha256_set_impl(AISS_SHA256_IMPL_AUTO), 0);
+	assert_int_not_equal(aiss_sha256_get_impl(), AISS_SHA256_IMPL_AUTO);
+	check_sha_vectors();
+}
+
+static void test_sha256_shani(void **state)
+{
+	if (aiss_sha256_set_impl(AISS_SHA256_IMPL_SHANI) != 0) {
+		print_message("skipped: this CPU (or build) has no x86 SHA "
+			      "extensions; only the portable SHA-256 ran\n");
+		skip();
+	}
+	assert_int_equal(aiss_sha256_get_impl(), AISS_SHA256_IMPL_SHANI);
+	check_sha_vectors();
+	aiss_sha256_set_impl(AISS_SHA256_IMPL_AUTO);
+}
+
+static uint64_t sha_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Digest of @m[0..len) fed in pieces cut at @cuts (ascending, <= len). */
+static void sha_pieces(const uint8_t *m, size_t len, const size_t *cuts,
+		       int ncuts, uint8_t d[AISS_SHA256_LEN])
+{
+	aiss_sha256_ctx c;
+	size_t at = 0;
+
 	aiss_sha256_init(&c);
-	for (size_t off = 0; off < 1000000; off += 999)
-		aiss_sha256_update(&c, million + off,
-				   1000000 - off < 999 ? 1000000 - off : 999);
+	for (int i = 0; i < ncuts; i++) {
+		aiss_sha256_update(&c, m + at, cuts[i] - at);
+		at = cuts[i];
+	}
+	aiss_sha256_update(&c, m + at, len - at);
 	aiss_sha256_final(&c, d);
-	assert_string_equal(aiss_sha256_hex(d, hex),
-			    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a4972"
-			    "00e046d39ccc7112cd0");
-	free(million);
+}
+
+/* Random lengths 0..1000 and random split points: SHA-NI and the portable
+ * code give the same digests, one-shot and incremental. */
+static void test_sha256_paths_agree(void **state)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	uint8_t m[1000], ref[AISS_SHA256_LEN], d[AISS_SHA256_LEN];
+	size_t cuts[4];
+
+	if (aiss_sha256_set_impl(AISS_SHA256_IMPL_SHANI) != 0) {
+		print_message("skipped: no x86 SHA extensions to compare "
+			      "with the portable SHA-256\n");
+		skip();
+	}
+	for (int iter = 0; iter < 3000; iter++) {
+		size_t len = iter <= 1000 ? (size_t)iter
+					  : (size_t)(sha_rand(&seed) % 1001);
+		int ncuts = (int)(sha_rand(&seed) % 5);
+
+		for (size_t i = 0; i < len; i++)
+			m[i] = (uint8_t)sha_rand(&seed);
+		for (int i = 0; i < ncuts; i++)
+			cuts[i] = (size_t)(sha_rand(&seed) % (len + 1));
+		for (int i = 1; i < ncuts; i++) /* insertion sort */
+			for (int j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
+				size_t t = cuts[j];
+
+				cuts[j] = cuts[j - 1];
+				cuts[j - 1] = t;
+			}
+		aiss_sha256_set_impl(AISS_SHA256_IMPL_PORTABLE);
+		aiss_sha256(m, len, ref);
+		sha_pieces(m, len, cuts, ncuts, d);
+		assert_memory_equal(d, ref, sizeof(d));
+		aiss_sha256_set_impl(AISS_SHA256_IMPL_SHANI);
+		aiss_sha256(m, len, d);
+		assert_memory_equal(d, ref, sizeof(d));
+		sha_pieces(m, len, cuts, ncuts, d);
+		assert_memory_equal(d, ref, sizeof(d));
+	}
+	aiss_sha256_set_impl(AISS_SHA256_IMPL_AUTO);
 }
 
 static void test_errors(void **state)
@@ -541,6 +645,8 @@ int main(void)
 		cmocka_unit_test(test_apportion),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_sha256_shani),
+		cmocka_unit_test(test_sha256_paths_agree),
 		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
