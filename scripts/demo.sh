@@ -78,6 +78,8 @@ run scontrol release "$jb"
 aiss_wait_for 30 bash -c "squeue -h -j $jb -o %r | grep -q '^aiss:'" || true
 run squeue -o '%.6i %.10a %.8T %r'
 run aissctl balance AISS-2025-0012
+say "operators: the money held for running jobs (stale ones would be flagged)"
+run aissctl lien list
 
 say "the administrators top the grant up; the held job starts by itself"
 run aissctl grant modify AISS-2025-0012 --subsidy 60

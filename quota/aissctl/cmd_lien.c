@@ -127,9 +127,10 @@ int cmd_lien_list(ctl_ctx *x, int argc, char **argv)
 	ctl_list_end(&o.ls, ctl_opt(&opts, "stale") ? "no stale liens"
 						    : "no open liens");
 	if (o.ls.n)
-		printf("\n%" PRId64 " open liens hold HK$%s; %" PRId64
+		printf("\n%" PRId64 " open %s HK$%s; %" PRId64
 		       " stale (HK$%s)%s\n",
-		       o.ls.n, ctl_money(o.held, m1), o.n_stale,
+		       o.ls.n, o.ls.n == 1 ? "lien holds" : "liens hold",
+		       ctl_money(o.held, m1), o.n_stale,
 		       ctl_money(o.stale_held, m2),
 		       o.n_stale ? ": release them with aissctl lien expire "
 				   "(an administrator), or one with aissctl "
