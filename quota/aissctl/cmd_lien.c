@@ -89,6 +89,25 @@ static const char *const lien_heads[] = {
 static const bool lien_right[] = {false, false, false, false, false,
 				  false, true,  true,  true,  false};
 
+/* The optional GRANT of lien list/expire into *@grant (NULL: all);
+ * non-zero after a usage error. */
+static int grant_arg(ctl_ctx *x, const ctl_opts *opts, const char *verb,
+		     const char **grant)
+{
+	*grant = opts->npos ? opts->pos[0] : NULL;
+	if (opts->npos > 1)
+		return ctl_usage_error(x,
+				       "lien %s takes at most one GRANT, "
+				       "not '%s'",
+				       verb, opts->pos[1]);
+	if (*grant && strlen(*grant) >= AISS_ID_MAX)
+		return ctl_usage_error(x,
+				       "grant id is too long (at most %d "
+				       "characters)",
+				       AISS_ID_MAX - 1);
+	return 0;
+}
+
 int cmd_lien_list(ctl_ctx *x, int argc, char **argv)
 {
 	static const char *const spec[] = {"stale", NULL};
@@ -99,17 +118,8 @@ int cmd_lien_list(ctl_ctx *x, int argc, char **argv)
 	char m1[AISS_MONEY_BUFSZ], m2[AISS_MONEY_BUFSZ];
 
 	PARSE_OPTS(x, &opts, argc, argv, spec);
-	if (opts.npos > 1)
-		return ctl_usage_error(x,
-				       "lien list takes at most one GRANT, "
-				       "not '%s'",
-				       opts.pos[1]);
-	grant = opts.npos ? opts.pos[0] : NULL;
-	if (grant && strlen(grant) >= AISS_ID_MAX)
-		return ctl_usage_error(x,
-				       "grant id is too long (at most %d "
-				       "characters)",
-				       AISS_ID_MAX - 1);
+	if (grant_arg(x, &opts, "list", &grant))
+		return CTL_EXIT_USAGE;
 	if (!ctl_client(x))
 		return CTL_EXIT_UNAVAILABLE;
 	ctl_list_begin(&o.ls, x->json, 10, lien_heads, lien_right);
@@ -150,17 +160,8 @@ int cmd_lien_expire(ctl_ctx *x, int argc, char **argv)
 	char m[AISS_MONEY_BUFSZ];
 
 	PARSE_OPTS(x, &opts, argc, argv, spec);
-	if (opts.npos > 1)
-		return ctl_usage_error(x,
-				       "lien expire takes at most one "
-				       "GRANT, not '%s'",
-				       opts.pos[1]);
-	grant = opts.npos ? opts.pos[0] : NULL;
-	if (grant && strlen(grant) >= AISS_ID_MAX)
-		return ctl_usage_error(x,
-				       "grant id is too long (at most %d "
-				       "characters)",
-				       AISS_ID_MAX - 1);
+	if (grant_arg(x, &opts, "expire", &grant))
+		return CTL_EXIT_USAGE;
 	dry = ctl_opt(&opts, "dry-run") != NULL;
 	o.expired = !dry;
 	if (!ctl_client(x))

@@ -368,6 +368,21 @@ typedef struct import_slot {
 	uint64_t id;
 } import_slot;
 
+/* Import stopped half way (aissd gone or speaking nonsense): says how far
+ * it got and that a rerun charges the rest; the exit status. */
+static int import_stopped(int64_t imported, size_t nt, const aiss_error *err)
+{
+	int rc;
+
+	fprintf(stderr,
+		"aissctl: the service stopped answering after %" PRId64
+		" of %zu runs: %s\n  Run the same import again: runs already "
+		"charged are skipped.\n",
+		imported, nt, err->text);
+	rc = aiss_status_exit_code(err->code);
+	return rc ? rc : EXIT_UNAVAILABLE;
+}
+
 static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 {
 	opt o[] = {{"zone", 1, NULL},
@@ -468,16 +483,7 @@ static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 			settle_req_of(&todo[next], &req);
 			aiss_error_clear(&err);
 			if (aiss_client_send_settle(c, &req, &id, &err) < 0) {
-				fprintf(stderr,
-					"aissctl: the service stopped "
-					"answering after %" PRId64 " of %zu "
-					"runs: %s\n  Run the same import "
-					"again: runs already charged are "
-					"skipped.\n",
-					imported, nt, err.text);
-				rc = aiss_status_exit_code(err.code);
-				if (!rc)
-					rc = EXIT_UNAVAILABLE;
+				rc = import_stopped(imported, nt, &err);
 				goto summary;
 			}
 			ring[(head + inflight) % (size_t)window] =
@@ -500,14 +506,7 @@ static int cmd_usage(aiss_client *c, int json, int argc, char **argv)
 		if (got < 0) {
 			if (err.code == AISS_E_UNAVAILABLE ||
 			    err.code == AISS_E_PROTOCOL) {
-				fprintf(stderr,
-					"aissctl: the service stopped "
-					"answering after %" PRId64 " of %zu "
-					"runs: %s\n  Run the same import "
-					"again: runs already charged are "
-					"skipped.\n",
-					imported, nt, err.text);
-				rc = aiss_status_exit_code(err.code);
+				rc = import_stopped(imported, nt, &err);
 				goto summary;
 			}
 			if (refused < MAX_REFUSALS_SHOWN)

@@ -247,6 +247,12 @@ struct aiss_ledger {
 	int64_t lien_grace; /* seconds past a lien's time limit: stale */
 };
 
+/* A lien's columns 0..11 (cluster, job, start, grant, account, user, GPU
+ * type, GPUs, time limit, price, held subsidy, state), as S_LIEN_GET and
+ * the lien listings select them (ledger_run.c). */
+void ledger_lien_cols(sqlite3_stmt *st, aiss_lien *n, char *account,
+		      size_t account_len, char *user, size_t user_len);
+
 /* A grant with its running totals (maintained in the same transaction as
  * every posting; no in-memory cache). */
 typedef struct ledger_grant {

@@ -52,18 +52,8 @@ static void info_from_row(sqlite3_stmt *st, aiss_time_t now, int64_t grace,
 	aiss_lien *n = &out->lien;
 
 	memset(out, 0, sizeof(*out));
-	ledger_col_text(st, 0, n->key.cluster, sizeof(n->key.cluster));
-	n->key.job_id = (uint64_t)sqlite3_column_int64(st, 1);
-	n->key.run_start = sqlite3_column_int64(st, 2);
-	ledger_col_text(st, 3, n->grant_id, sizeof(n->grant_id));
-	ledger_col_text(st, 4, out->account, sizeof(out->account));
-	ledger_col_text(st, 5, out->user, sizeof(out->user));
-	ledger_col_text(st, 6, n->gpu_type, sizeof(n->gpu_type));
-	n->gpus = sqlite3_column_int64(st, 7);
-	n->time_limit = sqlite3_column_int64(st, 8);
-	n->price = sqlite3_column_int64(st, 9);
-	n->held_subsidy = sqlite3_column_int64(st, 10);
-	n->state = (aiss_lien_state)sqlite3_column_int(st, 11);
+	ledger_lien_cols(st, n, out->account, sizeof(out->account), out->user,
+			 sizeof(out->user));
 	out->created_at = sqlite3_column_int64(st, 12);
 	out->stale_at = n->key.run_start + n->time_limit + grace;
 	out->as_of = now;

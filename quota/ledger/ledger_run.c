@@ -375,6 +375,23 @@ static void bind_key(sqlite3_stmt *st, const aiss_run_key *k)
 	sqlite3_bind_int64(st, 3, k->run_start);
 }
 
+void ledger_lien_cols(sqlite3_stmt *st, aiss_lien *n, char *account,
+		      size_t account_len, char *user, size_t user_len)
+{
+	ledger_col_text(st, 0, n->key.cluster, sizeof(n->key.cluster));
+	n->key.job_id = (uint64_t)sqlite3_column_int64(st, 1);
+	n->key.run_start = sqlite3_column_int64(st, 2);
+	ledger_col_text(st, 3, n->grant_id, sizeof(n->grant_id));
+	ledger_col_text(st, 4, account, account_len);
+	ledger_col_text(st, 5, user, user_len);
+	ledger_col_text(st, 6, n->gpu_type, sizeof(n->gpu_type));
+	n->gpus = sqlite3_column_int64(st, 7);
+	n->time_limit = sqlite3_column_int64(st, 8);
+	n->price = sqlite3_column_int64(st, 9);
+	n->held_subsidy = sqlite3_column_int64(st, 10);
+	n->state = (aiss_lien_state)sqlite3_column_int(st, 11);
+}
+
 typedef struct lien_row {
 	aiss_lien lien;
 	char account[AISS_ID_MAX];
@@ -395,18 +412,8 @@ static int lien_read(aiss_ledger *l, const aiss_run_key *k, lien_row *out,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		memset(out, 0, sizeof(*out));
-		ledger_col_text(st, 0, n->key.cluster, sizeof(n->key.cluster));
-		n->key.job_id = (uint64_t)sqlite3_column_int64(st, 1);
-		n->key.run_start = sqlite3_column_int64(st, 2);
-		ledger_col_text(st, 3, n->grant_id, sizeof(n->grant_id));
-		ledger_col_text(st, 4, out->account, sizeof(out->account));
-		ledger_col_text(st, 5, out->user, sizeof(out->user));
-		ledger_col_text(st, 6, n->gpu_type, sizeof(n->gpu_type));
-		n->gpus = sqlite3_column_int64(st, 7);
-		n->time_limit = sqlite3_column_int64(st, 8);
-		n->price = sqlite3_column_int64(st, 9);
-		n->held_subsidy = sqlite3_column_int64(st, 10);
-		n->state = (aiss_lien_state)sqlite3_column_int(st, 11);
+		ledger_lien_cols(st, n, out->account, sizeof(out->account),
+				 out->user, sizeof(out->user));
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)

@@ -920,28 +920,44 @@ int aiss_client_send_settle(aiss_client *c, const aiss_settle_req *r,
 	return rc;
 }
 
-int aiss_client_recv(aiss_client *c, uint64_t *id, aiss_error *err)
+/* The next pipelined reply into @rep (cleared by the caller), its request
+ * id into @id; 0, or -1 with @err when nothing could be read. */
+static int recv_next(aiss_client *c, aiss_reply *rep, uint64_t *id,
+		     aiss_error *err)
 {
 	if (!c)
 		return aiss_error_set(err, AISS_E_INVALID, "no client handle");
 	if (!c->in_flight || c->fd < 0)
 		return aiss_error_set(err, AISS_E_INVALID,
 				      "no pipelined request awaits a reply");
-	aiss_reply rep;
-	memset(&rep, 0, sizeof(rep));
-	if (recv_reply(c, &rep, now_ms() + c->timeout_ms, err))
+	memset(rep, 0, sizeof(*rep));
+	if (recv_reply(c, rep, now_ms() + c->timeout_ms, err))
 		return -1;
 	c->in_flight--;
 	if (id)
-		*id = rep.id;
-	int rc = 0;
-	if (rep.status != AISS_OK)
-		rc = aiss_error_set(err, rep.status, "%s",
-				    rep.message[0]
-					? rep.message
-					: aiss_status_name(rep.status));
-	else
-		aiss_error_clear(err);
+		*id = rep->id;
+	return 0;
+}
+
+/* @rep's status as the call's result. */
+static int reply_status(const aiss_reply *rep, aiss_error *err)
+{
+	if (rep->status != AISS_OK)
+		return aiss_error_set(err, rep->status, "%s",
+				      rep->message[0]
+					  ? rep->message
+					  : aiss_status_name(rep->status));
+	aiss_error_clear(err);
+	return 0;
+}
+
+int aiss_client_recv(aiss_client *c, uint64_t *id, aiss_error *err)
+{
+	aiss_reply rep;
+
+	if (recv_next(c, &rep, id, err))
+		return -1;
+	int rc = reply_status(&rep, err);
 	aiss_reply_clear(&rep);
 	return rc;
 }
@@ -949,33 +965,17 @@ int aiss_client_recv(aiss_client *c, uint64_t *id, aiss_error *err)
 int aiss_client_recv_settle(aiss_client *c, uint64_t *id, aiss_charge_rec *out,
 			    aiss_error *err)
 {
-	if (!c)
-		return aiss_error_set(err, AISS_E_INVALID, "no client handle");
-	if (!c->in_flight || c->fd < 0)
-		return aiss_error_set(err, AISS_E_INVALID,
-				      "no pipelined request awaits a reply");
 	aiss_reply rep;
-	memset(&rep, 0, sizeof(rep));
-	if (recv_reply(c, &rep, now_ms() + c->timeout_ms, err))
+
+	if (recv_next(c, &rep, id, err))
 		return -1;
-	c->in_flight--;
-	if (id)
-		*id = rep.id;
-	int rc = 0;
-	if (rep.status != AISS_OK)
-		rc = aiss_error_set(err, rep.status, "%s",
-				    rep.message[0]
-					? rep.message
-					: aiss_status_name(rep.status));
-	else if (rep.op != AISS_OP_SETTLE)
+	int rc = reply_status(&rep, err);
+	if (rc == 0 && rep.op != AISS_OP_SETTLE)
 		rc = aiss_error_set(err, AISS_E_PROTOCOL,
 				    "aissd answered a settle with a %s reply",
 				    aiss_op_name(rep.op));
-	else {
-		aiss_error_clear(err);
-		if (out)
-			*out = rep.u.charge;
-	}
+	else if (rc == 0 && out)
+		*out = rep.u.charge;
 	aiss_reply_clear(&rep);
 	return rc;
 }
