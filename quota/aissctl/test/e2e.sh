@@ -26,62 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_aissd() {
-	"$AISSD" --foreground --db "$DB" --socket "$SOCK" 2>>"$T/aissd.log" &
-	PID=$!
-	for _ in $(seq 1 100); do
-		[ -S "$SOCK" ] && return 0
-		sleep 0.1
-	done
-	echo "FAIL: aissd did not create $SOCK"; cat "$T/aissd.log"; exit 1
-}
-stop_aissd() {
-	kill "$PID"; wait "$PID" 2>/dev/null; PID=
-}
-
-ctl() { "$AISSCTL" --socket "$SOCK" "$@"; }
-
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-
-# expect RC DESCRIPTION -- COMMAND...: runs aissctl, checks the exit status;
-# output lands in $OUT, stderr in $ERR.
-expect() {
-	local want=$1 what=$2; shift 3
-	CHECKS=$((CHECKS + 1))
-	ctl "$@" >"$T/out" 2>"$T/err"
-	local rc=$?
-	OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
-	# Under ASan/UBSan a report must fail the test whatever the status.
-	if grep -q "Sanitizer\|runtime error:" "$T/err"; then
-		fail "$what: sanitizer report: aissctl $*"
-		head -30 "$T/err"
-		return 1
-	fi
-	if [ "$rc" != "$want" ]; then
-		fail "$what: exit $rc, wanted $want: aissctl $*"
-		sed 's/^/    out: /' "$T/out" | head -20
-		sed 's/^/    err: /' "$T/err" | head -20
-		return 1
-	fi
-	return 0
-}
-
-# jqt DESCRIPTION FILTER: the filter over $OUT must yield true.
-jqt() {
-	CHECKS=$((CHECKS + 1))
-	if ! printf '%s' "$OUT" | jq -e "$2" >/dev/null 2>"$T/jqerr"; then
-		fail "$1: jq '$2' on: $(printf '%s' "$OUT" | head -c 600) $(cat "$T/jqerr")"
-	fi
-}
-
-# has DESCRIPTION TEXT: $OUT or $ERR contains TEXT.
-has() {
-	CHECKS=$((CHECKS + 1))
-	case "$OUT$ERR" in
-	*"$2"*) ;;
-	*) fail "$1: no '$2' in: $OUT $ERR" ;;
-	esac
-}
+. "$(dirname "$0")/e2e_lib.sh"
 
 G=AISS-2025-0001
 SHAPE=(--account hku-ml --user alice)

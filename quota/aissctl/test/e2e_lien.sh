@@ -34,43 +34,9 @@ fi
 : >"$CONF"
 [ -n "$FIN_USER" ] && echo "finance_users = $FIN_USER" >>"$CONF"
 
-start_aissd() {
-	"$AISSD" --foreground --db "$DB" --socket "$SOCK" --config "$CONF" \
-		2>>"$T/aissd.log" &
-	PID=$!
-	for _ in $(seq 1 100); do
-		[ -S "$SOCK" ] && return 0
-		sleep 0.1
-	done
-	echo "FAIL: aissd did not create $SOCK"; cat "$T/aissd.log"; exit 1
-}
-stop_aissd() {
-	kill "$PID"; wait "$PID" 2>/dev/null; PID=
-}
+AISSD_ARGS=(--config "$CONF")
+. "$(dirname "$0")/e2e_lib.sh"
 
-ctl() { "$AISSCTL" --socket "$SOCK" "$@"; }
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-
-# expect RC DESCRIPTION -- COMMAND...: output in $OUT, stderr in $ERR.
-expect() {
-	local want=$1 what=$2; shift 3
-	CHECKS=$((CHECKS + 1))
-	ctl "$@" >"$T/out" 2>"$T/err"
-	local rc=$?
-	OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
-	if grep -q "Sanitizer\|runtime error:" "$T/err"; then
-		fail "$what: sanitizer report: aissctl $*"
-		head -30 "$T/err"
-		return 1
-	fi
-	if [ "$rc" != "$want" ]; then
-		fail "$what: exit $rc, wanted $want: aissctl $*"
-		sed 's/^/    out: /' "$T/out" | head -20
-		sed 's/^/    err: /' "$T/err" | head -20
-		return 1
-	fi
-	return 0
-}
 # as USER RC DESCRIPTION -- COMMAND...: the same, run as another user.
 as() {
 	local user=$1 want=$2 what=$3; shift 4
@@ -79,19 +45,6 @@ as() {
 	local rc=$?
 	OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
 	[ "$rc" = "$want" ] || fail "$what: exit $rc, wanted $want: $ERR"
-}
-jqt() {
-	CHECKS=$((CHECKS + 1))
-	if ! printf '%s' "$OUT" | jq -e "$2" >/dev/null 2>"$T/jqerr"; then
-		fail "$1: jq '$2' on: $(printf '%s' "$OUT" | head -c 600) $(cat "$T/jqerr")"
-	fi
-}
-has() {
-	CHECKS=$((CHECKS + 1))
-	case "$OUT$ERR" in
-	*"$2"*) ;;
-	*) fail "$1: no '$2' in: $OUT $ERR" ;;
-	esac
 }
 
 G1=AISS-2025-0001
