@@ -725,18 +725,11 @@ int aiss_ledger_statement(aiss_ledger *l, const char *grant_id,
 	sqlite3_stmt *st;
 	aiss_journal_entry e;
 	ledger_grant g;
-	int rc, found;
+	int rc;
 
-	if (ledger_check_id(grant_id, "grant id", err))
+	if (ledger_check_id(grant_id, "grant id", err) ||
+	    ledger_grant_need(l, grant_id, &g, err))
 		return -1;
-	found = ledger_grant_read(l, S_GRANT_GET, grant_id, &g, err);
-	if (found < 0)
-		return -1;
-	if (!found)
-		return aiss_error_set(err, AISS_E_NOT_FOUND,
-				      "no grant %s; `aissctl grant list` shows "
-				      "the grants",
-				      grant_id);
 	st = ledger_stmt(l, S_JOURNAL_GRANT, err);
 	if (!st)
 		return -1;

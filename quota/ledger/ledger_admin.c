@@ -474,6 +474,21 @@ int ledger_grant_read(aiss_ledger *l, enum ledger_stmt_id id, const char *key,
 	return ledger_sql_error(l, rc, "reading the grant", err);
 }
 
+int ledger_grant_need(aiss_ledger *l, const char *grant_id, ledger_grant *out,
+		      aiss_error *err)
+{
+	int found = ledger_grant_read(l, S_GRANT_GET, grant_id, out, err);
+
+	if (found < 0)
+		return -1;
+	if (!found)
+		return aiss_error_set(err, AISS_E_NOT_FOUND,
+				      "no grant %s; `aissctl grant list` shows "
+				      "the grants",
+				      grant_id);
+	return 0;
+}
+
 static int grant_validate(const aiss_grant *g, aiss_error *err)
 {
 	char a[AISS_MONEY_BUFSZ];
@@ -770,7 +785,6 @@ int aiss_ledger_grant_set_state(aiss_ledger *l, const char *grant_id,
 	sqlite3_stmt *st;
 	ledger_grant cur;
 	char detail[AISS_TEXT_MAX];
-	int found;
 
 	if (ledger_check_id(grant_id, "grant id", err))
 		return -1;
@@ -786,16 +800,8 @@ int aiss_ledger_grant_set_state(aiss_ledger *l, const char *grant_id,
 		    aiss_grant_state_name(state));
 	if (ledger_op_begin(l, err))
 		return -1;
-	found = ledger_grant_read(l, S_GRANT_GET, grant_id, &cur, err);
-	if (found < 0)
+	if (ledger_grant_need(l, grant_id, &cur, err))
 		goto fail;
-	if (!found) {
-		aiss_error_set(err, AISS_E_NOT_FOUND,
-			       "no grant %s; `aissctl grant list` shows the "
-			       "grants",
-			       grant_id);
-		goto fail;
-	}
 	st = ledger_stmt(l, S_GRANT_SET_STATE, err);
 	if (!st)
 		goto fail;
@@ -818,18 +824,10 @@ int aiss_ledger_grant_get(aiss_ledger *l, const char *grant_id, aiss_grant *out,
 			  aiss_error *err)
 {
 	ledger_grant g;
-	int found;
 
-	if (ledger_check_id(grant_id, "grant id", err))
+	if (ledger_check_id(grant_id, "grant id", err) ||
+	    ledger_grant_need(l, grant_id, &g, err))
 		return -1;
-	found = ledger_grant_read(l, S_GRANT_GET, grant_id, &g, err);
-	if (found < 0)
-		return -1;
-	if (!found)
-		return aiss_error_set(err, AISS_E_NOT_FOUND,
-				      "no grant %s; `aissctl grant list` shows "
-				      "the grants",
-				      grant_id);
 	*out = g.g;
 	return 0;
 }

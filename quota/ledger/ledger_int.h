@@ -247,6 +247,15 @@ struct aiss_ledger {
 	int64_t lien_grace; /* seconds past a lien's time limit: stale */
 };
 
+/* A lien's state by run key (S_LIEN_SET_STATE), and a change of a grant's
+ * holds (S_GRANT_HOLD, kept in the grant cache): what reserve, release and
+ * lien expiry post (ledger_run.c). */
+int ledger_lien_set_state(aiss_ledger *l, const aiss_run_key *k,
+			  aiss_lien_state state, aiss_error *err);
+int ledger_grant_hold(aiss_ledger *l, const char *grant_id, aiss_cents_t held,
+		      int64_t gpus, int64_t gpu_seconds, int64_t n,
+		      aiss_error *err);
+
 /* A lien's columns 0..11 (cluster, job, start, grant, account, user, GPU
  * type, GPUs, time limit, price, held subsidy, state), as S_LIEN_GET and
  * the lien listings select them (ledger_run.c). */
@@ -338,6 +347,10 @@ void ledger_journal_hash(const char *prev_hash, int64_t seq, aiss_time_t at,
 /* Reads grant @id with totals: 1 found, 0 not found, -1 error. */
 int ledger_grant_read(aiss_ledger *l, enum ledger_stmt_id id, const char *key,
 		      ledger_grant *out, aiss_error *err);
+/* Reads grant @grant_id: 0, or -1 with @err (AISS_E_NOT_FOUND naming the
+ * grant and `aissctl grant list` when there is none). */
+int ledger_grant_need(aiss_ledger *l, const char *grant_id, ledger_grant *out,
+		      aiss_error *err);
 /* Fills a ledger_grant from a row of GRANT_COLS. */
 void ledger_grant_from_row(sqlite3_stmt *st, ledger_grant *out);
 /* Calls @cb for every grant (or every grant @member belongs to), in id

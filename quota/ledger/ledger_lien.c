@@ -89,26 +89,11 @@ static int expire_one(aiss_ledger *l, const aiss_lien_info *n,
 	const aiss_lien *k = &n->lien;
 	char keybuf[AISS_ID_MAX + 48], detail[AISS_TEXT_MAX];
 	char m[AISS_MONEY_BUFSZ];
-	sqlite3_stmt *st;
 
-	st = ledger_stmt(l, S_LIEN_SET_STATE, err);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, k->key.cluster, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)k->key.job_id);
-	sqlite3_bind_int64(st, 3, k->key.run_start);
-	sqlite3_bind_int(st, 4, AISS_LIEN_EXPIRED);
-	if (ledger_step_done(l, st, "expiring the lien", err))
-		return -1;
-	st = ledger_stmt(l, S_GRANT_HOLD, err);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, k->grant_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, -k->held_subsidy);
-	sqlite3_bind_int64(st, 3, -k->gpus);
-	sqlite3_bind_int64(st, 4, -k->gpus * k->time_limit);
-	sqlite3_bind_int64(st, 5, -1);
-	if (ledger_step_done(l, st, "updating the grant's holds", err))
+	/* As a release does: the lien's state, then the grant's holds. */
+	if (ledger_lien_set_state(l, &k->key, AISS_LIEN_EXPIRED, err) ||
+	    ledger_grant_hold(l, k->grant_id, -k->held_subsidy, -k->gpus,
+			      -k->gpus * k->time_limit, -1, err))
 		return -1;
 	aiss_run_key_format(&k->key, keybuf, sizeof(keybuf));
 	ledger_fmt(detail, sizeof(detail),

@@ -488,7 +488,7 @@ static int charge_read(aiss_ledger *l, const aiss_run_key *k,
 	return ledger_sql_error(l, rc, "reading the charge", err);
 }
 
-static int grant_hold(aiss_ledger *l, const char *grant_id, aiss_cents_t held,
+int ledger_grant_hold(aiss_ledger *l, const char *grant_id, aiss_cents_t held,
 		      int64_t gpus, int64_t gpu_seconds, int64_t n,
 		      aiss_error *err)
 {
@@ -511,7 +511,7 @@ static int grant_hold(aiss_ledger *l, const char *grant_id, aiss_cents_t held,
 	return 0;
 }
 
-static int lien_set_state(aiss_ledger *l, const aiss_run_key *k,
+int ledger_lien_set_state(aiss_ledger *l, const aiss_run_key *k,
 			  aiss_lien_state state, aiss_error *err)
 {
 	sqlite3_stmt *st = ledger_stmt(l, S_LIEN_SET_STATE, err);
@@ -617,7 +617,7 @@ int aiss_ledger_reserve(aiss_ledger *l, const aiss_reserve_req *req,
 	sqlite3_bind_int64(st, 13, ledger_now(l));
 	if (ledger_step_done(l, st, "storing the lien", err))
 		goto fail;
-	if (grant_hold(l, n.grant_id, n.held_subsidy, n.gpus,
+	if (ledger_grant_hold(l, n.grant_id, n.held_subsidy, n.gpus,
 		       n.gpus * n.time_limit, 1, err))
 		goto fail;
 	ledger_fmt(detail, sizeof(detail),
@@ -661,8 +661,8 @@ int aiss_ledger_release(aiss_ledger *l, const aiss_run_key *key,
 	}
 	if (n.lien.state != AISS_LIEN_HELD) /* repeat: nothing changes */
 		return ledger_op_end(l, 1, err);
-	if (lien_set_state(l, key, AISS_LIEN_RELEASED, err) ||
-	    grant_hold(l, n.lien.grant_id, -n.lien.held_subsidy, -n.lien.gpus,
+	if (ledger_lien_set_state(l, key, AISS_LIEN_RELEASED, err) ||
+	    ledger_grant_hold(l, n.lien.grant_id, -n.lien.held_subsidy, -n.lien.gpus,
 		       -n.lien.gpus * n.lien.time_limit, -1, err))
 		goto fail;
 	ledger_fmt(detail, sizeof(detail), "run=%s released=%s", keybuf,
@@ -1019,7 +1019,7 @@ int aiss_ledger_settle(aiss_ledger *l, const aiss_settle_req *req,
 	if (later.n && later_correct(l, &r, before, &later, actor, err))
 		goto fail;
 	if (have_lien) {
-		if (lien_set_state(l, &req->key, AISS_LIEN_SETTLED, err))
+		if (ledger_lien_set_state(l, &req->key, AISS_LIEN_SETTLED, err))
 			goto fail;
 	}
 	st = ledger_stmt(l, S_GRANT_CHARGE, err);
@@ -1093,18 +1093,10 @@ int aiss_ledger_balance(aiss_ledger *l, const char *grant_id, aiss_balance *out,
 			aiss_error *err)
 {
 	ledger_grant g;
-	int found;
 
-	if (ledger_check_id(grant_id, "grant id", err))
+	if (ledger_check_id(grant_id, "grant id", err) ||
+	    ledger_grant_need(l, grant_id, &g, err))
 		return -1;
-	found = ledger_grant_read(l, S_GRANT_GET, grant_id, &g, err);
-	if (found < 0)
-		return -1;
-	if (!found)
-		return aiss_error_set(err, AISS_E_NOT_FOUND,
-				      "no grant %s; `aissctl grant list` shows "
-				      "the grants",
-				      grant_id);
 	balance_of(&g, out);
 	return 0;
 }
