@@ -96,22 +96,35 @@ range:
 
 char *aiss_money_format(aiss_cents_t c, bool grouped, char *buf, size_t len)
 {
-	char digits[32], tmp[AISS_MONEY_BUFSZ];
+	/* Digits from the right, without stdio (journal details format
+	 * several amounts per request): "-1,234,567.89". */
+	char tmp[AISS_MONEY_BUFSZ + 8];
 	uint64_t mag = c < 0 ? (uint64_t)0 - (uint64_t)c : (uint64_t)c;
-	size_t n, o = 0;
+	uint64_t whole = mag / 100;
+	unsigned frac = (unsigned)(mag % 100);
+	size_t o = sizeof(tmp), n;
+	int group = 0;
 
 	if (!buf || len == 0)
 		return buf;
-	n = (size_t)snprintf(digits, sizeof(digits), "%llu",
-			     (unsigned long long)(mag / 100));
+	tmp[--o] = (char)('0' + frac % 10);
+	tmp[--o] = (char)('0' + frac / 10);
+	tmp[--o] = '.';
+	do {
+		if (grouped && group == 3) {
+			tmp[--o] = ',';
+			group = 0;
+		}
+		tmp[--o] = (char)('0' + whole % 10);
+		whole /= 10;
+		group++;
+	} while (whole);
 	if (c < 0)
-		tmp[o++] = '-';
-	for (size_t i = 0; i < n; i++) {
-		if (grouped && i > 0 && (n - i) % 3 == 0)
-			tmp[o++] = ',';
-		tmp[o++] = digits[i];
-	}
-	snprintf(tmp + o, sizeof(tmp) - o, ".%02u", (unsigned)(mag % 100));
-	snprintf(buf, len, "%s", tmp);
+		tmp[--o] = '-';
+	n = sizeof(tmp) - o;
+	if (n > len - 1)
+		n = len - 1; /* truncated, as snprintf would */
+	memcpy(buf, tmp + o, n);
+	buf[n] = '\0';
 	return buf;
 }

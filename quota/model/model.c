@@ -95,9 +95,45 @@ int aiss_list_contains(const char *list, const char *item)
 	return 0;
 }
 
+/* Appends @src (@n bytes) to @buf at *@o, keeping room for the NUL. */
+static void put(char *buf, size_t len, size_t *o, const char *src, size_t n)
+{
+	if (n > len - 1 - *o)
+		n = len - 1 - *o;
+	memcpy(buf + *o, src, n);
+	*o += n;
+}
+
+/* Writes @v in decimal ending just before @end; returns where it starts. */
+static char *put_u64(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 char *aiss_run_key_format(const aiss_run_key *k, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%" PRIu64 "@%" PRId64, k->cluster, k->job_id,
-		 (int64_t)k->run_start);
+	/* "cluster/job@start", without stdio (every reserve and settle
+	 * formats its key), truncated as snprintf would. */
+	char job[24], start[24], *j, *t;
+	int64_t st = (int64_t)k->run_start;
+	size_t o = 0;
+
+	if (!buf || len == 0)
+		return buf;
+	j = put_u64(job + sizeof(job), k->job_id);
+	*--j = '/';
+	t = put_u64(start + sizeof(start),
+		    st < 0 ? (uint64_t)0 - (uint64_t)st : (uint64_t)st);
+	if (st < 0)
+		*--t = '-';
+	*--t = '@';
+	put(buf, len, &o, k->cluster, strlen(k->cluster));
+	put(buf, len, &o, j, (size_t)(job + sizeof(job) - j));
+	put(buf, len, &o, t, (size_t)(start + sizeof(start) - t));
+	buf[o] = '\0';
 	return buf;
 }

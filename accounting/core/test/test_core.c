@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,41 @@ static void test_money_format(void **state)
 			    "3,000,000,000.00");
 	assert_string_equal(aiss_money_format(INT64_MIN, true, b, sizeof(b)),
 			    "-92,233,720,368,547,758.08");
+	/* the same text as the snprintf() version it replaced, at every
+	 * buffer length (truncated as snprintf truncates) */
+	uint64_t r = 88172645463325252ULL;
+	for (int i = 0; i < 3000; i++) {
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		int64_t v = i == 0   ? INT64_MIN
+			    : i == 1 ? INT64_MAX
+				     : (int64_t)r >> (i % 63);
+		for (int g = 0; g < 2; g++) {
+			char digits[32], tmp[AISS_MONEY_BUFSZ], want[64];
+			uint64_t mag =
+			    v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+			size_t o = 0, n = (size_t)snprintf(
+					  digits, sizeof(digits), "%llu",
+					  (unsigned long long)(mag / 100));
+
+			if (v < 0)
+				tmp[o++] = '-';
+			for (size_t k = 0; k < n; k++) {
+				if (g && k > 0 && (n - k) % 3 == 0)
+					tmp[o++] = ',';
+				tmp[o++] = digits[k];
+			}
+			snprintf(tmp + o, sizeof(tmp) - o, ".%02u",
+				 (unsigned)(mag % 100));
+			for (size_t len = 1; len <= sizeof(b); len++) {
+				snprintf(want, len, "%s", tmp);
+				memset(b, 'x', sizeof(b));
+				aiss_money_format(v, g, b, len);
+				assert_string_equal(b, want);
+			}
+		}
+	}
 	/* round trip */
 	for (int64_t v = -200000; v <= 200000; v += 997) {
 		aiss_cents_t back;
