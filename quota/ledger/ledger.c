@@ -236,9 +236,129 @@ aiss_time_t ledger_now(aiss_ledger *l)
 	return (aiss_time_t)time(NULL);
 }
 
+/* Appends @n bytes of @src at *@o, keeping room for the NUL. */
+static void fmt_put(char *buf, size_t len, size_t *o, const char *src, size_t n)
+{
+	if (*o + 1 >= len)
+		return;
+	if (n > len - 1 - *o)
+		n = len - 1 - *o;
+	memcpy(buf + *o, src, n);
+	*o += n;
+}
+
+/* The subset of printf the ledger's texts use (%s, %c, %%, and d/i/u with
+ * flags 0 and -, a width, l/ll/z/j), written without stdio: journal
+ * details are formatted for every request. 0, or -1 at any other
+ * conversion (then the caller uses vsnprintf). Output as vsnprintf's. */
+static int fmt_fast(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	size_t o = 0;
+
+	for (const char *f = fmt; *f;) {
+		const char *lit = f;
+		int zero = 0, left = 0, width = 0, lng = 0;
+		char num[32], *p = num + sizeof(num);
+		const char *src;
+		size_t n, pad;
+		uint64_t u;
+		int neg = 0;
+
+		while (*f && *f != '%')
+			f++;
+		fmt_put(buf, len, &o, lit, (size_t)(f - lit));
+		if (!*f)
+			break;
+		f++;
+		for (;; f++) {
+			if (*f == '0')
+				zero = 1;
+			else if (*f == '-')
+				left = 1;
+			else
+				break;
+		}
+		while (*f >= '0' && *f <= '9' && width < 1000)
+			width = width * 10 + (*f++ - '0');
+		if (*f == 'l') {
+			lng = 1;
+			if (*++f == 'l') {
+				lng = 2;
+				f++;
+			}
+		} else if (*f == 'z' || *f == 'j') {
+			lng = *f == 'z' ? 3 : 2;
+			f++;
+		}
+		switch (*f) {
+		case '%':
+			fmt_put(buf, len, &o, "%", 1);
+			f++;
+			continue;
+		case 's':
+			if (zero)
+				return -1;
+			src = va_arg(ap, const char *);
+			if (!src)
+				src = "(null)";
+			n = strlen(src);
+			break;
+		case 'c':
+			if (zero)
+				return -1;
+			num[0] = (char)va_arg(ap, int);
+			src = num;
+			n = 1;
+			break;
+		case 'd':
+		case 'i': {
+			long long v = lng == 0   ? va_arg(ap, int)
+				      : lng == 1 ? va_arg(ap, long)
+				      : lng == 3
+					  ? (long long)va_arg(ap, ssize_t)
+					  : va_arg(ap, long long);
+			neg = v < 0;
+			u = neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+			goto digits;
+		}
+		case 'u':
+			u = lng == 0   ? va_arg(ap, unsigned)
+			    : lng == 1 ? va_arg(ap, unsigned long)
+			    : lng == 3 ? va_arg(ap, size_t)
+				       : va_arg(ap, unsigned long long);
+		digits:
+			do {
+				*--p = (char)('0' + u % 10);
+				u /= 10;
+			} while (u);
+			src = p;
+			n = (size_t)(num + sizeof(num) - p);
+			break;
+		default:
+			return -1;
+		}
+		f++;
+		pad = (size_t)width > n + (size_t)neg
+			  ? (size_t)width - n - (size_t)neg
+			  : 0;
+		if (neg && (zero && !left))
+			fmt_put(buf, len, &o, "-", 1);
+		for (size_t i = 0; !left && i < pad; i++)
+			fmt_put(buf, len, &o, zero ? "0" : " ", 1);
+		if (neg && !(zero && !left))
+			fmt_put(buf, len, &o, "-", 1);
+		fmt_put(buf, len, &o, src, n);
+		for (size_t i = 0; left && i < pad; i++)
+			fmt_put(buf, len, &o, " ", 1);
+	}
+	if (len)
+		buf[o] = '\0';
+	return 0;
+}
+
 void ledger_fmt(char *buf, size_t len, const char *fmt, ...)
 {
-	va_list ap;
+	va_list ap, ap2;
 
 	va_start(ap, fmt);
 	if (fmt[0] == '%' && fmt[1] == 's' && !fmt[2]) {
@@ -253,9 +373,13 @@ void ledger_fmt(char *buf, size_t len, const char *fmt, ...)
 			memmove(buf, src, n);
 			buf[n] = '\0';
 		}
-	} else {
-		vsnprintf(buf, len, fmt, ap);
+		va_end(ap);
+		return;
 	}
+	va_copy(ap2, ap);
+	if (fmt_fast(buf, len, fmt, ap))
+		vsnprintf(buf, len, fmt, ap2);
+	va_end(ap2);
 	va_end(ap);
 }
 

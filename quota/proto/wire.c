@@ -1008,14 +1008,51 @@ static int request_from(const Aisswire__Request *q, aiss_request *r)
 	}
 }
 
+/* Unpacking a request: protobuf-c allocates each submessage and string;
+ * a bump allocator over a buffer on the caller's stack makes those free
+ * (a larger request spills into malloc). */
+typedef struct unpack_arena {
+	ProtobufCAllocator pa;
+	uint8_t *base;
+	size_t used, cap;
+} unpack_arena;
+
+static void *arena_alloc(void *data, size_t n)
+{
+	unpack_arena *a = data;
+	size_t need = (n + 15) & ~(size_t)15;
+
+	if (need >= n && need <= a->cap - a->used) {
+		void *p = a->base + a->used;
+		a->used += need;
+		return p;
+	}
+	return malloc(n);
+}
+
+static void arena_free(void *data, void *p)
+{
+	unpack_arena *a = data;
+
+	if ((uint8_t *)p >= a->base && (uint8_t *)p < a->base + a->cap)
+		return;
+	free(p);
+}
+
 int aiss_request_decode(const uint8_t *payload, size_t len, aiss_request *out,
 			aiss_error *err)
 {
+	_Alignas(16) uint8_t buf[8192];
+	unpack_arena a = {.base = buf, .cap = sizeof(buf)};
+
+	a.pa.alloc = arena_alloc;
+	a.pa.free = arena_free;
+	a.pa.allocator_data = &a;
 	memset(out, 0, sizeof(*out));
 	if (len > AISS_FRAME_MAX)
 		return aiss_error_set(err, AISS_E_PROTOCOL,
 				      "frame of %zu bytes over the limit", len);
-	Aisswire__Request *q = aisswire__request__unpack(NULL, len, payload);
+	Aisswire__Request *q = aisswire__request__unpack(&a.pa, len, payload);
 	if (!q)
 		return aiss_error_set(err, AISS_E_PROTOCOL,
 				      "request is not a valid aiss message");
@@ -1030,7 +1067,7 @@ int aiss_request_decode(const uint8_t *payload, size_t len, aiss_request *out,
 		rc = aiss_error_set(err, AISS_E_PROTOCOL,
 				    "request has a field longer than allowed");
 	}
-	aisswire__request__free_unpacked(q, NULL);
+	aisswire__request__free_unpacked(q, &a.pa);
 	return rc;
 }
 

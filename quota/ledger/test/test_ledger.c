@@ -1633,9 +1633,64 @@ static void test_charge_order(void **state)
 	assert_audit_ok(f);
 }
 
+/* ledger_fmt (ledger_int.h) writes what snprintf writes: its own formatter
+ * covers the conversions the ledger uses, anything else falls back to
+ * vsnprintf; at every buffer length, bytes past the NUL untouched. */
+void ledger_fmt(char *buf, size_t len, const char *fmt, ...);
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void test_fmt_matches_printf(void **state)
+{
+	char want[200], got[200];
+	(void)state;
+	struct {
+		const char *fmt;
+		long long a;
+		int b;
+		const char *s;
+	} cases[] = {
+	    {"gpus=%lld rate_bp=%d run=%s", 42, -7, "hk/1@2"},
+	    {"%02lld:%02d:%s", 5, 9, "x"},
+	    {"%5lld|%-5d|%s%%", -3, 12, ""},
+	    {"%08lld %d %s", -123, 0, "tail"},
+	    {"%lld%d%s", INT64_MIN, INT32_MIN, "(min)"},
+	    {"%-8lld|%3d|%.2s", 1, 100000, "prec falls back"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (size_t len = 0; len <= sizeof(want); len++) {
+			memset(want, 'x', sizeof(want));
+			memset(got, 'x', sizeof(got));
+			snprintf(want, len, cases[i].fmt, cases[i].a,
+				 cases[i].b, cases[i].s);
+			ledger_fmt(got, len, cases[i].fmt, cases[i].a,
+				   cases[i].b, cases[i].s);
+			assert_memory_equal(got, want, sizeof(want));
+		}
+	}
+	uint64_t r = 88172645463325252ULL;
+	for (int i = 0; i < 5000; i++) {
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		long long v = (long long)r >> (i % 64);
+		unsigned long u = (unsigned long)(r * 2654435761u);
+		size_t len = (size_t)(r % 64);
+		memset(want, 'x', sizeof(want));
+		memset(got, 'x', sizeof(got));
+		snprintf(want, len, "a=%lld b=%02lu c=%ld %c%s.", v, u % 1000,
+			 (long)(v >> 3), 'x', i % 2 ? "odd" : "even");
+		ledger_fmt(got, len, "a=%lld b=%02lu c=%ld %c%s.", v, u % 1000,
+			   (long)(v >> 3), 'x', i % 2 ? "odd" : "even");
+		assert_memory_equal(got, want, sizeof(want));
+	}
+}
+#pragma GCC diagnostic pop
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_fmt_matches_printf),
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	    T(test_schema_and_pragmas),
 	    T(test_grant_validation),
