@@ -112,6 +112,7 @@ typedef struct aissd_stats {
 	uint64_t protocol_errors; /* bad frames and messages */
 	uint64_t connections;     /* accepted */
 	uint64_t closed_bad;      /* connections closed for framing */
+	uint64_t replays; /* batches run again: a request failed half done */
 } aissd_stats;
 
 /* Creates a server over ledger @l (borrowed; caller closes it after

@@ -196,11 +196,12 @@ int main(int argc, char **argv)
 	aissd_stats st;
 	aissd_server_stats(srv, &st);
 	aissd_log(AISSD_LOG_INFO,
-		  "%s: %llu requests in %llu group commits, %llu protocol "
-		  "errors",
+		  "%s: %llu requests in %llu group commits (%llu run again), "
+		  "%llu protocol errors",
 		  rc ? "stopping after a fatal error" : "stopping on signal",
 		  (unsigned long long)st.requests,
 		  (unsigned long long)st.batches,
+		  (unsigned long long)st.replays,
 		  (unsigned long long)st.protocol_errors);
 	aissd_server_destroy(srv);
 	aiss_ledger_close(l);

@@ -58,7 +58,8 @@ typedef struct item {
 	aiss_reply rep;
 	int run;  /* 1: go to dispatch; 0: reply already filled (error) */
 	int slow; /* run on the worker after the commit */
-	aissd_caller who; /* for the log */
+	int authed;       /* its caller is known (TCP: the credential held) */
+	aissd_caller who; /* the caller (for dispatch and the log) */
 } item;
 
 /* A long read handed to the worker thread, and its answer. */
@@ -815,35 +816,70 @@ static int run_batch(aissd_server *s)
 {
 	size_t n = s->n_batch;
 	int any = 0;
-	for (size_t i = 0; i < n; i++)
-		any |= s->batch[i].run;
-	aiss_error e = {0};
-	int batch_ok = 1;
-	if (any && aiss_ledger_batch_begin(s->ledger, &e)) {
-		aissd_log(AISSD_LOG_ERROR, "batch begin: %s", e.text);
-		batch_ok = 0;
-	}
+	/* Callers first, once each (a MUNGE credential decodes only once). */
 	for (size_t i = 0; i < n; i++) {
 		item *it = &s->batch[i];
+		it->authed = 0;
 		if (!it->run)
 			continue;
-		if (!batch_ok) {
-			aiss_reply_set_error(&it->rep, &e);
-			continue;
-		}
-		aissd_caller who = it->c->who;
-		if (it->c->tcp && munge_caller(s, &it->req, &who, &it->rep)) {
+		it->who = it->c->who;
+		if (it->c->tcp &&
+		    munge_caller(s, &it->req, &it->who, &it->rep)) {
 			if (it->slow) /* refused here: nothing for the worker */
 				it->c->slow_busy = it->slow = 0;
 			continue;
 		}
-		if (it->slow) {
-			it->c->who_req = who;
-			continue;
+		it->authed = 1;
+		if (it->slow)
+			it->c->who_req = it->who;
+		else
+			any = 1;
+	}
+	aiss_error e = {0};
+	int batch_ok = 1;
+	/* Without a savepoint per request; if one fails half done, the
+	 * batch runs again from the start with them. */
+	if (any && aiss_ledger_batch_begin_optimistic(s->ledger, &e)) {
+		aissd_log(AISSD_LOG_ERROR, "batch begin: %s", e.text);
+		batch_ok = 0;
+	}
+	for (int pass = 0; pass < 2 && any && batch_ok; pass++) {
+		int spoiled = 0;
+		for (size_t i = 0; i < n && !spoiled; i++) {
+			item *it = &s->batch[i];
+			if (!it->authed || it->slow)
+				continue;
+			if (pass) { /* the answer of the first try is void */
+				aiss_reply_clear(&it->rep);
+				aiss_reply_init(&it->rep, it->req.op,
+						it->req.id);
+			}
+			aissd_dispatch(s->ledger, &it->who, &it->req, &it->rep);
+			spoiled = aiss_ledger_batch_spoiled(s->ledger);
 		}
-		aissd_dispatch(s->ledger, &who, &it->req, &it->rep);
+		if (!spoiled)
+			break;
+		s->stats.replays++;
+		aissd_log(AISSD_LOG_INFO,
+			  "a request failed half done: running its batch of "
+			  "%zu again with a savepoint each",
+			  n);
+		aiss_ledger_batch_rollback(s->ledger, NULL);
+		if (aiss_ledger_batch_begin(s->ledger, &e)) {
+			aissd_log(AISSD_LOG_ERROR, "batch begin: %s", e.text);
+			batch_ok = 0;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		item *it = &s->batch[i];
+		if (!it->authed || it->slow)
+			continue;
+		if (!batch_ok) {
+			aiss_reply_clear(&it->rep);
+			aiss_reply_init(&it->rep, it->req.op, it->req.id);
+			aiss_reply_set_error(&it->rep, &e);
+		}
 		s->stats.requests++;
-		it->who = who;
 	}
 	if (any && batch_ok) {
 		if (aiss_ledger_batch_commit(s->ledger, &e)) {

@@ -50,6 +50,18 @@ int aiss_ledger_batch_begin(aiss_ledger *l, aiss_error *err);
 int aiss_ledger_batch_commit(aiss_ledger *l, aiss_error *err);
 int aiss_ledger_batch_rollback(aiss_ledger *l, aiss_error *err);
 /*
+ * A batch whose operations run without a SAVEPOINT each (a savepoint and
+ * the copies of the pages it protects are about 12% of a reserve's or a
+ * settle's instructions). An operation refused before it changed anything
+ * (every policy refusal) costs nothing to undo; one that fails after
+ * changing rows (a storage error, a check after a write) spoils the
+ * batch: aiss_ledger_batch_spoiled() turns 1, later operations fail, and
+ * commit refuses (rolling back). The caller then rolls the batch back and
+ * runs its requests again in an ordinary batch. spoiled: 1 or 0.
+ */
+int aiss_ledger_batch_begin_optimistic(aiss_ledger *l, aiss_error *err);
+int aiss_ledger_batch_spoiled(const aiss_ledger *l);
+/*
  * Call when the caller has nothing to do (aissd: no request waiting): if
  * the WAL has grown, copies it into the database now (a PASSIVE checkpoint,
  * about one fsync), so that commits rarely pay for one. Commits still

@@ -596,7 +596,7 @@ int aiss_ledger_in_batch(const aiss_ledger *l)
 	return l->in_batch;
 }
 
-int aiss_ledger_batch_begin(aiss_ledger *l, aiss_error *err)
+static int batch_begin(aiss_ledger *l, int optimistic, aiss_error *err)
 {
 	if (l->in_batch)
 		return aiss_error_set(err, AISS_E_INVALID,
@@ -605,8 +605,25 @@ int aiss_ledger_batch_begin(aiss_ledger *l, aiss_error *err)
 	if (ledger_exec_stmt(l, S_BEGIN, err))
 		return -1;
 	l->in_batch = 1;
+	l->optimistic = optimistic;
+	l->spoiled = 0;
 	ledger_cache_begin(l);
 	return 0;
+}
+
+int aiss_ledger_batch_begin(aiss_ledger *l, aiss_error *err)
+{
+	return batch_begin(l, 0, err);
+}
+
+int aiss_ledger_batch_begin_optimistic(aiss_ledger *l, aiss_error *err)
+{
+	return batch_begin(l, 1, err);
+}
+
+int aiss_ledger_batch_spoiled(const aiss_ledger *l)
+{
+	return l->in_batch && l->spoiled;
 }
 
 int aiss_ledger_batch_commit(aiss_ledger *l, aiss_error *err)
@@ -614,6 +631,13 @@ int aiss_ledger_batch_commit(aiss_ledger *l, aiss_error *err)
 	if (!l->in_batch)
 		return aiss_error_set(err, AISS_E_INVALID,
 				      "ledger: no batch is open to commit");
+	if (l->spoiled) {
+		aiss_ledger_batch_rollback(l, NULL);
+		return aiss_error_set(err, AISS_E_STORAGE,
+				      "ledger: an operation of the batch "
+				      "failed half done; the batch was rolled "
+				      "back, run it again");
+	}
 	l->in_batch = 0;
 	l->tip_valid = 0;
 	if (ledger_exec_stmt(l, S_COMMIT, err)) {
@@ -647,6 +671,17 @@ int ledger_op_begin(aiss_ledger *l, aiss_error *err)
 			return aiss_error_set(err, AISS_E_STORAGE,
 					      "ledger: the batch transaction "
 					      "was lost; roll the batch back");
+		if (l->optimistic) {
+			if (l->spoiled)
+				return aiss_error_set(
+				    err, AISS_E_STORAGE,
+				    "ledger: the batch is spoiled; roll it "
+				    "back");
+			/* No savepoint: a failure without changes needs no
+			 * undo, one after changes spoils the batch. */
+			l->op_changes = sqlite3_total_changes64(l->db);
+			return 0;
+		}
 		return ledger_exec_stmt(l, S_SAVEPOINT, err);
 	}
 	if (ledger_exec_stmt(l, S_BEGIN, err))
@@ -657,6 +692,14 @@ int ledger_op_begin(aiss_ledger *l, aiss_error *err)
 
 int ledger_op_end(aiss_ledger *l, int ok, aiss_error *err)
 {
+	if (l->in_batch && l->optimistic) {
+		if (!ok && sqlite3_total_changes64(l->db) != l->op_changes) {
+			l->spoiled = 1;
+			l->tip_valid = 0;
+			ledger_cache_drop(l);
+		}
+		return ok ? 0 : -1;
+	}
 	if (ok) {
 		if (ledger_exec_stmt(l, l->in_batch ? S_RELEASE_SP : S_COMMIT,
 				     err) == 0) {

@@ -236,6 +236,10 @@ struct aiss_ledger {
 	int cache_expect;    /* our own running-total update is running */
 	sqlite3_stmt *stmt[S__COUNT];
 	int in_batch;
+	/* A batch without a SAVEPOINT per operation (batch_begin_optimistic):
+	 * an operation that fails after changing rows spoils it. */
+	int optimistic, spoiled;
+	sqlite3_int64 op_changes; /* total changes when the operation began */
 	aiss_time_t (*now)(void *);
 	void *now_arg;
 	/* The journal's last entry, cached only inside a batch and dropped on

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -509,6 +510,78 @@ static void test_group_commit(void **state)
 	aiss_ledger_close(l2);
 }
 
+/* A request that fails half done (here: a settle whose charge row a
+ * trigger refuses after its lien and grant rows changed) spoils the
+ * savepoint-free batch: the batch runs again with a savepoint each, so the
+ * others of the turn still succeed, once, and only it fails. */
+static void test_replay_half_done(void **state)
+{
+	(void)state;
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(F->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(
+	    sqlite3_exec(db,
+			 "CREATE TRIGGER inject BEFORE INSERT ON charge "
+			 "WHEN NEW.job_id = 702 "
+			 "BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	/* a lien for 702 first, in its own turn */
+	aiss_request *r = req(AISS_OP_RESERVE);
+	fill_reserve(r, 702, 1);
+	assert_int_equal(rpc(F->slurm, r, NULL), AISS_OK);
+
+	aissd_stats a, b;
+	aissd_server_stats(F->srv, &a);
+	r = req(AISS_OP_RESERVE);
+	fill_reserve(r, 701, 1);
+	send_req(F->slurm, r);
+	r = req(AISS_OP_SETTLE);
+	snprintf(r->u.settle.key.cluster, AISS_ID_MAX, "aisc");
+	r->u.settle.key.job_id = 702;
+	r->u.settle.key.run_start = W0 + 86400;
+	r->u.settle.gpus = 1;
+	r->u.settle.end = W0 + 86400 + 1800;
+	snprintf(r->u.settle.end_state, AISS_STATE_MAX, "COMPLETED");
+	send_req(F->admin, r);
+	r = req(AISS_OP_RESERVE);
+	fill_reserve(r, 703, 1);
+	send_req(F->admin, r);
+	aissd_server_step(F->srv, 100);
+	aissd_server_stats(F->srv, &b);
+	assert_int_equal(b.batches - a.batches, 1);
+	assert_int_equal(b.replays - a.replays, 1);
+	assert_int_equal(b.requests - a.requests, 3);
+	aiss_reply rep;
+	assert_int_equal(read_reply(F->slurm, &rep), 0);
+	assert_int_equal(rep.status, AISS_OK); /* 701 */
+	assert_int_equal(read_reply(F->admin, &rep), 0);
+	assert_int_not_equal(rep.status, AISS_OK); /* settle 702 */
+	assert_non_null(strstr(rep.message, "injected"));
+	assert_int_equal(read_reply(F->admin, &rep), 0);
+	assert_int_equal(rep.status, AISS_OK); /* 703 */
+
+	/* the reserves are there (once: the chain and totals verify), the
+	 * failed settle left its lien held and no charge */
+	aiss_error e;
+	aiss_lien lien;
+	aiss_charge_rec c;
+	aiss_run_key k = {.run_start = W0 + 86400};
+	snprintf(k.cluster, sizeof(k.cluster), "aisc");
+	for (uint64_t job = 701; job <= 703; job++) {
+		k.job_id = job;
+		assert_int_equal(aiss_ledger_lien_get(F->l, &k, &lien, &e), 0);
+		assert_int_equal(lien.state, AISS_LIEN_HELD);
+	}
+	k.job_id = 702;
+	assert_int_equal(aiss_ledger_charge_get(F->l, &k, &c, &e), -1);
+	aiss_verify_result v;
+	assert_int_equal(aiss_ledger_journal_verify(F->l, &v, &e), 0);
+	assert_int_equal(v.ok, 1);
+}
+
 /* One turn never takes more than batch_max requests; the rest wait for
  * the next turn and are all answered. */
 static void test_turn_bounded(void **state)
@@ -787,6 +860,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replay_half_done, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_turn_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_without_credential, setup,
 					    teardown),
