@@ -209,6 +209,17 @@ static void fill_reserve(aiss_request *r, uint64_t job, int64_t gpus)
 	r->u.reserve.shape.time_limit = 3600;
 }
 
+/* A settle of fill_reserve's run @job on @gpus GPUs, ended after 30 min. */
+static void fill_settle(aiss_request *r, uint64_t job, int64_t gpus)
+{
+	snprintf(r->u.settle.key.cluster, AISS_ID_MAX, "aisc");
+	r->u.settle.key.job_id = job;
+	r->u.settle.key.run_start = W0 + 86400;
+	r->u.settle.gpus = gpus;
+	r->u.settle.end = W0 + 86400 + 1800;
+	snprintf(r->u.settle.end_state, AISS_STATE_MAX, "COMPLETED");
+}
+
 static void test_lifecycle(void **state)
 {
 	(void)state;
@@ -232,12 +243,7 @@ static void test_lifecycle(void **state)
 	assert_string_equal(rep.u.lien.grant_id, GRANT);
 
 	r = req(AISS_OP_SETTLE);
-	snprintf(r->u.settle.key.cluster, AISS_ID_MAX, "aisc");
-	r->u.settle.key.job_id = 100;
-	r->u.settle.key.run_start = W0 + 86400;
-	r->u.settle.gpus = 8;
-	r->u.settle.end = W0 + 86400 + 1800;
-	snprintf(r->u.settle.end_state, AISS_STATE_MAX, "COMPLETED");
+	fill_settle(r, 100, 8);
 	aiss_request settle = *r;
 	if (rpc(F->slurm, r, &rep) != AISS_OK)
 		fail_msg("settle: %s", rep.message);
@@ -539,12 +545,7 @@ static void test_replay_half_done(void **state)
 	fill_reserve(r, 701, 1);
 	send_req(F->slurm, r);
 	r = req(AISS_OP_SETTLE);
-	snprintf(r->u.settle.key.cluster, AISS_ID_MAX, "aisc");
-	r->u.settle.key.job_id = 702;
-	r->u.settle.key.run_start = W0 + 86400;
-	r->u.settle.gpus = 1;
-	r->u.settle.end = W0 + 86400 + 1800;
-	snprintf(r->u.settle.end_state, AISS_STATE_MAX, "COMPLETED");
+	fill_settle(r, 702, 1);
 	send_req(F->admin, r);
 	r = req(AISS_OP_RESERVE);
 	fill_reserve(r, 703, 1);
