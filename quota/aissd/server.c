@@ -33,7 +33,7 @@
 #define IDLE_KEEP (256 * 1024)
 /* Requests taken from one connection per turn (fairness). */
 #define PER_CONN_MAX 64
-/* The worker's page cache (its handle's; the loop's keeps 32 MiB). */
+/* The worker's page cache (its handle's; the loop's keeps 8 MiB). */
 #define WORKER_CACHE_KIB 8192
 /* New connections accepted per listener per turn. */
 #define ACCEPT_MAX 64
@@ -152,7 +152,7 @@ static void *slow_main(void *arg)
 		if (!l) {
 			l = aiss_ledger_open(s->cfg.db, &e);
 			/* Scans gain little from a big cache, and this one
-			 * comes on top of the loop's 32 MiB. */
+			 * comes on top of the loop's 8 MiB. */
 			if (l && aiss_ledger_set_cache_kib(l, WORKER_CACHE_KIB,
 							   &e)) {
 				aiss_ledger_close(l);

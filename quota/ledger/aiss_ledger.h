@@ -15,7 +15,7 @@ typedef struct aiss_ledger aiss_ledger;
 /*
  * Opens (creating if needed) the ledger database at @path and migrates its
  * schema to AISS_LEDGER_SCHEMA_VERSION. Pragmas: journal_mode=WAL,
- * synchronous=FULL, foreign_keys=ON, busy_timeout, cache_size 32 MiB;
+ * synchronous=FULL, foreign_keys=ON, busy_timeout, cache_size 8 MiB;
  * the WAL is checkpointed by aiss_ledger_idle() or, past 1000 pages, by the
  * committing call (no background thread: measured slower).
  * Returns a handle the caller frees with aiss_ledger_close(), or NULL with
@@ -72,7 +72,7 @@ int aiss_ledger_batch_spoiled(const aiss_ledger *l);
 int aiss_ledger_idle(aiss_ledger *l);
 
 /*
- * Sets the page cache of @l to @kib KiB (the default is 32 MiB). For a
+ * Sets the page cache of @l to @kib KiB (the default is 8 MiB). For a
  * second handle that only runs long reads (aissd's worker), whose scans
  * gain little from a large cache: its cache comes on top of the main
  * handle's. Returns 0, or -1 with @err (AISS_E_INVALID for kib < 64).
