@@ -15,24 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "aiss_ledger.h"
-
-#define HOUR 3600
-/* 2025-04-01 00:00 HKT */
-#define W0 ((aiss_time_t)1743436800)
-#define W1 (W0 + 365 * 86400)
-
-typedef struct fixture {
-	char dir[64];
-	char path[96];
-	aiss_ledger *l;
-	aiss_time_t now;
-} fixture;
-
-static aiss_time_t fixed_now(void *arg)
-{
-	return ((fixture *)arg)->now;
-}
+#include "ledger_fixture.h"
 
 static aiss_grant base_grant(const char *id, const char *account)
 {
@@ -53,40 +36,15 @@ static aiss_grant base_grant(const char *id, const char *account)
 	return g;
 }
 
-static void open_ledger(fixture *f)
-{
-	aiss_error err;
-
-	f->l = aiss_ledger_open(f->path, &err);
-	assert_non_null(f->l);
-	aiss_ledger_set_clock(f->l, fixed_now, f);
-}
-
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-	aiss_scheme s = {.commitment = 300000000000LL,
-			 .start = W0,
-			 .end = W0 + 3 * 365 * 86400};
-	aiss_institution inst = {.name = "HKU", .type = AISS_INST_UNIVERSITY};
-	aiss_price p = {.gpu_type = "h100",
-			.cents_per_gpu_hour = 3000,
+	fixture *f = fixture_new("test_ledger");
+	aiss_price p = {.gpu_type = "h800",
+			.cents_per_gpu_hour = 2000,
 			.effective_from = 0};
 	aiss_grant g = base_grant("AISS-2025-0001", "acct1");
 	aiss_error err;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_ledger.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/ledger.db", f->dir);
-	f->now = W0 + 10 * 86400;
-	open_ledger(f);
-	snprintf(s.name, sizeof(s.name), "AI Subsidy Scheme");
-	assert_int_equal(aiss_ledger_scheme_init(f->l, &s, "admin", &err), 0);
-	assert_int_equal(
-	    aiss_ledger_institution_add(f->l, &inst, "admin", &err), 0);
-	assert_int_equal(aiss_ledger_price_set(f->l, &p, "admin", &err), 0);
-	snprintf(p.gpu_type, sizeof(p.gpu_type), "h800");
-	p.cents_per_gpu_hour = 2000;
 	assert_int_equal(aiss_ledger_price_set(f->l, &p, "admin", &err), 0);
 	assert_int_equal(aiss_ledger_grant_add(f->l, &g, "admin", &err), 0);
 	*state = f;
@@ -95,18 +53,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-	char buf[160];
-
-	aiss_ledger_close(f->l);
-	snprintf(buf, sizeof(buf), "%s/ledger.db", f->dir);
-	unlink(buf);
-	snprintf(buf, sizeof(buf), "%s/ledger.db-wal", f->dir);
-	unlink(buf);
-	snprintf(buf, sizeof(buf), "%s/ledger.db-shm", f->dir);
-	unlink(buf);
-	rmdir(f->dir);
-	free(f);
+	fixture_free(*state);
 	return 0;
 }
 
