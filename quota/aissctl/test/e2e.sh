@@ -6,27 +6,8 @@
 # usage: e2e.sh AISSCTL AISSD
 set -uo pipefail
 
-AISSCTL=${1:?usage: e2e.sh AISSCTL AISSD}
-AISSD=${2:?usage: e2e.sh AISSCTL AISSD}
-if [ ! -x "$AISSD" ]; then
-	echo "SKIP: aissd not built at $AISSD"
-	exit 77
-fi
-command -v jq >/dev/null || { echo "SKIP: jq not installed"; exit 77; }
-
-T=$(mktemp -d /tmp/aissctl-e2e.XXXXXX)
-SOCK=$T/aissd.sock
-DB=$T/ledger.db
-PID=
-FAILS=0
-CHECKS=0
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
 . "$(dirname "$0")/e2e_lib.sh"
+e2e_init e2e "$@"
 
 G=AISS-2025-0001
 SHAPE=(--account hku-ml --user alice)

@@ -1,8 +1,32 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # e2e_lib.sh: the harness the aissctl end-to-end scripts share (sourced).
-# The sourcing script sets AISSCTL, AISSD, T (a temporary folder), SOCK, DB,
-# PID=, FAILS=0, CHECKS=0, and AISSD_ARGS (extra aissd arguments, e.g.
-# --config FILE) when it needs them.
+# The sourcing script calls e2e_init NAME "$@" first, and sets AISSD_ARGS
+# (extra aissd arguments, e.g. --config FILE) when it needs them.
+
+# e2e_init NAME AISSCTL AISSD: takes the script's arguments, skips (exit 77)
+# when aissd is not built or jq is missing, and makes a temporary folder T
+# (SOCK and DB in it), removed on exit with aissd stopped.
+e2e_init() {
+	local name=$1
+	AISSCTL=${2:?usage: $name.sh AISSCTL AISSD}
+	AISSD=${3:?usage: $name.sh AISSCTL AISSD}
+	if [ ! -x "$AISSD" ]; then
+		echo "SKIP: aissd not built at $AISSD"
+		exit 77
+	fi
+	command -v jq >/dev/null || { echo "SKIP: jq not installed"; exit 77; }
+	T=$(mktemp -d "/tmp/aissctl-$name.XXXXXX")
+	SOCK=$T/aissd.sock
+	DB=$T/ledger.db
+	PID=
+	FAILS=0
+	CHECKS=0
+	trap e2e_cleanup EXIT
+}
+e2e_cleanup() {
+	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	rm -rf "$T"
+}
 
 start_aissd() {
 	"$AISSD" --foreground --db "$DB" --socket "$SOCK" ${AISSD_ARGS[@]+"${AISSD_ARGS[@]}"} \

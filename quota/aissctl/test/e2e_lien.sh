@@ -6,26 +6,9 @@
 # usage: e2e_lien.sh AISSCTL AISSD
 set -uo pipefail
 
-AISSCTL=${1:?usage: e2e_lien.sh AISSCTL AISSD}
-AISSD=${2:?usage: e2e_lien.sh AISSCTL AISSD}
-if [ ! -x "$AISSD" ]; then
-	echo "SKIP: aissd not built at $AISSD"
-	exit 77
-fi
-command -v jq >/dev/null || { echo "SKIP: jq not installed"; exit 77; }
-
-T=$(mktemp -d /tmp/aissctl-lien.XXXXXX)
-SOCK=$T/aissd.sock
-DB=$T/ledger.db
+. "$(dirname "$0")/e2e_lib.sh"
+e2e_init lien "$@"
 CONF=$T/aiss.conf
-PID=
-FAILS=0
-CHECKS=0
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
 FIN_USER=
 if [ "$(id -u)" = 0 ] && id daemon >/dev/null 2>&1; then
@@ -35,7 +18,6 @@ fi
 [ -n "$FIN_USER" ] && echo "finance_users = $FIN_USER" >>"$CONF"
 
 AISSD_ARGS=(--config "$CONF")
-. "$(dirname "$0")/e2e_lib.sh"
 
 # as USER RC DESCRIPTION -- COMMAND...: the same, run as another user.
 as() {
