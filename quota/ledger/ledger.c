@@ -188,6 +188,23 @@ int ledger_sql_error(aiss_ledger *l, int rc, const char *what, aiss_error *err)
 		return aiss_error_set(err, AISS_E_UNAVAILABLE,
 				      "ledger: %s: database busy (%s); retry",
 				      what, msg);
+	case SQLITE_IOERR: {
+		int e = l && l->db ? ledger_vfs_sync_failed(
+					 sqlite3_db_filename(l->db, "main"))
+				   : 0;
+		if (e)
+			return aiss_error_set(
+			    err, AISS_E_STORAGE,
+			    "ledger: %s failed: the database file could not be "
+			    "flushed to disk after a checkpoint (fdatasync: "
+			    "%s), "
+			    "so no change is accepted any more; nothing "
+			    "acknowledged is lost (the WAL keeps it): check "
+			    "the "
+			    "disk, then restart aissd",
+			    what, strerror(e));
+	}
+		/* fall through */
 	default:
 		return aiss_error_set(err, AISS_E_STORAGE,
 				      "ledger: %s failed: %s (SQLite %d)", what,

@@ -309,10 +309,18 @@ void ledger_cache_charge(aiss_ledger *l, const char *grant_id,
 
 /* The VFS the ledger opens its database with (ledger_vfs.c): the default
  * one, but the frames one commit writes to the WAL go out as one write just
- * before its fsync. Registered on first call; NULL if that failed (then the
- * default VFS is used). Requires synchronous=FULL. */
+ * before its fsync, and a checkpoint's database fsync is made by a thread
+ * of the database, before anything can drop the WAL frames it copied.
+ * Registered on first call; NULL if that failed (then the default VFS is
+ * used). Requires synchronous=FULL. */
 #define LEDGER_VFS_NAME "aiss-wal-gather"
 const char *ledger_vfs(void);
+/* The errno of a failed deferred checkpoint fsync of database @db_path
+ * (after which its WAL is never started again), or 0. */
+int ledger_vfs_sync_failed(const char *db_path);
+/* Tests: the deferred checkpoint fsync calls @fn(fd) instead of
+ * fdatasync(fd) (0 done, else failed); NULL restores it. */
+void ledger_vfs_test_sync(int (*fn)(int fd));
 
 /* The translation of SQLite result codes into aiss_status (the only one). */
 int ledger_sql_error(aiss_ledger *l, int rc, const char *what, aiss_error *err);

@@ -1,20 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ledger_vfs.c: a SQLite VFS over the default one that gathers the WAL
  * frames of one commit into one write, issued just before the commit's
- * fsync; every other file goes straight to the default VFS. */
+ * fsync, and takes a checkpoint's database fsync off the committing
+ * thread; every other file goes straight to the default VFS. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ledger_int.h"
 
 /*
- * SQLite writes each WAL frame as two writes (24-byte header, then the
- * page), so a commit of N pages costs 2N pwrite() calls, each straddling a
- * page-cache folio boundary. Here, writes to the WAL that continue the
- * previous one are appended to a buffer instead; the buffer is written
- * (one pwrite) before anything that could observe the file: xSync, xRead,
- * xTruncate, xFileSize, a non-contiguous write, xClose, and file controls.
+ * 1. Gathered WAL writes. SQLite writes each WAL frame as two writes
+ * (24-byte header, then the page), so a commit of N pages costs 2N
+ * pwrite() calls, each straddling a page-cache folio boundary. Here,
+ * writes to the WAL that continue the previous one are appended to a
+ * buffer instead; the buffer is written (one pwrite) before anything that
+ * could observe the file: xSync, xRead, xTruncate, xFileSize, a
+ * non-contiguous write, xClose, and file controls. A checkpoint's page
+ * writes to the database are gathered the same way (runs of adjacent
+ * pages, written before the checkpoint's end).
  *
  * Durability is unchanged: with synchronous=FULL (the ledger's pragma)
  * SQLite syncs the WAL before it publishes a commit in the wal-index, so
@@ -24,23 +31,232 @@
  * A crash loses only unsynced frames, which SQLite's recovery ignores as
  * it always has. The ledger refuses to run with another synchronous mode
  * (ledger.c checks it on open).
+ *
+ * 2. Deferred checkpoint syncs. A checkpoint copies pages from the WAL
+ * into the database file and then fsyncs the database (~1 ms here), all
+ * inside the commit that crossed the WAL's size limit, so every request
+ * of that commit and of the turns queued behind it waited for it. Here
+ * the database's fsync that ends a checkpoint is handed to a thread of
+ * this database (its own descriptor, fdatasync) and the checkpoint
+ * returns. That fsync only has to come before the WAL frames it copied
+ * can be overwritten or removed; until then a crash recovers them from
+ * the WAL, as after a crash in the middle of any checkpoint. So every
+ * way this process can drop WAL frames waits for it first: the write of
+ * a WAL header (SQLite restarting the WAL from its start), truncating or
+ * deleting the WAL, closing the database, any other database fsync, and
+ * the next checkpoint's start. A failed deferred fsync is sticky: those
+ * calls then fail with SQLITE_IOERR_FSYNC, so the WAL is never restarted
+ * over frames whose copy may not be on disk; reopening the ledger
+ * recovers them. This covers the connections of this process (aissd's
+ * loop and its worker); the ledger's only writer is one aissd.
+ *
+ * The checkpoint's first step, an fsync of the WAL, is skipped when this
+ * connection's WAL handle synced once already and wrote nothing since:
+ * with synchronous=FULL every frame a commit published was synced by that
+ * commit (a writer with another synchronous mode would break this; the
+ * ledger opens its handles only with FULL).
  */
 
 #define WBUF_MAX (4 << 20) /* a larger write goes out first */
 
+/* One per database file open through this VFS in this process, shared by
+ * its connections and their WAL files. */
+typedef struct db_state {
+	struct db_state *next;
+	char *path; /* the database's full path, as SQLite gave it */
+	int refs;
+	int fd; /* own descriptor for deferred fsyncs; -1: none deferred */
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	pthread_t thread;
+	int thread_on, quit;
+	int queued;  /* an fsync is asked for */
+	int pending; /* an fsync is asked for or running */
+	int err;     /* sticky: SQLITE_IOERR_FSYNC once one failed */
+	int err_no;  /* and its errno */
+} db_state;
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static db_state *reg;
+static int (*test_sync)(int fd);
+
+void ledger_vfs_test_sync(int (*fn)(int fd))
+{
+	test_sync = fn;
+}
+
+/* The state of database @path (of its WAL when @wal: @path less "-wal"),
+ * with a reference; created for a database when @create. NULL if none. */
+static db_state *st_get(const char *path, int wal, int create)
+{
+	size_t n;
+	db_state *st;
+
+	if (!path)
+		return NULL;
+	n = strlen(path);
+	if (wal) {
+		if (n < 4 || strcmp(path + n - 4, "-wal") != 0)
+			return NULL;
+		n -= 4;
+	}
+	pthread_mutex_lock(&reg_mu);
+	for (st = reg; st; st = st->next)
+		if (strlen(st->path) == n && memcmp(st->path, path, n) == 0)
+			break;
+	if (!st && create) {
+		st = calloc(1, sizeof(*st));
+		if (st && !(st->path = strndup(path, n))) {
+			free(st);
+			st = NULL;
+		}
+		if (st) {
+			st->fd = open(st->path, O_RDWR | O_CLOEXEC);
+			pthread_mutex_init(&st->mu, NULL);
+			pthread_cond_init(&st->work, NULL);
+			pthread_cond_init(&st->done, NULL);
+			st->next = reg;
+			reg = st;
+		}
+	}
+	if (st)
+		st->refs++;
+	pthread_mutex_unlock(&reg_mu);
+	return st;
+}
+
+/* Waits for the deferred fsync, if any: SQLITE_OK, or the sticky error. */
+static int st_wait(db_state *st)
+{
+	int rc;
+
+	if (!st)
+		return SQLITE_OK;
+	pthread_mutex_lock(&st->mu);
+	while (st->pending)
+		pthread_cond_wait(&st->done, &st->mu);
+	rc = st->err;
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+static void st_put(db_state *st)
+{
+	db_state **pp;
+
+	if (!st)
+		return;
+	pthread_mutex_lock(&reg_mu);
+	if (--st->refs > 0) {
+		pthread_mutex_unlock(&reg_mu);
+		return;
+	}
+	for (pp = &reg; *pp != st; pp = &(*pp)->next)
+		;
+	*pp = st->next;
+	pthread_mutex_unlock(&reg_mu);
+	pthread_mutex_lock(&st->mu);
+	st->quit = 1;
+	pthread_cond_signal(&st->work);
+	pthread_mutex_unlock(&st->mu);
+	if (st->thread_on)
+		pthread_join(st->thread, NULL);
+	if (st->fd >= 0)
+		close(st->fd);
+	pthread_cond_destroy(&st->work);
+	pthread_cond_destroy(&st->done);
+	pthread_mutex_destroy(&st->mu);
+	free(st->path);
+	free(st);
+}
+
+int ledger_vfs_sync_failed(const char *db_path)
+{
+	db_state *st = st_get(db_path, 0, 0);
+	int e = 0;
+
+	if (st) {
+		pthread_mutex_lock(&st->mu);
+		e = st->err ? st->err_no : 0;
+		pthread_mutex_unlock(&st->mu);
+		st_put(st);
+	}
+	return e;
+}
+
+static void *st_main(void *arg)
+{
+	db_state *st = arg;
+
+	pthread_mutex_lock(&st->mu);
+	for (;;) {
+		while (!st->queued && !st->quit)
+			pthread_cond_wait(&st->work, &st->mu);
+		if (!st->queued)
+			break; /* quit, nothing left */
+		st->queued = 0;
+		pthread_mutex_unlock(&st->mu);
+		int rc;
+		errno = 0;
+		if (test_sync)
+			rc = test_sync(st->fd);
+		else
+			while ((rc = fdatasync(st->fd)) != 0 && errno == EINTR)
+				;
+		pthread_mutex_lock(&st->mu);
+		if (rc != 0) {
+			st->err = SQLITE_IOERR_FSYNC;
+			st->err_no = errno ? errno : EIO;
+		}
+		st->pending = 0;
+		pthread_cond_broadcast(&st->done);
+	}
+	pthread_mutex_unlock(&st->mu);
+	return NULL;
+}
+
+/* Hands the database's fsync to its thread: 0, or -1 when it cannot be
+ * deferred (no descriptor, no thread, an earlier one failed): then the
+ * caller syncs itself. */
+static int st_defer(db_state *st)
+{
+	if (!st || st->fd < 0)
+		return -1;
+	pthread_mutex_lock(&st->mu);
+	if (st->err || st->pending) {
+		pthread_mutex_unlock(&st->mu);
+		return -1;
+	}
+	if (!st->thread_on) {
+		if (pthread_create(&st->thread, NULL, st_main, st) != 0) {
+			pthread_mutex_unlock(&st->mu);
+			return -1;
+		}
+		st->thread_on = 1;
+	}
+	st->queued = st->pending = 1;
+	pthread_cond_signal(&st->work);
+	pthread_mutex_unlock(&st->mu);
+	return 0;
+}
+
 typedef struct wbuf_file {
-	sqlite3_file base; /* pMethods = &wbuf_io */
+	sqlite3_file base; /* pMethods = &wbuf_io or &db_io */
 	sqlite3_file *real;
+	db_state *st;
 	unsigned char *buf;
 	size_t len, cap;
 	sqlite3_int64 off; /* file offset of buf[0] */
+	int dirty;         /* WAL: written since its last fsync */
+	int ckpt;          /* database: in a checkpoint's copy (gathering) */
+	int defer; /* database: the checkpoint's fsync may be deferred */
+	int werr;  /* database: a gathered write failed */
 } wbuf_file;
 
 static sqlite3_vfs *root_vfs(sqlite3_vfs *v)
 {
 	return v->pAppData;
 }
-
 /* The unix VFS writes at most 128 KiB - 1 per call (it masks the count
  * to 17 bits), so the buffer goes out in pieces below that. */
 #define WBUF_CHUNK (124 * 1024)
@@ -62,32 +278,10 @@ static int wbuf_flush(wbuf_file *f)
 	return rc;
 }
 
-static int wbuf_close(sqlite3_file *p)
+/* Appends a write that continues the buffer (or starts it); anything
+ * else flushes first. A write too big for the buffer goes straight out. */
+static int wbuf_gather(wbuf_file *f, const void *src, int n, sqlite3_int64 off)
 {
-	wbuf_file *f = (wbuf_file *)p;
-	int rc = wbuf_flush(f), rc2;
-
-	rc2 = f->real->pMethods->xClose(f->real);
-	free(f->buf);
-	f->buf = NULL;
-	f->cap = 0;
-	return rc != SQLITE_OK ? rc : rc2;
-}
-
-static int wbuf_read(sqlite3_file *p, void *dst, int n, sqlite3_int64 off)
-{
-	wbuf_file *f = (wbuf_file *)p;
-	int rc = wbuf_flush(f);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	return f->real->pMethods->xRead(f->real, dst, n, off);
-}
-
-static int wbuf_write(sqlite3_file *p, const void *src, int n,
-		      sqlite3_int64 off)
-{
-	wbuf_file *f = (wbuf_file *)p;
 	size_t need;
 	int rc;
 
@@ -129,13 +323,59 @@ static int wbuf_write(sqlite3_file *p, const void *src, int n,
 	return SQLITE_OK;
 }
 
-static int wbuf_truncate(sqlite3_file *p, sqlite3_int64 size)
+/* ---- the WAL ---- */
+
+static int wbuf_close(sqlite3_file *p)
+{
+	wbuf_file *f = (wbuf_file *)p;
+	int rc = wbuf_flush(f), rc2;
+
+	rc2 = f->real->pMethods->xClose(f->real);
+	free(f->buf);
+	f->buf = NULL;
+	f->cap = 0;
+	st_put(f->st);
+	f->st = NULL;
+	return rc != SQLITE_OK ? rc : rc2;
+}
+
+static int wbuf_read(sqlite3_file *p, void *dst, int n, sqlite3_int64 off)
 {
 	wbuf_file *f = (wbuf_file *)p;
 	int rc = wbuf_flush(f);
 
 	if (rc != SQLITE_OK)
 		return rc;
+	return f->real->pMethods->xRead(f->real, dst, n, off);
+}
+
+static int wbuf_write(sqlite3_file *p, const void *src, int n,
+		      sqlite3_int64 off)
+{
+	wbuf_file *f = (wbuf_file *)p;
+
+	/* A header: SQLite starts the WAL again over frames that the last
+	 * checkpoint copied, so that copy's fsync must be done. */
+	if (off == 0) {
+		int rc = st_wait(f->st);
+
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	f->dirty = 1;
+	return wbuf_gather(f, src, n, off);
+}
+
+static int wbuf_truncate(sqlite3_file *p, sqlite3_int64 size)
+{
+	wbuf_file *f = (wbuf_file *)p;
+	int rc = wbuf_flush(f);
+
+	if (rc == SQLITE_OK)
+		rc = st_wait(f->st);
+	if (rc != SQLITE_OK)
+		return rc;
+	f->dirty = 1;
 	return f->real->pMethods->xTruncate(f->real, size);
 }
 
@@ -146,7 +386,12 @@ static int wbuf_sync(sqlite3_file *p, int flags)
 
 	if (rc != SQLITE_OK)
 		return rc;
-	return f->real->pMethods->xSync(f->real, flags);
+	if (!f->dirty)
+		return SQLITE_OK; /* synced since this handle's last write */
+	rc = f->real->pMethods->xSync(f->real, flags);
+	if (rc == SQLITE_OK)
+		f->dirty = 0;
+	return rc;
 }
 
 static int wbuf_file_size(sqlite3_file *p, sqlite3_int64 *size)
@@ -221,15 +466,167 @@ static const sqlite3_io_methods wbuf_io = {
     .xDeviceCharacteristics = wbuf_device_chars,
 };
 
+/* ---- the database ---- */
+
+static int db_close(sqlite3_file *p)
+{
+	wbuf_file *f = (wbuf_file *)p;
+	int rc = wbuf_flush(f), rc2 = st_wait(f->st), rc3;
+
+	rc3 = f->real->pMethods->xClose(f->real);
+	free(f->buf);
+	f->buf = NULL;
+	f->cap = 0;
+	st_put(f->st);
+	f->st = NULL;
+	return rc != SQLITE_OK ? rc : rc2 != SQLITE_OK ? rc2 : rc3;
+}
+
+static int db_write(sqlite3_file *p, const void *src, int n, sqlite3_int64 off)
+{
+	wbuf_file *f = (wbuf_file *)p;
+
+	if (f->ckpt)
+		return wbuf_gather(f, src, n, off);
+	return f->real->pMethods->xWrite(f->real, src, n, off);
+}
+
+static int db_truncate(sqlite3_file *p, sqlite3_int64 size)
+{
+	wbuf_file *f = (wbuf_file *)p;
+	int rc = wbuf_flush(f);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	if (f->werr)
+		return f->werr;
+	return f->real->pMethods->xTruncate(f->real, size);
+}
+
+static int db_sync(sqlite3_file *p, int flags)
+{
+	wbuf_file *f = (wbuf_file *)p;
+	int rc = wbuf_flush(f);
+	int defer = f->defer;
+
+	f->defer = 0;
+	if (rc != SQLITE_OK)
+		return rc;
+	if (f->werr)
+		return f->werr;
+	if (defer && st_defer(f->st) == 0)
+		return SQLITE_OK; /* the checkpoint's: done by the thread */
+	rc = st_wait(f->st);
+	if (rc != SQLITE_OK)
+		return rc;
+	return f->real->pMethods->xSync(f->real, flags);
+}
+
+static int db_file_control(sqlite3_file *p, int op, void *arg)
+{
+	wbuf_file *f = (wbuf_file *)p;
+	int rc = wbuf_flush(f);
+
+	if (rc != SQLITE_OK && !f->werr)
+		f->werr = rc;
+	switch (op) {
+	case SQLITE_FCNTL_CKPT_START:
+		/* One deferred fsync at a time; a failed one fails this
+		 * checkpoint's own (db_sync). */
+		st_wait(f->st);
+		f->ckpt = 1;
+		f->defer = 0;
+		f->werr = SQLITE_OK;
+		break;
+	case SQLITE_FCNTL_CKPT_DONE:
+		f->ckpt = 0;
+		f->defer = !f->werr;
+		break;
+	default:
+		break;
+	}
+	return f->real->pMethods->xFileControl(f->real, op, arg);
+}
+
+static int db_shm_map(sqlite3_file *p, int pg, int sz, int extend,
+		      void volatile **out)
+{
+	wbuf_file *f = (wbuf_file *)p;
+
+	return f->real->pMethods->xShmMap(f->real, pg, sz, extend, out);
+}
+
+static int db_shm_lock(sqlite3_file *p, int offset, int n, int flags)
+{
+	wbuf_file *f = (wbuf_file *)p;
+
+	return f->real->pMethods->xShmLock(f->real, offset, n, flags);
+}
+
+static void db_shm_barrier(sqlite3_file *p)
+{
+	wbuf_file *f = (wbuf_file *)p;
+
+	f->real->pMethods->xShmBarrier(f->real);
+}
+
+static int db_shm_unmap(sqlite3_file *p, int del)
+{
+	wbuf_file *f = (wbuf_file *)p;
+
+	return f->real->pMethods->xShmUnmap(f->real, del);
+}
+
+static int db_fetch(sqlite3_file *p, sqlite3_int64 off, int n, void **out)
+{
+	wbuf_file *f = (wbuf_file *)p;
+	int rc = wbuf_flush(f);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	return f->real->pMethods->xFetch(f->real, off, n, out);
+}
+
+static int db_unfetch(sqlite3_file *p, sqlite3_int64 off, void *ptr)
+{
+	wbuf_file *f = (wbuf_file *)p;
+
+	return f->real->pMethods->xUnfetch(f->real, off, ptr);
+}
+
+/* Reads, sizes, locks and the rest as for the WAL (they flush first). */
+static const sqlite3_io_methods db_io = {
+    .iVersion = 3,
+    .xClose = db_close,
+    .xRead = wbuf_read,
+    .xWrite = db_write,
+    .xTruncate = db_truncate,
+    .xSync = db_sync,
+    .xFileSize = wbuf_file_size,
+    .xLock = wbuf_lock,
+    .xUnlock = wbuf_unlock,
+    .xCheckReservedLock = wbuf_check_reserved,
+    .xFileControl = db_file_control,
+    .xSectorSize = wbuf_sector_size,
+    .xDeviceCharacteristics = wbuf_device_chars,
+    .xShmMap = db_shm_map,
+    .xShmLock = db_shm_lock,
+    .xShmBarrier = db_shm_barrier,
+    .xShmUnmap = db_shm_unmap,
+    .xFetch = db_fetch,
+    .xUnfetch = db_unfetch,
+};
+
 static int wbuf_open(sqlite3_vfs *v, sqlite3_filename name, sqlite3_file *p,
 		     int flags, int *out_flags)
 {
 	sqlite3_vfs *r = root_vfs(v);
 	wbuf_file *f = (wbuf_file *)p;
-	int rc;
+	int wal = (flags & SQLITE_OPEN_WAL) != 0, rc;
 
-	/* Everything but the WAL is the default VFS's own file. */
-	if (!(flags & SQLITE_OPEN_WAL))
+	/* Everything but the database and its WAL is the default VFS's own
+	 * file (a database needs a version-3 file: shared memory). */
+	if ((!wal && !(flags & SQLITE_OPEN_MAIN_DB)) || !name)
 		return r->xOpen(r, name, p, flags, out_flags);
 	memset(f, 0, sizeof(*f));
 	f->real = (sqlite3_file *)(f + 1);
@@ -240,12 +637,28 @@ static int wbuf_open(sqlite3_vfs *v, sqlite3_filename name, sqlite3_file *p,
 		f->base.pMethods = NULL;
 		return rc;
 	}
-	f->base.pMethods = &wbuf_io;
+	if (!wal && f->real->pMethods->iVersion < 3) {
+		/* Not the unix VFS's file: no deferral, no wrapper. */
+		f->real->pMethods->xClose(f->real);
+		return r->xOpen(r, name, p, flags, out_flags);
+	}
+	f->st = st_get(name, wal, !wal);
+	/* A new handle's first fsync is real: a process that died may have
+	 * left frames it wrote but never synced. */
+	f->dirty = 1;
+	f->base.pMethods = wal ? &wbuf_io : &db_io;
 	return SQLITE_OK;
 }
 
 static int wbuf_delete(sqlite3_vfs *v, const char *name, int sync)
 {
+	/* Deleting a WAL: the last checkpoint's fsync first. */
+	db_state *st = st_get(name, 1, 0);
+	int rc = st_wait(st);
+
+	st_put(st);
+	if (rc != SQLITE_OK)
+		return rc;
 	return root_vfs(v)->xDelete(root_vfs(v), name, sync);
 }
 

@@ -1142,6 +1142,122 @@ static void test_idle_checkpoint(void **state)
 	assert_audit_ok(f);
 }
 
+/* The checkpoint's database fsync runs on the VFS's thread (ledger_vfs.c):
+ * the WAL is not started again before it is done, and a failed one stops
+ * commits without losing any. The hook replaces that fdatasync. */
+void ledger_vfs_test_sync(int (*fn)(int fd));
+
+static struct {
+	char wal[128];
+	int calls, restarted, fail;
+	char last_err[512];
+} vsync;
+
+static int wal_salt(uint8_t salt[8])
+{
+	FILE *fp = fopen(vsync.wal, "rb");
+	uint8_t hdr[32];
+	int ok = fp && fread(hdr, 1, sizeof(hdr), fp) == sizeof(hdr);
+
+	if (fp)
+		fclose(fp);
+	if (ok)
+		memcpy(salt, hdr + 16, 8);
+	return ok ? 0 : -1;
+}
+
+/* Slow (20 ms): long enough for the next commit to start the WAL again
+ * over the frames just copied, if nothing waited for this. */
+static int slow_sync(int fd)
+{
+	uint8_t a[8], b[8];
+	int ra = wal_salt(a);
+
+	usleep(20000);
+	if (ra == 0 && (wal_salt(b) != 0 || memcmp(a, b, 8) != 0))
+		vsync.restarted++;
+	vsync.calls++;
+	if (vsync.fail)
+		return -1;
+	return fdatasync(fd);
+}
+
+/* Commits of 50 reserves each, until @n of them were refused or @batches
+ * were made; returns how many committed. */
+static int commit_batches(fixture *f, uint64_t *job, int batches, int n)
+{
+	aiss_error err;
+	int ok = 0, bad = 0;
+
+	for (int i = 0; i < batches && bad < n; i++) {
+		assert_int_equal(aiss_ledger_batch_begin(f->l, &err), 0);
+		for (int k = 0; k < 50; k++) {
+			aiss_reserve_req r = rreq((*job)++, W0 + 86400, 1, 60);
+			aiss_lien lien;
+
+			assert_int_equal(
+			    aiss_ledger_reserve(f->l, &r, "s", &lien, &err), 0);
+		}
+		if (aiss_ledger_batch_commit(f->l, &err) == 0) {
+			ok++;
+		} else {
+			assert_int_equal(err.code, AISS_E_STORAGE);
+			snprintf(vsync.last_err, sizeof(vsync.last_err), "%s",
+				 err.text);
+			bad++;
+			if (aiss_ledger_in_batch(f->l))
+				aiss_ledger_batch_rollback(f->l, &err);
+		}
+	}
+	return ok;
+}
+
+static void test_checkpoint_sync_deferred(void **state)
+{
+	fixture *f = *state;
+	aiss_grant g;
+	aiss_error err;
+	uint64_t job = 100000;
+	int64_t liens0;
+
+	assert_int_equal(
+	    aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g, &err), 0);
+	g.max_concurrent_gpus = 0;
+	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
+	liens0 = bal(f, "AISS-2025-0001").n_liens;
+	memset(&vsync, 0, sizeof(vsync));
+	snprintf(vsync.wal, sizeof(vsync.wal), "%s-wal", f->path);
+	ledger_vfs_test_sync(slow_sync);
+	/* ~60 pages a commit: a checkpoint every ~17 commits */
+	assert_int_equal(commit_batches(f, &job, 120, 1), 120);
+	aiss_ledger_close(f->l);
+	f->l = NULL;
+	assert_true(vsync.calls >= 3);
+	assert_int_equal(vsync.restarted, 0);
+	open_ledger(f);
+	assert_int_equal(bal(f, "AISS-2025-0001").n_liens, liens0 + 120 * 50);
+	assert_audit_ok(f);
+
+	/* A failed one: the commit that would start the WAL again over the
+	 * copied frames fails, and so does every later one; reopened, the
+	 * WAL gives back every acknowledged commit. */
+	memset(&vsync, 0, sizeof(vsync));
+	snprintf(vsync.wal, sizeof(vsync.wal), "%s-wal", f->path);
+	vsync.fail = 1;
+	int ok = commit_batches(f, &job, 200, 5);
+	assert_true(vsync.calls >= 1);
+	assert_true(ok < 200); /* refused from the failure on */
+	assert_non_null(strstr(vsync.last_err, "after a checkpoint"));
+	aiss_ledger_close(f->l);
+	f->l = NULL;
+	ledger_vfs_test_sync(NULL);
+	open_ledger(f);
+	assert_int_equal(bal(f, "AISS-2025-0001").n_liens,
+			 liens0 + (120 + ok) * 50);
+	assert_audit_ok(f);
+	assert_int_equal(commit_batches(f, &job, 3, 1), 3); /* and goes on */
+}
+
 /* The grant cache (ledger_cache.c): deltas of reserve and settle inside a
  * batch, a rolled-back batch, a savepoint rolled back by a refusal, a
  * change by another handle (data_version) and by this one (grant modify,
@@ -1697,6 +1813,7 @@ int main(void)
 	    T(test_idle_checkpoint),
 	    T(test_cache_size),
 	    T(test_large_commit),
+	    T(test_checkpoint_sync_deferred),
 	    T(test_grant_cache),
 	    T(test_reopen_keeps_everything),
 	    T(test_member_views),
