@@ -14,6 +14,9 @@
 # with D pairs in flight each, against pgbench with N x D clients (scale
 # N x D): the ratio at an equal number of requests in flight, reported
 # apart from the same-client-count ratio.
+# The open-loop latency has a floor measured in the same run: the same
+# load against aiss-fsync-floor (same protocol, one write + fdatasync per
+# turn, no ledger), what this machine allows any durable service.
 #
 # usage: tests/bench/quota-bench.sh [--build DIR] [--conns N] [--rate PAIRS/S]
 #            [--duration S] [--rounds N] [--grants N] [--rss-grants N] [--rss-entries N]
@@ -38,7 +41,7 @@ while [ $# -gt 0 ]; do
 	--no-pg) DO_PG=0; shift ;;
 	--no-rss) DO_RSS=0; shift ;;
 	--keep) KEEP=1; shift ;;
-	-h|--help) sed -n '3,20p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,23p' "$0"; exit 0 ;;
 	*) echo "quota-bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -46,6 +49,7 @@ done
 AISSD=$BUILD/quota/aissd/aissd
 AISSCTL=$BUILD/quota/aissctl/aissctl
 LOAD=$BUILD/tests/bench/quota/aiss-quota-load
+FLOOR=$BUILD/tests/bench/quota/aiss-fsync-floor
 GEN=$BUILD/quota/ledger/gen_ledger
 PGBIN=/usr/lib/postgresql/15/bin
 for b in "$AISSD" "$AISSCTL" "$LOAD"; do
@@ -54,9 +58,10 @@ done
 
 T=$(mktemp -d /tmp/aiss-bench.XXXXXX)
 chmod 755 "$T"
-PID= PGUP=0
+PID= PGUP=0 FPID=
 cleanup() {
 	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	[ -n "$FPID" ] && kill "$FPID" 2>/dev/null
 	[ "$PGUP" = 1 ] && pg "$PGBIN/pg_ctl" -D "$T/pg" -m immediate stop >/dev/null 2>&1
 	if [ "$KEEP" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
@@ -153,6 +158,22 @@ half=$("$LOAD" --socket "$T/aissd.sock" --grants "$GRANTS" --conns "$CONNS" \
 echo "aissd open loop, $HALF pairs/s:  $half"
 "$AISSCTL" --socket "$T/aissd.sock" journal verify || echo "quota-bench: journal verify FAILED"
 stop_aissd
+
+# ---- the floor: the same load against a durable group commit with no ledger ----
+# aiss-fsync-floor answers every request OK after one write + fdatasync per
+# turn of its loop (same bytes per request as aissd's WAL): the latency of
+# fsync, scheduling and sockets alone on this machine, in this run.
+if [ -x "$FLOOR" ]; then
+	rm -f "$T/floor.sock"
+	"$FLOOR" --socket "$T/floor.sock" --file "$T/floor.wal" >"$T/floor.log" 2>&1 &
+	FPID=$!
+	for _ in $(seq 1 200); do [ -S "$T/floor.sock" ] && break; sleep 0.05; done
+	floor=$("$LOAD" --socket "$T/floor.sock" --grants "$GRANTS" --conns "$CONNS" \
+		--rate "$RATE" --duration "$DURATION" --job-base 1000000000 run)
+	kill "$FPID"; wait "$FPID" 2>/dev/null; FPID=
+	echo "floor open loop, $RATE pairs/s, even gaps: $floor"
+	echo "floor: $(cat "$T/floor.log")"
+fi
 aiss_p50=$(field p50_us "$fixed")
 aiss_p99=$(field p99_us "$fixed")
 aiss_fixed_rate=$(field pairs_per_s "$fixed")
@@ -218,6 +239,12 @@ echo "== summary"
 echo "aissd: ${aiss_pairs} durable reserve+settle pairs/s closed loop (median of $ROUNDS, $CONNS clients)"
 echo "aissd open loop at $RATE pairs/s offered (even gaps, $CONNS connections, latency from the scheduled time): achieved ${aiss_fixed_rate}/s, p50 ${aiss_p50} us, p99 ${aiss_p99} us, p99.9 $(field p999_us "$fixed") us, generator send lag p99 $(field lag_p99_us "$fixed") us (target p99 < 2000 us: $( [ "${aiss_p99:-99999999}" -lt 2000 ] && echo met || echo NOT met))"
 echo "  the same run per request (a reserve from its scheduled time, a settle from its send; a job's two requests come hours apart in a real cluster): p50 $(field req_p50_us "$fixed") us, p99 $(field req_p99_us "$fixed") us, p99.9 $(field req_p999_us "$fixed") us (p99 < 2000 us: $( [ "$(field req_p99_us "$fixed")" -lt 2000 ] 2>/dev/null && echo met || echo NOT met))"
+if [ -n "${floor:-}" ]; then
+	fp99=$(field p99_us "$floor") frp99=$(field req_p99_us "$floor")
+	echo "floor (aiss-fsync-floor: same protocol, load and generator, one write + fdatasync per turn, no ledger): p50 $(field p50_us "$floor") us, p99 ${fp99} us per pair; per request p50 $(field req_p50_us "$floor") us, p99 ${frp99} us"
+	[ "${fp99:-0}" -gt 0 ] && [ -n "${aiss_p99:-}" ] &&
+		echo "  aissd / floor: p99 per pair $(echo "scale=2; $aiss_p99 / $fp99" | bc), per request $(echo "scale=2; $(field req_p99_us "$fixed") / $frp99" | bc) (the floor is what any durable service answering one by one gets here)"
+fi
 echo "aissd open loop at $RATE pairs/s offered (Poisson): achieved $(field pairs_per_s "$poisson")/s, p50 $(field p50_us "$poisson") us, p99 $(field p99_us "$poisson") us, p99.9 $(field p999_us "$poisson") us"
 echo "aissd open loop at ${HALF} pairs/s offered (a quarter of the closed-loop rate): p50 ${half_p50} us, p99 ${half_p99} us"
 if [ -n "${pg_tps:-}" ]; then
