@@ -70,6 +70,8 @@ static const ctl_command commands[] = {
      "adjust GRANT AMOUNT --reason TEXT   (AMOUNT > 0 credits the grant, "
      "< 0 debits it)"},
     {"journal", "verify", cmd_journal_verify, "journal verify [--json]"},
+    {"server", "status", cmd_server_status,
+     "server status [--json]   (exit 1 when aissd refuses changes)"},
     {"capacity", "record", cmd_capacity_record,
      "capacity record NODE --gpus N --bf16-gflops G --pass|--fail "
      "[--summary TEXT] [--at WHEN]"},
@@ -114,6 +116,19 @@ static void print_help(FILE *f)
 		"else %s.\nExit status: 0 done, 1 refused by policy, 2 bad "
 		"usage, 3 service unreachable.\n",
 		AISS_DEFAULT_SOCKET);
+}
+
+int ctl_bare_command(ctl_ctx *x, int argc, char **argv)
+{
+	static const char *const spec[] = {NULL};
+	ctl_opts o;
+
+	PARSE_OPTS(x, &o, argc, argv, spec);
+	if (o.npos)
+		return ctl_usage_error(x, "unexpected argument '%s'", o.pos[0]);
+	if (!ctl_client(x))
+		return CTL_EXIT_UNAVAILABLE;
+	return 0;
 }
 
 const char *ctl_socket_path(const ctl_ctx *x)

@@ -176,6 +176,11 @@ const char *ctl_socket_path(const ctl_ctx *x);
 
 /* Parses @argc/@argv against @spec into @o; on failure prints the usage
  * error and returns 2 from the calling handler. */
+/* A command that takes no option or argument of its own: parses (only the
+ * global ones are accepted) and connects. 0 when ready, else the exit
+ * status for the command to return. */
+int ctl_bare_command(ctl_ctx *x, int argc, char **argv);
+
 #define PARSE_OPTS(x, o, argc, argv, spec)                                     \
 	do {                                                                   \
 		if (ctl_opts_parse((o), (argc), (argv), (spec)) < 0)           \
@@ -225,6 +230,7 @@ int cmd_balance(ctl_ctx *x, int argc, char **argv);
 int cmd_statement(ctl_ctx *x, int argc, char **argv);
 int cmd_adjust(ctl_ctx *x, int argc, char **argv);
 int cmd_journal_verify(ctl_ctx *x, int argc, char **argv);
+int cmd_server_status(ctl_ctx *x, int argc, char **argv);
 int cmd_capacity(ctl_ctx *x, int argc, char **argv);
 int cmd_capacity_record(ctl_ctx *x, int argc, char **argv);
 int cmd_charges(ctl_ctx *x, int argc, char **argv);

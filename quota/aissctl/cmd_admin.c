@@ -120,17 +120,13 @@ static int earmark_collect(const aiss_earmark *e, void *arg)
 
 int cmd_scheme_show(ctl_ctx *x, int argc, char **argv)
 {
-	static const char *const spec[] = {NULL};
-	ctl_opts o;
 	aiss_scheme s;
 	aiss_error err;
 	aiss_cents_t uncommitted, balance;
+	int rc = ctl_bare_command(x, argc, argv);
 
-	PARSE_OPTS(x, &o, argc, argv, spec);
-	if (o.npos)
-		return ctl_usage_error(x, "unexpected argument '%s'", o.pos[0]);
-	if (!ctl_client(x))
-		return CTL_EXIT_UNAVAILABLE;
+	if (rc)
+		return rc;
 	aiss_error_clear(&err);
 	if (aiss_client_scheme_get(x->client, &s, &err) < 0)
 		return ctl_fail(x, "scheme show", &err);

@@ -684,16 +684,12 @@ int cmd_adjust(ctl_ctx *x, int argc, char **argv)
 
 int cmd_journal_verify(ctl_ctx *x, int argc, char **argv)
 {
-	static const char *const spec[] = {NULL};
-	ctl_opts o;
 	aiss_verify_result v;
 	aiss_error err;
+	int rc = ctl_bare_command(x, argc, argv);
 
-	PARSE_OPTS(x, &o, argc, argv, spec);
-	if (o.npos)
-		return ctl_usage_error(x, "unexpected argument '%s'", o.pos[0]);
-	if (!ctl_client(x))
-		return CTL_EXIT_UNAVAILABLE;
+	if (rc)
+		return rc;
 	aiss_error_clear(&err);
 	memset(&v, 0, sizeof(v));
 	if (aiss_client_journal_verify(x->client, &v, &err) < 0)
@@ -720,6 +716,71 @@ int cmd_journal_verify(ctl_ctx *x, int argc, char **argv)
 	}
 	/* A broken chain is a finding, not a usage error: exit 1. */
 	return v.ok ? 0 : CTL_EXIT_REFUSED;
+}
+
+/* ---- the daemon itself ---- */
+
+int cmd_server_status(ctl_ctx *x, int argc, char **argv)
+{
+	aiss_server_status st;
+	aiss_error err;
+	int rc = ctl_bare_command(x, argc, argv);
+
+	if (rc)
+		return rc;
+	aiss_error_clear(&err);
+	memset(&st, 0, sizeof(st));
+	if (aiss_client_server_status(x->client, &st, &err) < 0)
+		return ctl_fail(x, "server status", &err);
+	if (x->json) {
+		ctl_json j;
+
+		ctl_json_init(&j, stdout);
+		ctl_json_obj(&j, NULL);
+		ctl_json_int(&j, "pid", st.pid);
+		ctl_json_time(&j, "started_at", st.started_at);
+		ctl_json_time(&j, "as_of", st.as_of);
+		ctl_json_int(&j, "uptime_s", st.as_of - st.started_at);
+		ctl_json_str(&j, "ledger", st.ledger);
+		ctl_json_bool(&j, "writes_ok", st.writes_ok);
+		ctl_json_str(&j, "writes_error", st.writes_error);
+		ctl_json_int(&j, "requests", (int64_t)st.requests);
+		ctl_json_int(&j, "group_commits", (int64_t)st.group_commits);
+		ctl_json_int(&j, "replays", (int64_t)st.replays);
+		ctl_json_int(&j, "connections_open",
+			     (int64_t)st.connections_open);
+		ctl_json_int(&j, "connections", (int64_t)st.connections);
+		ctl_json_int(&j, "protocol_errors",
+			     (int64_t)st.protocol_errors);
+		ctl_json_obj_end(&j);
+		ctl_json_done(&j);
+	} else {
+		char t[AISS_TIME_BUFSZ], up[32];
+
+		printf("aissd        pid %" PRId32 ", up %s (since %s HKT)\n",
+		       st.pid,
+		       ctl_format_duration(st.as_of - st.started_at, up,
+					   sizeof(up)),
+		       ctl_when(st.started_at, t));
+		printf("ledger       %s\n", st.ledger);
+		if (st.writes_ok)
+			printf("changes      accepted\n");
+		else
+			printf("changes      REFUSED: %s\n", st.writes_error);
+		printf("requests     %" PRIu64 " in %" PRIu64
+		       " group commits (%.1f per commit), %" PRIu64
+		       " run again\n",
+		       st.requests, st.group_commits,
+		       st.group_commits
+			   ? (double)st.requests / (double)st.group_commits
+			   : 0.0,
+		       st.replays);
+		printf("connections  %" PRIu64 " open, %" PRIu64
+		       " accepted, %" PRIu64 " protocol errors\n",
+		       st.connections_open, st.connections, st.protocol_errors);
+	}
+	/* Refusing changes is a finding for monitoring: exit 1. */
+	return st.writes_ok ? 0 : CTL_EXIT_REFUSED;
 }
 
 /* ---- capacity ---- */

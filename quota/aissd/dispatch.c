@@ -42,6 +42,8 @@ static unsigned op_roles(aiss_op op)
 	case AISS_OP_CHARGE_EXPORT:
 	case AISS_OP_ADJUSTMENT_EXPORT:
 		return AISSD_ROLE_ADMIN | AISSD_ROLE_FINANCE;
+	case AISS_OP_SERVER_STATUS:
+		return R_PRIV;
 	case AISS_OP_SCHEME_INIT:
 	case AISS_OP_EARMARK_SET:
 	case AISS_OP_INSTITUTION_ADD:
@@ -65,6 +67,9 @@ static const char *needed_role(aiss_op op)
 	if (r == (AISSD_ROLE_ADMIN | AISSD_ROLE_FINANCE))
 		return "finance staff or an administrator (finance_users or "
 		       "admin_users in aiss.conf)";
+	if (r == R_PRIV)
+		return "Slurm, finance staff or an administrator (slurm_user, "
+		       "finance_users or admin_users in aiss.conf)";
 	return "Slurm (root or slurm_user in aiss.conf) or an administrator";
 }
 
@@ -495,6 +500,13 @@ void aissd_dispatch(aiss_ledger *l, const aissd_caller *who,
 		break;
 	case AISS_OP_JOURNAL_VERIFY:
 		rc = aiss_ledger_journal_verify(l, &rep->u.verify, &e);
+		break;
+	case AISS_OP_SERVER_STATUS: /* the loop adds its own counters */
+		snprintf(rep->u.status.ledger, sizeof(rep->u.status.ledger),
+			 "%s", aiss_ledger_path(l));
+		rep->u.status.writes_ok = !aiss_ledger_writes_refused(
+		    l, rep->u.status.writes_error,
+		    sizeof(rep->u.status.writes_error));
 		break;
 	case AISS_OP_CAPACITY_PUT:
 		rc = aiss_ledger_capacity_put(l, &req->u.capacity, actor, &e);

@@ -73,6 +73,7 @@ typedef struct slow_job {
 
 struct aissd_server {
 	aissd_config cfg;
+	time_t started_at;
 	aiss_ledger *ledger;
 	int unix_fd, tcp_fd;
 	int tcp_port;
@@ -234,6 +235,7 @@ aissd_server *aissd_server_create(const aissd_config *cfg, aiss_ledger *l,
 		return NULL;
 	}
 	s->cfg = *cfg;
+	s->started_at = time(NULL);
 	if (s->cfg.batch_max <= 0)
 		s->cfg.batch_max = 256;
 	if (s->cfg.max_connections <= 0)
@@ -810,6 +812,20 @@ static int slow_submit(aissd_server *s, item *it)
 	return 0;
 }
 
+/* SERVER_STATUS: the loop's part (dispatch filled the ledger's). */
+static void status_fill(const aissd_server *s, aiss_server_status *st)
+{
+	st->pid = (int32_t)getpid();
+	st->started_at = (aiss_time_t)s->started_at;
+	st->as_of = (aiss_time_t)time(NULL);
+	st->requests = s->stats.requests;
+	st->group_commits = s->stats.batches;
+	st->replays = s->stats.replays;
+	st->connections_open = s->n_conns;
+	st->connections = s->stats.connections;
+	st->protocol_errors = s->stats.protocol_errors;
+}
+
 /* Runs the batch: one ledger transaction around every request of this
  * turn, commit (one fsync), and only then the replies. */
 static int run_batch(aissd_server *s)
@@ -855,6 +871,9 @@ static int run_batch(aissd_server *s)
 						it->req.id);
 			}
 			aissd_dispatch(s->ledger, &it->who, &it->req, &it->rep);
+			if (it->req.op == AISS_OP_SERVER_STATUS &&
+			    it->rep.status == AISS_OK)
+				status_fill(s, &it->rep.u.status);
 			spoiled = aiss_ledger_batch_spoiled(s->ledger);
 		}
 		if (!spoiled)

@@ -79,6 +79,13 @@ int aiss_ledger_idle(aiss_ledger *l);
  */
 int aiss_ledger_set_cache_kib(aiss_ledger *l, int kib, aiss_error *err);
 
+/* The database file's path (as SQLite resolved it). */
+const char *aiss_ledger_path(aiss_ledger *l);
+/* 1 when no change can be committed any more because a checkpoint's
+ * deferred database fsync failed (the WAL is kept; a restart recovers
+ * it), with the reason and the fix in @why; else 0. */
+int aiss_ledger_writes_refused(aiss_ledger *l, char *why, size_t n);
+
 /* 1 while a batch is open. */
 int aiss_ledger_in_batch(const aiss_ledger *l);
 

@@ -189,20 +189,12 @@ int ledger_sql_error(aiss_ledger *l, int rc, const char *what, aiss_error *err)
 				      "ledger: %s: database busy (%s); retry",
 				      what, msg);
 	case SQLITE_IOERR: {
-		int e = l && l->db ? ledger_vfs_sync_failed(
-					 sqlite3_db_filename(l->db, "main"))
-				   : 0;
-		if (e)
-			return aiss_error_set(
-			    err, AISS_E_STORAGE,
-			    "ledger: %s failed: the database file could not be "
-			    "flushed to disk after a checkpoint (fdatasync: "
-			    "%s), "
-			    "so no change is accepted any more; nothing "
-			    "acknowledged is lost (the WAL keeps it): check "
-			    "the "
-			    "disk, then restart aissd",
-			    what, strerror(e));
+		char why[400];
+
+		if (aiss_ledger_writes_refused(l, why, sizeof(why)))
+			return aiss_error_set(err, AISS_E_STORAGE,
+					      "ledger: %s failed: %s", what,
+					      why);
 	}
 		/* fall through */
 	default:
@@ -538,6 +530,33 @@ static int check_durable(aiss_ledger *l, aiss_error *err)
 				      "file system?",
 				      mode, sync);
 	return 0;
+}
+
+const char *aiss_ledger_path(aiss_ledger *l)
+{
+	const char *p = l && l->db ? sqlite3_db_filename(l->db, "main") : NULL;
+
+	return p ? p : "";
+}
+
+/* The sentence for a failed deferred checkpoint fsync (errno @e). */
+static void sync_failed_text(char *buf, size_t n, int e)
+{
+	snprintf(buf, n,
+		 "the database file could not be flushed to disk after a "
+		 "checkpoint (fdatasync: %s), so no change is accepted any "
+		 "more; nothing acknowledged is lost (the WAL keeps it): check "
+		 "the disk, then restart aissd",
+		 strerror(e));
+}
+
+int aiss_ledger_writes_refused(aiss_ledger *l, char *why, size_t n)
+{
+	int e = ledger_vfs_sync_failed(aiss_ledger_path(l));
+
+	if (e && why && n)
+		sync_failed_text(why, n, e);
+	return e != 0;
 }
 
 int aiss_ledger_set_cache_kib(aiss_ledger *l, int kib, aiss_error *err)

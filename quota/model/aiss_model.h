@@ -248,6 +248,17 @@ typedef struct aiss_verify_result {
 	char reason[AISS_TEXT_MAX];
 } aiss_verify_result;
 
+/* aissd's own state (SERVER_STATUS), for operators. */
+typedef struct aiss_server_status {
+	int32_t pid;
+	aiss_time_t started_at, as_of;
+	char ledger[AISS_TEXT_MAX];       /* the database file */
+	int writes_ok;                    /* 0: every change is refused */
+	char writes_error[AISS_TEXT_MAX]; /* why, and what to do */
+	uint64_t requests, group_commits, replays;
+	uint64_t connections_open, connections, protocol_errors;
+} aiss_server_status;
+
 /* A node's last GPU capacity check (from aiss-gpucheck). */
 typedef struct aiss_capacity {
 	char node[AISS_ID_MAX];

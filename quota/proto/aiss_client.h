@@ -126,6 +126,10 @@ int aiss_client_adjust(aiss_client *c, const aiss_adjustment *a,
 		       aiss_adjustment *out, aiss_error *err);
 int aiss_client_journal_verify(aiss_client *c, aiss_verify_result *out,
 			       aiss_error *err);
+/* aissd's own state (pid, uptime, ledger, whether it accepts changes,
+ * request and commit counters): Slurm, admin and finance callers. */
+int aiss_client_server_status(aiss_client *c, aiss_server_status *out,
+			      aiss_error *err);
 
 /* Finance: every charge whose run ended in [from, to) (to == 0: no bound),
  * in charge order, paged internally; and every adjustment likewise. */

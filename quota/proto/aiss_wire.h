@@ -50,7 +50,8 @@ typedef enum aiss_op {
 	AISS_OP_CAPACITY_LIST = 35,
 	AISS_OP_LIEN_LIST = 36,
 	AISS_OP_LIEN_EXPIRE = 37,
-	AISS_OP__MAX = 38
+	AISS_OP_SERVER_STATUS = 38,
+	AISS_OP__MAX = 39
 } aiss_op;
 
 /* Short stable name of @op, e.g. "reserve"; "?" when unknown. */
@@ -123,6 +124,7 @@ typedef struct aiss_reply {
 		aiss_grant grant;
 		aiss_adjustment adjustment;
 		aiss_verify_result verify;
+		aiss_server_status status;
 	} u;
 	size_t n_items;
 	size_t cap_items;

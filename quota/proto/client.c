@@ -658,18 +658,26 @@ int aiss_client_scheme_init(aiss_client *c, const aiss_scheme *s,
 	return simple_call(c, req, err);
 }
 
-int aiss_client_scheme_get(aiss_client *c, aiss_scheme *out, aiss_error *err)
+/* A request with no body whose singular result (@size bytes of the
+ * reply's union, which every member starts) goes to @out. */
+static int get_call(aiss_client *c, aiss_op op, void *out, size_t size,
+		    aiss_error *err)
 {
-	aiss_request *req = req_new(AISS_OP_SCHEME_GET, err);
+	aiss_request *req = req_new(op, err);
 	if (!req)
 		return -1;
 	aiss_reply rep;
 	int rc = call(c, req, &rep, err);
 	free(req);
 	if (rc == 0)
-		*out = rep.u.scheme;
+		memcpy(out, &rep.u, size);
 	aiss_reply_clear(&rep);
 	return rc;
+}
+
+int aiss_client_scheme_get(aiss_client *c, aiss_scheme *out, aiss_error *err)
+{
+	return get_call(c, AISS_OP_SCHEME_GET, out, sizeof(*out), err);
 }
 
 int aiss_client_earmark_set(aiss_client *c, const aiss_earmark *e,
@@ -803,16 +811,13 @@ int aiss_client_adjust(aiss_client *c, const aiss_adjustment *a,
 int aiss_client_journal_verify(aiss_client *c, aiss_verify_result *out,
 			       aiss_error *err)
 {
-	aiss_request *req = req_new(AISS_OP_JOURNAL_VERIFY, err);
-	if (!req)
-		return -1;
-	aiss_reply rep;
-	int rc = call(c, req, &rep, err);
-	free(req);
-	if (rc == 0)
-		*out = rep.u.verify;
-	aiss_reply_clear(&rep);
-	return rc;
+	return get_call(c, AISS_OP_JOURNAL_VERIFY, out, sizeof(*out), err);
+}
+
+int aiss_client_server_status(aiss_client *c, aiss_server_status *out,
+			      aiss_error *err)
+{
+	return get_call(c, AISS_OP_SERVER_STATUS, out, sizeof(*out), err);
 }
 
 int aiss_client_charge_export(aiss_client *c, aiss_time_t from, aiss_time_t to,

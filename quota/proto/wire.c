@@ -92,6 +92,7 @@ static const struct {
     [AISS_OP_CAPACITY_LIST] = {"capacity_list", 0, sizeof(aiss_capacity)},
     [AISS_OP_LIEN_LIST] = {"lien_list", 0, sizeof(aiss_lien_info)},
     [AISS_OP_LIEN_EXPIRE] = {"lien_expire", 1, sizeof(aiss_lien_info)},
+    [AISS_OP_SERVER_STATUS] = {"server_status", 0, 0},
 };
 
 static int op_valid(int op)
@@ -379,6 +380,27 @@ static void verify_to(const aiss_verify_result *m, Aisswire__VerifyResult *p)
 	V(n_entries);
 	V(first_bad_seq);
 	S(reason);
+}
+
+/* ServerStatus's fields, for both directions: V numbers, S strings. */
+#define STATUS_FIELDS                                                          \
+	V(pid);                                                                \
+	V(started_at);                                                         \
+	V(as_of);                                                              \
+	S(ledger);                                                             \
+	S(writes_error);                                                       \
+	V(requests);                                                           \
+	V(group_commits);                                                      \
+	V(replays);                                                            \
+	V(connections_open);                                                   \
+	V(connections);                                                        \
+	V(protocol_errors)
+
+static void status_to(const aiss_server_status *m, Aisswire__ServerStatus *p)
+{
+	aisswire__server_status__init(p);
+	STATUS_FIELDS;
+	p->writes_ok = m->writes_ok != 0;
 }
 
 static void capacity_to(const aiss_capacity *m, Aisswire__Capacity *p)
@@ -687,6 +709,16 @@ static int verify_from(const Aisswire__VerifyResult *p, aiss_verify_result *m)
 	return 0;
 }
 
+static int status_from(const Aisswire__ServerStatus *p, aiss_server_status *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (!p)
+		return 0;
+	STATUS_FIELDS;
+	m->writes_ok = p->writes_ok ? 1 : 0;
+	return 0;
+}
+
 static int capacity_from(const Aisswire__Capacity *p, aiss_capacity *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -900,7 +932,8 @@ int aiss_request_encode(const aiss_request *r, uint8_t **out, size_t *len,
 		break;
 	case AISS_OP_SCHEME_GET:
 	case AISS_OP_JOURNAL_VERIFY:
-		q.scheme_get = &empty;
+	case AISS_OP_SERVER_STATUS:
+		q.scheme_get = &empty; /* every Empty slot shares the union */
 		break;
 	case AISS_OP_EARMARK_SET:
 		earmark_to(&r->u.earmark, &earmark);
@@ -987,6 +1020,7 @@ static int request_from(const Aisswire__Request *q, aiss_request *r)
 		return scheme_from(q->scheme_init, &r->u.scheme);
 	case AISSWIRE__REQUEST__OP_SCHEME_GET:
 	case AISSWIRE__REQUEST__OP_JOURNAL_VERIFY:
+	case AISSWIRE__REQUEST__OP_SERVER_STATUS:
 		return 0;
 	case AISSWIRE__REQUEST__OP_EARMARK_SET:
 		return earmark_from(q->earmark_set, &r->u.earmark);
@@ -1095,6 +1129,7 @@ int aiss_reply_encode(const aiss_reply *r, uint8_t **out, size_t *len,
 	Aisswire__Grant grant;
 	Aisswire__Adjustment adj;
 	Aisswire__VerifyResult ver;
+	Aisswire__ServerStatus sst;
 	Aisswire__RunKey key;
 	Aisswire__Charge ch;
 
@@ -1140,6 +1175,11 @@ int aiss_reply_encode(const aiss_reply *r, uint8_t **out, size_t *len,
 			verify_to(&r->u.verify, &ver);
 			p.result_case = AISSWIRE__REPLY__RESULT_VERIFY;
 			p.verify = &ver;
+			break;
+		case AISS_OP_SERVER_STATUS:
+			status_to(&r->u.status, &sst);
+			p.result_case = AISSWIRE__REPLY__RESULT_SERVER_STATUS;
+			p.server_status = &sst;
 			break;
 		default:
 			break;
@@ -1361,6 +1401,10 @@ static int reply_from(const Aisswire__Reply *p, aiss_reply *r)
 		break;
 	case AISSWIRE__REPLY__RESULT_VERIFY:
 		if (verify_from(p->verify, &r->u.verify))
+			return -1;
+		break;
+	case AISSWIRE__REPLY__RESULT_SERVER_STATUS:
+		if (status_from(p->server_status, &r->u.status))
 			return -1;
 		break;
 	default:

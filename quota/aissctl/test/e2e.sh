@@ -248,6 +248,13 @@ expect 0 "settle after restart (idempotent)" -- settle "${K1[@]}" --end "2026-06
 jqt "still first answer" '.subsidy_cents == 8400'
 expect 0 "journal verify after restart" -- journal verify
 
+# ---- the daemon itself, for operators ----
+expect 0 "server status" -- server status --json
+jqt "server status" '.writes_ok and .writes_error == "" and .requests >= 3 and .group_commits >= 1 and .connections >= 1 and .protocol_errors == 0 and (.ledger | endswith(".db")) and .uptime_s >= 0'
+expect 0 "server status human" -- server status
+has "server status says changes are accepted" "changes      accepted"
+expect 2 "server status takes no argument" -- server status now
+
 # ---- closing: no new jobs, but runs that happened are still charged ----
 expect 0 "close" -- grant close $G
 expect 1 "reserve on a closed grant" -- reserve --cluster aisc --job 106 --start "2026-06-06 10:00" "${SHAPE[@]}" --gpus 1 --time 60

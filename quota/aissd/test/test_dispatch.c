@@ -803,6 +803,43 @@ static void test_user_connection_limit(void **state)
 	close(ready[0]);
 }
 
+/* SERVER_STATUS: Slurm, finance and admin see the daemon's state and
+ * counters; a plain user is refused. */
+static void test_server_status(void **state)
+{
+	(void)state;
+	aiss_reply rep;
+
+	assert_int_equal(rpc(F->alice, req(AISS_OP_SERVER_STATUS), &rep),
+			 AISS_E_PERMISSION);
+	assert_non_null(strstr(rep.message, "finance staff"));
+	aiss_reply_clear(&rep);
+	assert_int_equal(rpc(F->fin, req(AISS_OP_SERVER_STATUS), NULL),
+			 AISS_OK);
+	assert_int_equal(rpc(F->slurm, req(AISS_OP_SERVER_STATUS), NULL),
+			 AISS_OK);
+	assert_int_equal(rpc(F->admin, req(AISS_OP_SERVER_STATUS), &rep),
+			 AISS_OK);
+	const aiss_server_status *st = &rep.u.status;
+	assert_int_equal(st->pid, getpid());
+	assert_true(st->started_at > 0 && st->as_of >= st->started_at);
+	assert_non_null(strstr(st->ledger, "ledger.db"));
+	assert_int_equal(st->writes_ok, 1);
+	assert_string_equal(st->writes_error, "");
+	/* setup's requests and the three above, each answered */
+	assert_true(st->requests >= 4);
+	assert_true(st->group_commits >= 1 &&
+		    st->group_commits <= st->requests);
+	assert_int_equal(st->connections_open, 5);
+	assert_int_equal(st->protocol_errors, 0);
+	uint64_t n = st->requests;
+	aiss_reply_clear(&rep);
+	assert_int_equal(rpc(F->admin, req(AISS_OP_SERVER_STATUS), &rep),
+			 AISS_OK);
+	assert_int_equal(rep.u.status.requests, n + 1);
+	aiss_reply_clear(&rep);
+}
+
 static void test_config(void **state)
 {
 	(void)state;
@@ -857,6 +894,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_server_status, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),

@@ -1244,7 +1244,11 @@ static void test_checkpoint_sync_deferred(void **state)
 	memset(&vsync, 0, sizeof(vsync));
 	snprintf(vsync.wal, sizeof(vsync.wal), "%s-wal", f->path);
 	vsync.fail = 1;
+	char why[400];
+	assert_int_equal(aiss_ledger_writes_refused(f->l, why, sizeof(why)), 0);
 	int ok = commit_batches(f, &job, 200, 5);
+	assert_int_equal(aiss_ledger_writes_refused(f->l, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "restart aissd"));
 	assert_true(vsync.calls >= 1);
 	assert_true(ok < 200); /* refused from the failure on */
 	assert_non_null(strstr(vsync.last_err, "after a checkpoint"));
@@ -1256,6 +1260,7 @@ static void test_checkpoint_sync_deferred(void **state)
 			 liens0 + (120 + ok) * 50);
 	assert_audit_ok(f);
 	assert_int_equal(commit_batches(f, &job, 3, 1), 3); /* and goes on */
+	assert_int_equal(aiss_ledger_writes_refused(f->l, why, sizeof(why)), 0);
 }
 
 /* The grant cache (ledger_cache.c): deltas of reserve and settle inside a

@@ -302,6 +302,39 @@ static void test_golden_lien_list(void **state)
 	free(f);
 }
 
+/* SERVER_STATUS's reply carries every field both ways, the refusal text
+ * included. */
+static void test_server_status_reply(void **state)
+{
+	(void)state;
+	aiss_reply r, back;
+	aiss_error err = {0};
+	uint8_t *f;
+	size_t n;
+
+	aiss_reply_init(&r, AISS_OP_SERVER_STATUS, 9);
+	aiss_server_status *st = &r.u.status; /* zeroed, padding too */
+	st->pid = 4242;
+	st->started_at = 1795420000;
+	st->as_of = 1795421000;
+	st->writes_ok = 0;
+	st->requests = 5000000000ULL;
+	st->group_commits = 1000000;
+	st->replays = 3;
+	st->connections_open = 7;
+	st->connections = 70;
+	st->protocol_errors = 2;
+	snprintf(r.u.status.ledger, sizeof(r.u.status.ledger), "/l/x.db");
+	snprintf(r.u.status.writes_error, sizeof(r.u.status.writes_error),
+		 "restart aissd");
+	assert_int_equal(aiss_reply_encode(&r, &f, &n, &err), 0);
+	assert_int_equal(aiss_reply_decode(f + 4, n - 4, &back, &err), 0);
+	assert_int_equal(back.op, AISS_OP_SERVER_STATUS);
+	assert_memory_equal(&back.u.status, &r.u.status, sizeof(r.u.status));
+	free(f);
+	aiss_reply_clear(&back);
+}
+
 /* Every request op encodes and decodes to the same body. */
 static void test_roundtrip_all_ops(void **state)
 {
@@ -399,6 +432,7 @@ int main(void)
 	    cmocka_unit_test(test_golden_grant_list),
 	    cmocka_unit_test(test_golden_lien_list),
 	    cmocka_unit_test(test_roundtrip_all_ops),
+	    cmocka_unit_test(test_server_status_reply),
 	    cmocka_unit_test(test_decode_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
