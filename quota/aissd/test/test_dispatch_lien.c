@@ -14,25 +14,16 @@
 #include <unistd.h>
 
 #include "aissd.h"
+/* the ledger tests' fixture: ledger, clock, scheme, HKU, h100 price */
+#include "../../ledger/test/ledger_fixture.h"
 
-#define W0 ((aiss_time_t)1743436800) /* 2025-04-01 00:00 HKT */
-#define W1 (W0 + 365 * 86400)
 #define G1 "AISS-2025-0001"
 #define G2 "AISS-2025-0002"
-#define HOUR 3600
 
 typedef struct fx {
-	char dir[64];
-	char db[128];
-	aiss_ledger *l;
-	aiss_time_t now;
+	fixture *lf;
 	aissd_caller admin, slurm, alice, carol, mallory, fin;
 } fx;
-
-static aiss_time_t fx_now(void *arg)
-{
-	return ((fx *)arg)->now;
-}
 
 static aissd_caller caller(const char *name, unsigned roles)
 {
@@ -48,28 +39,11 @@ static aiss_status call(fx *f, const aissd_caller *who, const aiss_request *r,
 	aiss_reply tmp;
 	aiss_reply *out = rep ? rep : &tmp;
 	aiss_reply_init(out, r->op, 1);
-	aissd_dispatch(f->l, who, r, out);
+	aissd_dispatch(f->lf->l, who, r, out);
 	aiss_status s = out->status;
 	if (!rep)
 		aiss_reply_clear(&tmp);
 	return s;
-}
-
-static aiss_grant grant(const char *id, const char *account,
-			const char *members)
-{
-	aiss_grant g;
-	memset(&g, 0, sizeof(g));
-	snprintf(g.id, sizeof(g.id), "%s", id);
-	snprintf(g.institution, sizeof(g.institution), "HKU");
-	snprintf(g.accounts, sizeof(g.accounts), "%s", account);
-	snprintf(g.members, sizeof(g.members), "%s", members);
-	snprintf(g.gpu_types, sizeof(g.gpu_types), "h100");
-	g.rate_bp = 7000;
-	g.approved_subsidy = 10000000;
-	g.window_start = W0;
-	g.window_end = W1;
-	return g;
 }
 
 static void reserve(fx *f, uint64_t job, const char *account, const char *user,
@@ -92,13 +66,8 @@ static int setup(void **state)
 {
 	fx *f = calloc(1, sizeof(*f));
 	aiss_error e;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_aissd_lien.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/ledger.db", f->dir);
-	f->l = aiss_ledger_open(f->db, &e);
-	assert_non_null(f->l);
-	f->now = W0 + 10 * 86400;
-	aiss_ledger_set_clock(f->l, fx_now, f);
+	assert_non_null(f);
+	f->lf = fixture_new("test_aissd_lien");
 	f->admin = caller("root", AISSD_ROLE_USER | AISSD_ROLE_ADMIN |
 				      AISSD_ROLE_SLURM);
 	f->slurm = caller("slurm", AISSD_ROLE_USER | AISSD_ROLE_SLURM);
@@ -107,24 +76,14 @@ static int setup(void **state)
 	f->mallory = caller("mallory", AISSD_ROLE_USER);
 	f->fin = caller("fin", AISSD_ROLE_USER | AISSD_ROLE_FINANCE);
 
-	aiss_scheme s = {.name = "AI Subsidy Scheme",
-			 .commitment = 300000000000LL,
-			 .start = W0,
-			 .end = W0 + 3 * 365 * 86400};
-	aiss_institution inst = {.name = "HKU", .type = AISS_INST_UNIVERSITY};
-	aiss_price p = {.gpu_type = "h100", .cents_per_gpu_hour = 3000};
-	aiss_grant g1 = grant(G1, "acct1", "alice,bob");
-	aiss_grant g2 = grant(G2, "acct2", "carol");
-	assert_int_equal(aiss_ledger_scheme_init(f->l, &s, "root", &e), 0);
-	assert_int_equal(aiss_ledger_institution_add(f->l, &inst, "root", &e),
-			 0);
-	assert_int_equal(aiss_ledger_price_set(f->l, &p, "root", &e), 0);
-	assert_int_equal(aiss_ledger_grant_add(f->l, &g1, "root", &e), 0);
-	assert_int_equal(aiss_ledger_grant_add(f->l, &g2, "root", &e), 0);
+	aiss_grant g1 = fixture_grant(G1, "acct1", "alice,bob");
+	aiss_grant g2 = fixture_grant(G2, "acct2", "carol");
+	assert_int_equal(aiss_ledger_grant_add(f->lf->l, &g1, "root", &e), 0);
+	assert_int_equal(aiss_ledger_grant_add(f->lf->l, &g2, "root", &e), 0);
 	/* job 1 (G1) and 2 (G2) ran an hour; job 3 (G1) has a day */
-	reserve(f, 1, "acct1", "alice", f->now - 3 * HOUR, HOUR);
-	reserve(f, 2, "acct2", "carol", f->now - 3 * HOUR + 1, HOUR);
-	reserve(f, 3, "acct1", "bob", f->now - HOUR, 24 * HOUR);
+	reserve(f, 1, "acct1", "alice", f->lf->now - 3 * HOUR, HOUR);
+	reserve(f, 2, "acct2", "carol", f->lf->now - 3 * HOUR + 1, HOUR);
+	reserve(f, 3, "acct1", "bob", f->lf->now - HOUR, 24 * HOUR);
 	*state = f;
 	return 0;
 }
@@ -132,10 +91,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fx *f = *state;
-	char cmd[128];
-	aiss_ledger_close(f->l);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	fixture_free(f->lf);
 	free(f);
 	return 0;
 }
@@ -205,7 +161,7 @@ static void test_list_roles(void **state)
 	assert_string_equal(it[0].account, "acct1");
 	assert_string_equal(it[0].user, "alice");
 	assert_int_equal(it[0].stale, 1);
-	assert_int_equal(it[0].stale_at, f->now - 3 * HOUR + HOUR + 3600);
+	assert_int_equal(it[0].stale_at, f->lf->now - 3 * HOUR + HOUR + 3600);
 	assert_int_equal(it[2].stale, 0);
 	assert_int_equal(rep.more, 0);
 	aiss_reply_clear(&rep);
@@ -267,12 +223,12 @@ static void test_expire_roles_and_dry_run(void **state)
 	assert_int_equal(rep.n_items, 0);
 	aiss_reply_clear(&rep);
 	assert_int_equal(count(f, &f->admin, NULL, 0), 1);
-	assert_int_equal(aiss_ledger_balance(f->l, G2, &b, &e), 0);
+	assert_int_equal(aiss_ledger_balance(f->lf->l, G2, &b, &e), 0);
 	assert_int_equal(b.held_subsidy, 0);
 	assert_int_equal(b.n_liens, 0);
 
 	/* one grant only */
-	f->now += 30 * HOUR;
+	f->lf->now += 30 * HOUR;
 	r = page_req(AISS_OP_LIEN_EXPIRE, G2, 1, 0);
 	assert_int_equal(call(f, &f->admin, &r, &rep), AISS_OK);
 	assert_int_equal(rep.n_items, 0);
@@ -355,15 +311,15 @@ static void test_config_and_sweep(void **state)
 	assert_int_equal(c.lien_grace, 600);
 
 	/* off: the sweep does nothing */
-	aissd_lien_sweep(f->l, &c, &next);
+	aissd_lien_sweep(f->lf->l, &c, &next);
 	assert_int_equal(count(f, &f->admin, NULL, 1), 2);
 	assert_int_equal(aissd_config_set(&c, "lien_expire", "on", &e), 0);
 	/* inside a batch it waits for the batch's end */
-	assert_int_equal(aiss_ledger_batch_begin(f->l, &e), 0);
-	aissd_lien_sweep(f->l, &c, &next);
-	assert_int_equal(aiss_ledger_batch_rollback(f->l, &e), 0);
+	assert_int_equal(aiss_ledger_batch_begin(f->lf->l, &e), 0);
+	aissd_lien_sweep(f->lf->l, &c, &next);
+	assert_int_equal(aiss_ledger_batch_rollback(f->lf->l, &e), 0);
 	assert_int_equal(count(f, &f->admin, NULL, 1), 2);
-	aissd_lien_sweep(f->l, &c, &next);
+	aissd_lien_sweep(f->lf->l, &c, &next);
 	assert_int_equal(count(f, &f->admin, NULL, 1), 0);
 	assert_int_equal(count(f, &f->admin, NULL, 0), 1);
 	assert_true(next > 0);

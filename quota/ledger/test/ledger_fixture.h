@@ -68,6 +68,26 @@ static inline fixture *fixture_new(const char *name)
 	return f;
 }
 
+/* An active HKU grant @id for @account and @members: h100 at 70%,
+ * HK$100,000.00 of subsidy, over [W0, W1), no GPU-hour or GPU limit. */
+static inline aiss_grant fixture_grant(const char *id, const char *account,
+				       const char *members)
+{
+	aiss_grant g;
+
+	memset(&g, 0, sizeof(g));
+	snprintf(g.id, sizeof(g.id), "%s", id);
+	snprintf(g.institution, sizeof(g.institution), "HKU");
+	snprintf(g.accounts, sizeof(g.accounts), "%s", account);
+	snprintf(g.members, sizeof(g.members), "%s", members);
+	snprintf(g.gpu_types, sizeof(g.gpu_types), "h100");
+	g.rate_bp = 7000;
+	g.approved_subsidy = 10000000; /* HK$100,000.00 */
+	g.window_start = W0;
+	g.window_end = W1;
+	return g;
+}
+
 /* Closes the ledger and removes its files and directory. */
 static inline void fixture_free(fixture *f)
 {

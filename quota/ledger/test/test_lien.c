@@ -18,31 +18,11 @@
 #define G1 "AISS-2025-0001"
 #define G2 "AISS-2025-0002"
 
-static aiss_grant base_grant(const char *id, const char *account,
-			     const char *members)
-{
-	aiss_grant g;
-
-	memset(&g, 0, sizeof(g));
-	snprintf(g.id, sizeof(g.id), "%s", id);
-	snprintf(g.institution, sizeof(g.institution), "HKU");
-	snprintf(g.accounts, sizeof(g.accounts), "%s", account);
-	snprintf(g.members, sizeof(g.members), "%s", members);
-	snprintf(g.gpu_types, sizeof(g.gpu_types), "h100");
-	g.rate_bp = 7000;
-	g.approved_gpu_seconds = 0;
-	g.approved_subsidy = 10000000; /* HK$100,000.00 */
-	g.window_start = W0;
-	g.window_end = W1;
-	g.max_concurrent_gpus = 0;
-	return g;
-}
-
 static int setup(void **state)
 {
 	fixture *f = fixture_new("test_lien");
-	aiss_grant g1 = base_grant(G1, "acct1", "alice,bob");
-	aiss_grant g2 = base_grant(G2, "acct2", "carol");
+	aiss_grant g1 = fixture_grant(G1, "acct1", "alice,bob");
+	aiss_grant g2 = fixture_grant(G2, "acct2", "carol");
 	aiss_error err;
 
 	assert_int_equal(aiss_ledger_grant_add(f->l, &g1, "admin", &err), 0);
