@@ -539,23 +539,17 @@ const char *aiss_ledger_path(aiss_ledger *l)
 	return p ? p : "";
 }
 
-/* The sentence for a failed deferred checkpoint fsync (errno @e). */
-static void sync_failed_text(char *buf, size_t n, int e)
-{
-	snprintf(buf, n,
-		 "the database file could not be flushed to disk after a "
-		 "checkpoint (fdatasync: %s), so no change is accepted any "
-		 "more; nothing acknowledged is lost (the WAL keeps it): check "
-		 "the disk, then restart aissd",
-		 strerror(e));
-}
-
 int aiss_ledger_writes_refused(aiss_ledger *l, char *why, size_t n)
 {
 	int e = ledger_vfs_sync_failed(aiss_ledger_path(l));
 
 	if (e && why && n)
-		sync_failed_text(why, n, e);
+		snprintf(why, n,
+			 "the database file could not be flushed to disk after "
+			 "a checkpoint (fdatasync: %s), so no change is "
+			 "accepted any more; nothing acknowledged is lost (the "
+			 "WAL keeps it): check the disk, then restart aissd",
+			 strerror(e));
 	return e != 0;
 }
 

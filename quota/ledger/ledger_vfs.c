@@ -257,6 +257,7 @@ static sqlite3_vfs *root_vfs(sqlite3_vfs *v)
 {
 	return v->pAppData;
 }
+
 /* The unix VFS writes at most 128 KiB - 1 per call (it masks the count
  * to 17 bits), so the buffer goes out in pieces below that. */
 #define WBUF_CHUNK (124 * 1024)
@@ -468,18 +469,13 @@ static const sqlite3_io_methods wbuf_io = {
 
 /* ---- the database ---- */
 
+/* Closing: the last checkpoint's fsync first, then as the WAL. */
 static int db_close(sqlite3_file *p)
 {
 	wbuf_file *f = (wbuf_file *)p;
-	int rc = wbuf_flush(f), rc2 = st_wait(f->st), rc3;
+	int rc = st_wait(f->st), rc2 = wbuf_close(p);
 
-	rc3 = f->real->pMethods->xClose(f->real);
-	free(f->buf);
-	f->buf = NULL;
-	f->cap = 0;
-	st_put(f->st);
-	f->st = NULL;
-	return rc != SQLITE_OK ? rc : rc2 != SQLITE_OK ? rc2 : rc3;
+	return rc != SQLITE_OK ? rc : rc2;
 }
 
 static int db_write(sqlite3_file *p, const void *src, int n, sqlite3_int64 off)
