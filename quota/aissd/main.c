@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -72,6 +73,37 @@ static int daemonize(void)
 			close(fd);
 	}
 	return p[1];
+}
+
+/* One aissd per ledger: two would each hand out the same subsidy, and the
+ * ledger's deferred checkpoint fsync orders only one process's writes. The
+ * lock is flock(2) on the database file (SQLite's own locks are fcntl(2)
+ * byte ranges, which flock does not touch on a local file system), held by
+ * a descriptor open for the daemon's life; the kernel drops it when the
+ * process ends, kill -9 included. Taken before detaching, so the starting
+ * command sees the error. Returns the descriptor, or -1 after logging. */
+static int lock_ledger(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		aissd_log(AISSD_LOG_ERROR, "cannot open ledger %s: %s", path,
+			  strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			aissd_log(AISSD_LOG_ERROR,
+				  "another aissd is using the ledger %s: stop "
+				  "it first, or give this one its own --db",
+				  path);
+		else
+			aissd_log(AISSD_LOG_ERROR, "cannot lock ledger %s: %s",
+				  path, strerror(e));
+		return -1;
+	}
+	return fd;
 }
 
 int main(int argc, char **argv)
@@ -157,6 +189,9 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	int lock_fd = lock_ledger(cfg.db);
+	if (lock_fd < 0)
+		return 1;
 	int ready_fd = -1;
 	if (!foreground && (ready_fd = daemonize()) < 0) {
 		aissd_log(AISSD_LOG_ERROR, "cannot detach: %s",
@@ -205,5 +240,6 @@ int main(int argc, char **argv)
 		  (unsigned long long)st.protocol_errors);
 	aissd_server_destroy(srv);
 	aiss_ledger_close(l);
+	close(lock_fd);
 	return rc ? 1 : 0;
 }

@@ -657,8 +657,8 @@ static void test_restart_reconnect(void **state)
 }
 
 /* Without --foreground, aissd detaches and the starting command returns
- * only once the socket accepts; a second aissd on the same socket is
- * refused with exit status 1. */
+ * only once the socket accepts; a second aissd on the same socket, or on
+ * the same ledger, is refused with exit status 1. */
 static void test_daemon_mode(void **state)
 {
 	(void)state;
@@ -703,10 +703,35 @@ static void test_daemon_mode(void **state)
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 1);
 
-	/* stop the daemon by the pid in its first log line */
-	FILE *f = fopen(dlog, "r");
-	assert_non_null(f);
+	/* nor may another aissd use its ledger through another socket */
+	char osock[96], olog[96];
+	snprintf(osock, sizeof(osock), "%s/other.sock", dir);
+	snprintf(olog, sizeof(olog), "%s/other.log", dir);
+	k = fork();
+	assert_true(k >= 0);
+	if (k == 0) {
+		int fd = open(olog, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 2);
+		execl(bin, "aissd", "--db", ddb, "--socket", osock,
+		      "--foreground", (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(k, &st, 0), k);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 1);
+	struct stat sb;
+	assert_int_equal(stat(osock, &sb), -1);
 	char line[512];
+	FILE *f = fopen(olog, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_non_null(strstr(line, "another aissd is using the ledger"));
+	assert_non_null(strstr(line, ddb));
+
+	/* stop the daemon by the pid in its first log line */
+	f = fopen(dlog, "r");
+	assert_non_null(f);
 	assert_non_null(fgets(line, sizeof(line), f));
 	fclose(f);
 	char *p = strstr(line, "aissd[");
@@ -714,7 +739,6 @@ static void test_daemon_mode(void **state)
 	pid_t d = (pid_t)atoi(p + 6);
 	assert_true(d > 1);
 	assert_int_equal(kill(d, SIGTERM), 0);
-	struct stat sb;
 	for (int i = 0; i < 500 && stat(dsock, &sb) == 0; i++)
 		poll(NULL, 0, 10);
 	assert_int_equal(stat(dsock, &sb), -1); /* gone on SIGTERM */
