@@ -16,12 +16,13 @@ typedef struct aiss_ledger aiss_ledger;
  * Opens (creating if needed) the ledger database at @path and migrates its
  * schema to AISS_LEDGER_SCHEMA_VERSION. Pragmas: journal_mode=WAL,
  * synchronous=FULL, foreign_keys=ON, busy_timeout, cache_size 8 MiB;
- * the WAL is checkpointed by aiss_ledger_idle() or, past 1000 pages, by the
- * committing call (no background thread: measured slower).
+ * the WAL is checkpointed by aiss_ledger_idle() or, every 1000 pages added,
+ * by the committing call (no background checkpointer: measured slower),
+ * and starts again from 8000 pages (ledger_vfs.c).
  * Returns a handle the caller frees with aiss_ledger_close(), or NULL with
  * @err (AISS_E_STORAGE: cannot open, newer schema, corrupt file). One handle
  * is used by one thread at a time; one process should own the database
- * (aissd). No threads are started.
+ * (aissd). Its only thread is the VFS's, for a checkpoint's database fsync.
  */
 aiss_ledger *aiss_ledger_open(const char *path, aiss_error *err);
 
@@ -65,7 +66,7 @@ int aiss_ledger_batch_spoiled(const aiss_ledger *l);
  * Call when the caller has nothing to do (aissd: no request waiting): if
  * the WAL has grown, copies it into the database now (a PASSIVE checkpoint,
  * about one fsync), so that commits rarely pay for one. Commits still
- * checkpoint by themselves once the WAL reaches 1000 pages. Returns 1 when
+ * checkpoint by themselves every 1000 pages added. Returns 1 when
  * it checkpointed, 0 when nothing was due or inside a batch. Never fails
  * visibly (a failed checkpoint is retried later).
  */

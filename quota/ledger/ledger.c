@@ -41,10 +41,14 @@ static const char SQL_PRAGMAS[] = "PRAGMA page_size = 2048;"
 				  "PRAGMA journal_size_limit = 67108864;";
 
 #define LEDGER_BUSY_TIMEOUT_MS 5000
-/* WAL size (frames = pages) at which a commit checkpoints by itself, and
- * the size from which aiss_ledger_idle() checkpoints between requests. */
+/* WAL frames (= pages) not yet copied at which a commit checkpoints by
+ * itself, and from which aiss_ledger_idle() checkpoints between requests;
+ * the WAL's size from which a commit's checkpoint waits for its database
+ * fsync, so that the next commit starts the WAL again (below it, the VFS
+ * lets the WAL grow instead of waiting: ledger_vfs.c, 3). */
 #define LEDGER_WAL_HARD_FRAMES 1000
 #define LEDGER_WAL_IDLE_FRAMES 64
+#define LEDGER_WAL_RESTART_FRAMES 8000
 
 /* Schema migrations: entry i takes user_version i to i + 1. Append only. */
 static const char SQL_SCHEMA_V1[] =
@@ -474,32 +478,42 @@ fail:
 	return -1;
 }
 
-/* After every commit: remember the WAL's size; past the hard limit,
- * checkpoint now (what SQLite's autocheckpoint would do). */
+/* A PASSIVE checkpoint of what the WAL holds past the last one; it waits
+ * for the database's fsync when the WAL has reached its restart size. */
+static int checkpoint(aiss_ledger *l, sqlite3 *db, const char *name)
+{
+	int log = 0, done = 0;
+
+	if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log,
+				      &done) != SQLITE_OK)
+		return 0;
+	l->wal_ckpt_at = done;
+	l->wal_frames = log - done;
+	if (log >= LEDGER_WAL_RESTART_FRAMES)
+		ledger_vfs_wait_sync(sqlite3_db_filename(db, name));
+	return 1;
+}
+
+/* After every commit: count what the WAL holds past the last checkpoint
+ * (a WAL smaller than at that checkpoint was started again); from the
+ * hard limit on, checkpoint now (what SQLite's autocheckpoint would do). */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	aiss_ledger *l = arg;
 
-	l->wal_frames = frames;
-	if (frames >= LEDGER_WAL_HARD_FRAMES) {
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
-					  NULL, NULL);
-		l->wal_frames = 0;
-	}
+	if (frames < l->wal_ckpt_at)
+		l->wal_ckpt_at = 0;
+	l->wal_frames = frames - l->wal_ckpt_at;
+	if (l->wal_frames >= LEDGER_WAL_HARD_FRAMES)
+		checkpoint(l, db, name);
 	return SQLITE_OK;
 }
 
 int aiss_ledger_idle(aiss_ledger *l)
 {
-	int log = 0, done = 0;
-
 	if (l->in_batch || l->wal_frames < LEDGER_WAL_IDLE_FRAMES)
 		return 0;
-	if (sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-				      &log, &done) != SQLITE_OK)
-		return 0;
-	l->wal_frames = 0;
-	return 1;
+	return checkpoint(l, l->db, "main");
 }
 
 /* The pragmas took: WAL and synchronous=FULL (2), on which every reply's

@@ -245,7 +245,8 @@ struct aiss_ledger {
 	/* The journal's last entry, cached only inside a batch and dropped on
 	 * every rollback, commit and failure. */
 	int tip_valid;
-	int wal_frames; /* frames in the WAL after the last commit */
+	int wal_frames;  /* frames in the WAL not copied by a checkpoint */
+	int wal_ckpt_at; /* the WAL's size at the last checkpoint */
 	int64_t tip_seq;
 	char tip_hash[AISS_SHA256_HEXLEN];
 	int64_t lien_grace; /* seconds past a lien's time limit: stale */
@@ -315,12 +316,19 @@ void ledger_cache_charge(aiss_ledger *l, const char *grant_id,
  * used). Requires synchronous=FULL. */
 #define LEDGER_VFS_NAME "aiss-wal-gather"
 const char *ledger_vfs(void);
+/* Waits for the deferred checkpoint fsync of database @db_path, if one
+ * runs, so that the next commit can start the WAL again: SQLITE_OK, or the
+ * sticky error of a failed one. */
+int ledger_vfs_wait_sync(const char *db_path);
 /* The errno of a failed deferred checkpoint fsync of database @db_path
  * (after which its WAL is never started again), or 0. */
 int ledger_vfs_sync_failed(const char *db_path);
 /* Tests: the deferred checkpoint fsync calls @fn(fd) instead of
  * fdatasync(fd) (0 done, else failed); NULL restores it. */
 void ledger_vfs_test_sync(int (*fn)(int fd));
+/* Tests: 0 turns the declined WAL restarts off (restarts then wait at the
+ * header write), 1 back on. */
+void ledger_vfs_test_decline(int on);
 
 /* The translation of SQLite result codes into aiss_status (the only one). */
 int ledger_sql_error(aiss_ledger *l, int rc, const char *what, aiss_error *err);

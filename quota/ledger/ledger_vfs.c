@@ -50,6 +50,19 @@
  * recovers them. This covers the connections of this process (aissd's
  * loop and its worker); the ledger's only writer is one aissd.
  *
+ * 3. Declined WAL restarts. The first commit after a complete checkpoint
+ * starts the WAL again from its start, and so would wait for that
+ * checkpoint's deferred fsync (~1 ms here) at its header write. While
+ * that fsync runs, the exclusive lock SQLite takes on the WAL's reader
+ * slots to restart (walRestartLog: read locks 1..4, offsets 4-7 of the
+ * shared-memory locks) is answered SQLITE_BUSY, as if a reader still used
+ * the WAL: SQLite then appends the commit after the copied frames, which
+ * stay as they are, and restarts after a later checkpoint. The ledger
+ * waits for the fsync of the checkpoint that leaves the WAL at its size
+ * limit (ledger_vfs_wait_sync), so the WAL restarts there. The wait at a
+ * header write stays: no restart is ever made over an unsynced copy.
+ * After a failed deferred fsync the WAL takes no new commit at all.
+ *
  * The checkpoint's first step, an fsync of the WAL, is skipped when this
  * connection's WAL handle synced once already and wrote nothing since:
  * with synchronous=FULL every frame a commit published was synced by that
@@ -79,10 +92,16 @@ typedef struct db_state {
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static db_state *reg;
 static int (*test_sync)(int fd);
+static int test_no_decline;
 
 void ledger_vfs_test_sync(int (*fn)(int fd))
 {
 	test_sync = fn;
+}
+
+void ledger_vfs_test_decline(int on)
+{
+	test_no_decline = !on;
 }
 
 /* The state of database @path (of its WAL when @wal: @path less "-wal"),
@@ -140,6 +159,32 @@ static int st_wait(db_state *st)
 	return rc;
 }
 
+/* 1 while a deferred fsync is asked for or running and none has failed. */
+static int st_busy(db_state *st)
+{
+	int busy;
+
+	if (!st)
+		return 0;
+	pthread_mutex_lock(&st->mu);
+	busy = st->pending && !st->err;
+	pthread_mutex_unlock(&st->mu);
+	return busy;
+}
+
+/* The sticky error, without waiting. */
+static int st_error(db_state *st)
+{
+	int rc;
+
+	if (!st)
+		return SQLITE_OK;
+	pthread_mutex_lock(&st->mu);
+	rc = st->err;
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
 static void st_put(db_state *st)
 {
 	db_state **pp;
@@ -168,6 +213,15 @@ static void st_put(db_state *st)
 	pthread_mutex_destroy(&st->mu);
 	free(st->path);
 	free(st);
+}
+
+int ledger_vfs_wait_sync(const char *db_path)
+{
+	db_state *st = st_get(db_path, 0, 0);
+	int rc = st_wait(st);
+
+	st_put(st);
+	return rc;
 }
 
 int ledger_vfs_sync_failed(const char *db_path)
@@ -355,14 +409,17 @@ static int wbuf_write(sqlite3_file *p, const void *src, int n,
 {
 	wbuf_file *f = (wbuf_file *)p;
 
-	/* A header: SQLite starts the WAL again over frames that the last
-	 * checkpoint copied, so that copy's fsync must be done. */
-	if (off == 0) {
-		int rc = st_wait(f->st);
+	int rc = SQLITE_OK;
 
-		if (rc != SQLITE_OK)
-			return rc;
-	}
+	/* A header: SQLite starts the WAL again over frames that the last
+	 * checkpoint copied, so that copy's fsync must be done. A commit's
+	 * first write: none after a failed one (see 3 above). */
+	if (off == 0)
+		rc = st_wait(f->st);
+	else if (!f->dirty)
+		rc = st_error(f->st);
+	if (rc != SQLITE_OK)
+		return rc;
 	f->dirty = 1;
 	return wbuf_gather(f, src, n, off);
 }
@@ -552,10 +609,20 @@ static int db_shm_map(sqlite3_file *p, int pg, int sz, int extend,
 	return f->real->pMethods->xShmMap(f->real, pg, sz, extend, out);
 }
 
+/* walRestartLog's lock: WAL_READ_LOCK(1) for WAL_NREADER - 1 slots. */
+#define WAL_RESTART_LOCK_OFFSET 4
+#define WAL_RESTART_LOCK_N 4
+
 static int db_shm_lock(sqlite3_file *p, int offset, int n, int flags)
 {
 	wbuf_file *f = (wbuf_file *)p;
 
+	/* A WAL restart while the last checkpoint's fsync runs: declined
+	 * (see 3 above); SQLite appends instead. */
+	if (offset == WAL_RESTART_LOCK_OFFSET && n == WAL_RESTART_LOCK_N &&
+	    flags == (SQLITE_SHM_LOCK | SQLITE_SHM_EXCLUSIVE) &&
+	    !test_no_decline && st_busy(f->st))
+		return SQLITE_BUSY;
 	return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1147,9 +1148,12 @@ static void test_idle_checkpoint(void **state)
  * commits without losing any. The hook replaces that fdatasync. */
 void ledger_vfs_test_sync(int (*fn)(int fd));
 
+void ledger_vfs_test_decline(int on);
+
 static struct {
 	char wal[128];
 	int calls, restarted, fail;
+	int grew; /* calls during which the WAL file grew */
 	char last_err[512];
 } vsync;
 
@@ -1168,14 +1172,24 @@ static int wal_salt(uint8_t salt[8])
 
 /* Slow (20 ms): long enough for the next commit to start the WAL again
  * over the frames just copied, if nothing waited for this. */
+static long wal_file_size(void)
+{
+	struct stat sb;
+
+	return stat(vsync.wal, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
 static int slow_sync(int fd)
 {
 	uint8_t a[8], b[8];
 	int ra = wal_salt(a);
+	long size = wal_file_size();
 
 	usleep(20000);
 	if (ra == 0 && (wal_salt(b) != 0 || memcmp(a, b, 8) != 0))
 		vsync.restarted++;
+	if (wal_file_size() > size)
+		vsync.grew++;
 	vsync.calls++;
 	if (vsync.fail)
 		return -1;
@@ -1228,12 +1242,16 @@ static void test_checkpoint_sync_deferred(void **state)
 	memset(&vsync, 0, sizeof(vsync));
 	snprintf(vsync.wal, sizeof(vsync.wal), "%s-wal", f->path);
 	ledger_vfs_test_sync(slow_sync);
-	/* ~60 pages a commit: a checkpoint every ~17 commits */
+	/* ~60 pages a commit: a checkpoint every ~17 commits; without the
+	 * declined restarts, each next commit restarts the WAL */
+	ledger_vfs_test_decline(0);
 	assert_int_equal(commit_batches(f, &job, 120, 1), 120);
+	ledger_vfs_test_decline(1);
 	aiss_ledger_close(f->l);
 	f->l = NULL;
 	assert_true(vsync.calls >= 3);
 	assert_int_equal(vsync.restarted, 0);
+	assert_int_equal(vsync.grew, 0); /* commits waited for each fsync */
 	open_ledger(f);
 	assert_int_equal(bal(f, "AISS-2025-0001").n_liens, liens0 + 120 * 50);
 	assert_audit_ok(f);
@@ -1261,6 +1279,67 @@ static void test_checkpoint_sync_deferred(void **state)
 	assert_audit_ok(f);
 	assert_int_equal(commit_batches(f, &job, 3, 1), 3); /* and goes on */
 	assert_int_equal(aiss_ledger_writes_refused(f->l, why, sizeof(why)), 0);
+}
+
+/* While a checkpoint's fsync runs, commits go on without waiting for it:
+ * the VFS declines the WAL's restart and SQLite appends after the copied
+ * frames; the WAL restarts once it holds 8000 frames, after the fsync of
+ * the checkpoint that found it so large, never during one. */
+static long wal_file_frames(void)
+{
+	FILE *fp = fopen(vsync.wal, "rb");
+	uint8_t hdr[32];
+	struct stat sb;
+
+	assert_non_null(fp);
+	assert_int_equal(fread(hdr, 1, sizeof(hdr), fp), sizeof(hdr));
+	assert_int_equal(fstat(fileno(fp), &sb), 0);
+	fclose(fp);
+	long page = (long)hdr[8] << 24 | hdr[9] << 16 | hdr[10] << 8 | hdr[11];
+	return (long)(sb.st_size - 32) / (24 + page);
+}
+
+static void test_checkpoint_restart_declined(void **state)
+{
+	fixture *f = *state;
+	aiss_grant g;
+	aiss_error err;
+	uint64_t job = 300000;
+	uint8_t salt[8], now[8];
+	int64_t liens0;
+	int n = 0, restarts = 0;
+	long most = 0;
+
+	assert_int_equal(
+	    aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g, &err), 0);
+	g.max_concurrent_gpus = 0;
+	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
+	liens0 = bal(f, "AISS-2025-0001").n_liens;
+	memset(&vsync, 0, sizeof(vsync));
+	snprintf(vsync.wal, sizeof(vsync.wal), "%s-wal", f->path);
+	ledger_vfs_test_sync(slow_sync);
+	assert_int_equal(wal_salt(salt), 0);
+	while (restarts < 1) {
+		most = wal_file_frames();
+		assert_int_equal(commit_batches(f, &job, 1, 1), 1);
+		n++;
+		assert_int_equal(wal_salt(now), 0);
+		if (memcmp(now, salt, 8) != 0) {
+			restarts++;
+			memcpy(salt, now, 8);
+		}
+		assert_true(n < 600);
+	}
+	ledger_vfs_test_sync(NULL);
+	assert_true(most >= 8000);            /* restarted only there */
+	assert_true(vsync.calls >= 7);        /* a checkpoint per ~1000 */
+	assert_int_equal(vsync.restarted, 0); /* never during an fsync */
+	assert_true(vsync.grew >= 1);         /* commits did not wait */
+	aiss_ledger_close(f->l);
+	f->l = NULL;
+	open_ledger(f);
+	assert_int_equal(bal(f, "AISS-2025-0001").n_liens, liens0 + n * 50);
+	assert_audit_ok(f);
 }
 
 /* The grant cache (ledger_cache.c): deltas of reserve and settle inside a
@@ -1819,6 +1898,7 @@ int main(void)
 	    T(test_cache_size),
 	    T(test_large_commit),
 	    T(test_checkpoint_sync_deferred),
+	    T(test_checkpoint_restart_declined),
 	    T(test_grant_cache),
 	    T(test_reopen_keeps_everything),
 	    T(test_member_views),
