@@ -159,28 +159,18 @@ static int st_wait(db_state *st)
 	return rc;
 }
 
-/* 1 while a deferred fsync is asked for or running and none has failed. */
-static int st_busy(db_state *st)
-{
-	int busy;
-
-	if (!st)
-		return 0;
-	pthread_mutex_lock(&st->mu);
-	busy = st->pending && !st->err;
-	pthread_mutex_unlock(&st->mu);
-	return busy;
-}
-
-/* The sticky error, without waiting. */
-static int st_error(db_state *st)
+/* The sticky error, without waiting; *@pending: 1 while a deferred fsync
+ * is asked for or running. */
+static int st_peek(db_state *st, int *pending)
 {
 	int rc;
 
+	*pending = 0;
 	if (!st)
 		return SQLITE_OK;
 	pthread_mutex_lock(&st->mu);
 	rc = st->err;
+	*pending = st->pending;
 	pthread_mutex_unlock(&st->mu);
 	return rc;
 }
@@ -408,8 +398,7 @@ static int wbuf_write(sqlite3_file *p, const void *src, int n,
 		      sqlite3_int64 off)
 {
 	wbuf_file *f = (wbuf_file *)p;
-
-	int rc = SQLITE_OK;
+	int rc = SQLITE_OK, pending;
 
 	/* A header: SQLite starts the WAL again over frames that the last
 	 * checkpoint copied, so that copy's fsync must be done. A commit's
@@ -417,7 +406,7 @@ static int wbuf_write(sqlite3_file *p, const void *src, int n,
 	if (off == 0)
 		rc = st_wait(f->st);
 	else if (!f->dirty)
-		rc = st_error(f->st);
+		rc = st_peek(f->st, &pending);
 	if (rc != SQLITE_OK)
 		return rc;
 	f->dirty = 1;
@@ -616,12 +605,14 @@ static int db_shm_map(sqlite3_file *p, int pg, int sz, int extend,
 static int db_shm_lock(sqlite3_file *p, int offset, int n, int flags)
 {
 	wbuf_file *f = (wbuf_file *)p;
+	int pending;
 
 	/* A WAL restart while the last checkpoint's fsync runs: declined
 	 * (see 3 above); SQLite appends instead. */
 	if (offset == WAL_RESTART_LOCK_OFFSET && n == WAL_RESTART_LOCK_N &&
 	    flags == (SQLITE_SHM_LOCK | SQLITE_SHM_EXCLUSIVE) &&
-	    !test_no_decline && st_busy(f->st))
+	    !test_no_decline && st_peek(f->st, &pending) == SQLITE_OK &&
+	    pending)
 		return SQLITE_BUSY;
 	return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }

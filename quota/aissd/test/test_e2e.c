@@ -656,6 +656,27 @@ static void test_restart_reconnect(void **state)
 	aiss_client_close(c);
 }
 
+/* Runs aissd on @ldb and @lsock (--foreground when @fg), its log in @log,
+ * until it exits (or detaches): its exit status. */
+static int aissd_exit(const char *bin, const char *ldb, const char *lsock,
+		      const char *log, int fg)
+{
+	int st;
+	pid_t k = fork();
+
+	assert_true(k >= 0);
+	if (k == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 2);
+		execl(bin, "aissd", "--db", ldb, "--socket", lsock,
+		      fg ? "--foreground" : (char *)NULL, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(k, &st, 0), k);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
 /* Without --foreground, aissd detaches and the starting command returns
  * only once the socket accepts; a second aissd on the same socket, or on
  * the same ledger, is refused with exit status 1. */
@@ -669,19 +690,7 @@ static void test_daemon_mode(void **state)
 	snprintf(dsock, sizeof(dsock), "%s/d.sock", dir);
 	snprintf(ddb, sizeof(ddb), "%s/d.db", dir);
 	snprintf(dlog, sizeof(dlog), "%s/d.log", dir);
-	pid_t k = fork();
-	assert_true(k >= 0);
-	if (k == 0) {
-		int fd = open(dlog, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 2);
-		execl(bin, "aissd", "--db", ddb, "--socket", dsock,
-		      (char *)NULL);
-		_exit(127);
-	}
-	int st;
-	assert_int_equal(waitpid(k, &st, 0), k);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(aissd_exit(bin, ddb, dsock, dlog, 0), 0);
 	aiss_error e;
 	aiss_client *c = aiss_client_connect(dsock, 5000, &e); /* no retry */
 	assert_non_null(c);
@@ -690,35 +699,14 @@ static void test_daemon_mode(void **state)
 	assert_int_equal(e.code, AISS_E_NOT_FOUND); /* fresh ledger */
 	aiss_client_close(c);
 
-	k = fork();
-	assert_true(k >= 0);
-	if (k == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-		dup2(fd, 2);
-		execl(bin, "aissd", "--db", ddb, "--socket", dsock,
-		      "--foreground", (char *)NULL);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(k, &st, 0), k);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 1);
+	char olog[96];
+	snprintf(olog, sizeof(olog), "%s/other.log", dir);
+	assert_int_equal(aissd_exit(bin, ddb, dsock, olog, 1), 1);
 
 	/* nor may another aissd use its ledger through another socket */
-	char osock[96], olog[96];
+	char osock[96];
 	snprintf(osock, sizeof(osock), "%s/other.sock", dir);
-	snprintf(olog, sizeof(olog), "%s/other.log", dir);
-	k = fork();
-	assert_true(k >= 0);
-	if (k == 0) {
-		int fd = open(olog, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 2);
-		execl(bin, "aissd", "--db", ddb, "--socket", osock,
-		      "--foreground", (char *)NULL);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(k, &st, 0), k);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 1);
+	assert_int_equal(aissd_exit(bin, ddb, osock, olog, 1), 1);
 	struct stat sb;
 	assert_int_equal(stat(osock, &sb), -1);
 	char line[512];

@@ -1196,6 +1196,23 @@ static int slow_sync(int fd)
 	return fdatasync(fd);
 }
 
+/* Lifts the grant's GPU limit for many liens, installs slow_sync and
+ * returns the grant's liens so far. */
+static int64_t slow_sync_start(fixture *f)
+{
+	aiss_grant g;
+	aiss_error err;
+
+	assert_int_equal(
+	    aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g, &err), 0);
+	g.max_concurrent_gpus = 0;
+	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
+	memset(&vsync, 0, sizeof(vsync));
+	snprintf(vsync.wal, sizeof(vsync.wal), "%s-wal", f->path);
+	ledger_vfs_test_sync(slow_sync);
+	return bal(f, "AISS-2025-0001").n_liens;
+}
+
 /* Commits of 50 reserves each, until @n of them were refused or @batches
  * were made; returns how many committed. */
 static int commit_batches(fixture *f, uint64_t *job, int batches, int n)
@@ -1229,19 +1246,9 @@ static int commit_batches(fixture *f, uint64_t *job, int batches, int n)
 static void test_checkpoint_sync_deferred(void **state)
 {
 	fixture *f = *state;
-	aiss_grant g;
-	aiss_error err;
 	uint64_t job = 100000;
-	int64_t liens0;
+	int64_t liens0 = slow_sync_start(f);
 
-	assert_int_equal(
-	    aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g, &err), 0);
-	g.max_concurrent_gpus = 0;
-	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
-	liens0 = bal(f, "AISS-2025-0001").n_liens;
-	memset(&vsync, 0, sizeof(vsync));
-	snprintf(vsync.wal, sizeof(vsync.wal), "%s-wal", f->path);
-	ledger_vfs_test_sync(slow_sync);
 	/* ~60 pages a commit: a checkpoint every ~17 commits; without the
 	 * declined restarts, each next commit restarts the WAL */
 	ledger_vfs_test_decline(0);
@@ -1302,22 +1309,12 @@ static long wal_file_frames(void)
 static void test_checkpoint_restart_declined(void **state)
 {
 	fixture *f = *state;
-	aiss_grant g;
-	aiss_error err;
 	uint64_t job = 300000;
 	uint8_t salt[8], now[8];
-	int64_t liens0;
+	int64_t liens0 = slow_sync_start(f);
 	int n = 0, restarts = 0;
 	long most = 0;
 
-	assert_int_equal(
-	    aiss_ledger_grant_get(f->l, "AISS-2025-0001", &g, &err), 0);
-	g.max_concurrent_gpus = 0;
-	assert_int_equal(aiss_ledger_grant_modify(f->l, &g, "admin", &err), 0);
-	liens0 = bal(f, "AISS-2025-0001").n_liens;
-	memset(&vsync, 0, sizeof(vsync));
-	snprintf(vsync.wal, sizeof(vsync.wal), "%s-wal", f->path);
-	ledger_vfs_test_sync(slow_sync);
 	assert_int_equal(wal_salt(salt), 0);
 	while (restarts < 1) {
 		most = wal_file_frames();
