@@ -99,6 +99,16 @@ for r in $(seq 1 "$ROUNDS"); do
 	echo "round $r: $out"
 done
 
+# The WAL started again all along (the ledger restarts it from 8000 frames,
+# ledger_vfs.c): without that it would hold every round's frames.
+page=$(od -An -tu1 -j8 -N4 "$DB-wal" | awk '{print $1*16777216+$2*65536+$3*256+$4}')
+frames=$(( ($(stat -c %s "$DB-wal") - 32) / (24 + page) ))
+if [ "$frames" -gt 10000 ]; then
+	echo "FAIL: the WAL holds $frames frames of $page bytes (more than 10000): it was not started again"
+	exit 1
+fi
+echo "crash-aissd: the WAL's file holds at most $frames frames of $page bytes"
+
 # The checker itself must be able to fail: claim an acknowledged settle for a
 # run that was never sent; check must report it lost.
 printf 'A 99 0\nR 99 0 12\nS 99 0 12\n' >"$ACKS/ack.fake.0"
